@@ -1,0 +1,30 @@
+//! `#[process_fn]`: parse → validate → expand, one file each.
+//!
+//! - `parse.rs` — the attribute's options and the function, as syn sees them;
+//! - `validate.rs` — every rule an entry point must follow, all errors at once;
+//! - `expand.rs` — the handle type, its `ProcessFn` impl and its registration.
+
+mod expand;
+mod parse;
+mod validate;
+
+use proc_macro2::TokenStream;
+
+pub(crate) fn run(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let input = match parse::parse(attr, item.clone()) {
+        Ok(input) => input,
+        Err(e) => return fallback(item, e),
+    };
+    if let Err(e) = validate::validate(&input) {
+        return fallback(item, e);
+    }
+    expand::expand(input)
+}
+
+/// On error, keep the user's item so one mistake does not cascade into
+/// unresolved-name errors at every call site.
+fn fallback(item: TokenStream, error: syn::Error) -> TokenStream {
+    let mut out = error.to_compile_error();
+    out.extend(item);
+    out
+}

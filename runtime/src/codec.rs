@@ -1,0 +1,245 @@
+//! The wire format: one serde codec and one framing, used by every channel.
+//!
+//! Values are encoded with `postcard` (chosen by the `codec` benchmark in
+//! `benches/`; see `docs/ARCHITECTURE.md`). Nothing outside this module names
+//! the codec, so it can be swapped in one place.
+//!
+//! A frame is a little-endian `u32` length followed by that many bytes. A
+//! reader refuses a length above its limit before allocating, so a garbage
+//! header cannot make it allocate gigabytes, and a short read is an error,
+//! never a hang on a closed peer.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Largest frame a reader accepts unless told otherwise: 1 GiB.
+pub const MAX_FRAME_LEN: usize = 1 << 30;
+
+/// Length of the frame header.
+pub(crate) const HEADER_LEN: usize = 4;
+
+/// Encodes `value` as the body of a frame.
+///
+/// # Errors
+/// [`Error::Codec`] when the value cannot be serialized (a map with non-string
+/// keys is fine; a serializer that returns an error is not).
+///
+/// # Examples
+///
+/// ```
+/// let bytes = multiproc::codec::encode(&(7u64, "seven")).unwrap();
+/// let back: (u64, String) = multiproc::codec::decode(&bytes).unwrap();
+/// assert_eq!(back, (7, "seven".to_string()));
+/// ```
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    postcard::to_stdvec(value).map_err(|e| Error::Codec(format!("encode: {e}")))
+}
+
+/// Decodes a value from exactly `bytes`; trailing bytes are an error.
+///
+/// # Errors
+/// [`Error::Codec`] for bytes that are not an encoding of `T`.
+///
+/// # Examples
+///
+/// ```
+/// let err = multiproc::codec::decode::<String>(&[200, 1, 2]).unwrap_err();
+/// assert!(matches!(err, multiproc::Error::Codec(_)));
+/// ```
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let (value, rest) =
+        postcard::take_from_bytes(bytes).map_err(|e| Error::Codec(format!("decode: {e}")))?;
+    if !rest.is_empty() {
+        return Err(Error::Codec(format!(
+            "decode: {} trailing bytes",
+            rest.len()
+        )));
+    }
+    Ok(value)
+}
+
+/// Encodes `value` as a complete frame: header and body.
+///
+/// # Errors
+/// [`Error::Codec`] as for [`encode`]; [`Error::FrameTooLarge`] when the body
+/// exceeds [`MAX_FRAME_LEN`].
+///
+/// # Examples
+///
+/// ```
+/// let frame = multiproc::codec::encode_frame(&5u8).unwrap();
+/// assert_eq!(frame, [1, 0, 0, 0, 5]);
+/// ```
+pub fn encode_frame<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    let mut out = vec![0u8; HEADER_LEN];
+    out = postcard::to_extend(value, out).map_err(|e| Error::Codec(format!("encode: {e}")))?;
+    let len = out.len() - HEADER_LEN;
+    if len > MAX_FRAME_LEN {
+        return Err(Error::FrameTooLarge {
+            len: len as u64,
+            max: MAX_FRAME_LEN as u64,
+        });
+    }
+    out[..HEADER_LEN].copy_from_slice(&(len as u32).to_le_bytes());
+    Ok(out)
+}
+
+/// Assembles frames from bytes that arrive in pieces.
+///
+/// Feed it what a read returned with [`push`](FrameReader::push), then take
+/// complete frames with [`next_frame`](FrameReader::next_frame). It never
+/// allocates more than the announced length, and refuses an announced length
+/// above its limit as soon as the header is in.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::codec::{encode_frame, FrameReader};
+///
+/// let frame = encode_frame("hello").unwrap();
+/// let mut reader = FrameReader::new(1024);
+/// reader.push(&frame[..3]);
+/// assert!(reader.next_frame().unwrap().is_none()); // not complete yet
+/// reader.push(&frame[3..]);
+/// let body = reader.next_frame().unwrap().unwrap();
+/// assert_eq!(multiproc::codec::decode::<String>(&body).unwrap(), "hello");
+///
+/// let mut reader = FrameReader::new(16);
+/// reader.push(&u32::MAX.to_le_bytes());
+/// assert!(reader.next_frame().is_err()); // oversized
+/// ```
+#[derive(Debug)]
+pub struct FrameReader {
+    buf: Vec<u8>,
+    max: usize,
+}
+
+impl FrameReader {
+    /// A reader that accepts frames of at most `max` bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = multiproc::codec::FrameReader::new(multiproc::codec::MAX_FRAME_LEN);
+    /// assert!(!reader.has_partial());
+    /// ```
+    pub fn new(max: usize) -> Self {
+        FrameReader {
+            buf: Vec::new(),
+            max,
+        }
+    }
+
+    /// Appends bytes read from the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut reader = multiproc::codec::FrameReader::new(8);
+    /// reader.push(&[1, 0]);
+    /// assert!(reader.has_partial());
+    /// ```
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Whether bytes of an unfinished frame are buffered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reader = multiproc::codec::FrameReader::new(8);
+    /// assert!(!reader.has_partial());
+    /// ```
+    pub fn has_partial(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
+    /// How many more bytes the frame being assembled needs (at least 1 while
+    /// the header is incomplete). Lets a reader ask for no more than one frame.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut reader = multiproc::codec::FrameReader::new(64);
+    /// assert_eq!(reader.wanted(), 4);
+    /// reader.push(&[10, 0, 0, 0]);
+    /// assert_eq!(reader.wanted(), 10);
+    /// ```
+    pub fn wanted(&self) -> usize {
+        if self.buf.len() < HEADER_LEN {
+            return HEADER_LEN - self.buf.len();
+        }
+        let len = self.announced() as usize;
+        (HEADER_LEN + len).saturating_sub(self.buf.len()).max(1)
+    }
+
+    fn announced(&self) -> u32 {
+        u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]])
+    }
+
+    /// Takes the next complete frame's body, if one is buffered.
+    ///
+    /// # Errors
+    /// [`Error::FrameTooLarge`] as soon as a header announces more than the
+    /// limit; the reader is then unusable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut reader = multiproc::codec::FrameReader::new(8);
+    /// reader.push(&[0, 0, 0, 0]);
+    /// assert_eq!(reader.next_frame().unwrap(), Some(vec![]));
+    /// ```
+    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>> {
+        if self.buf.len() < HEADER_LEN {
+            return Ok(None);
+        }
+        let len = self.announced() as usize;
+        if len > self.max {
+            return Err(Error::FrameTooLarge {
+                len: len as u64,
+                max: self.max as u64,
+            });
+        }
+        if self.buf.len() < HEADER_LEN + len {
+            return Ok(None);
+        }
+        let rest = self.buf.split_off(HEADER_LEN + len);
+        let mut frame = std::mem::replace(&mut self.buf, rest);
+        frame.drain(..HEADER_LEN);
+        Ok(Some(frame))
+    }
+}
+
+/// Reads one whole frame from a blocking descriptor.
+pub(crate) fn read_frame(fd: std::os::fd::BorrowedFd<'_>, max: usize) -> Result<Vec<u8>> {
+    let mut header = [0u8; HEADER_LEN];
+    crate::sys::read_exact(fd, &mut header).map_err(eof_or_io(false))?;
+    let len = u32::from_le_bytes(header) as usize;
+    if len > max {
+        return Err(Error::FrameTooLarge {
+            len: len as u64,
+            max: max as u64,
+        });
+    }
+    let mut body = vec![0u8; len];
+    crate::sys::read_exact(fd, &mut body).map_err(eof_or_io(true))?;
+    Ok(body)
+}
+
+/// Maps an early end of file to [`Error::Disconnected`].
+pub(crate) fn eof_or_io(partial: bool) -> impl FnOnce(std::io::Error) -> Error {
+    move |e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            Error::Disconnected { partial }
+        } else {
+            Error::Io {
+                context: "reading a frame",
+                source: e,
+            }
+        }
+    }
+}

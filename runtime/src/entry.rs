@@ -1,0 +1,142 @@
+//! Entry points by stable name: the [`ProcessFn`] trait that `#[process_fn]`
+//! implements, and the link-time registry that a child searches by name.
+//!
+//! `#[process_fn]` places one [`EntryDesc`] per function in a `linkme`
+//! distributed slice. Every copy of the executable — a forked child, a
+//! re-executed one, a forkserver's child — has the same slice, so the name
+//! that the parent sends is all the child needs. No function pointer ever
+//! crosses a process boundary.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// A function marked `#[process_fn]`: callable here, and runnable in another
+/// process by its stable [`NAME`](ProcessFn::NAME).
+///
+/// Implemented only by the macro, on the unit type it generates in place of
+/// the function; the type derefs to the original `fn` pointer, so
+/// `square(7)` still calls it directly.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+///
+/// #[process_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// assert_eq!(square(7), 49); // still an ordinary function
+/// assert_eq!(square.call((8,)), 64); // arguments as a tuple
+/// assert!(<square as ProcessFn>::NAME.ends_with("::square"));
+/// ```
+pub trait ProcessFn: Copy + Send + Sync + 'static {
+    /// The arguments, as a tuple (`(u64,)` for one argument, `()` for none).
+    type Args: Serialize + DeserializeOwned + Send + 'static;
+    /// What the function returns.
+    type Output: Serialize + DeserializeOwned + Send + 'static;
+    /// The stable name: module path and function name.
+    const NAME: &'static str;
+    /// Calls the function with its arguments as a tuple.
+    fn call(&self, args: Self::Args) -> Self::Output;
+}
+
+/// One registered entry: its name, where it is defined, and a type-erased
+/// runner that decodes arguments, calls the function and encodes the result.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct EntryDesc {
+    pub(crate) name: &'static str,
+    pub(crate) file: &'static str,
+    pub(crate) line: u32,
+    pub(crate) run: fn(&[u8]) -> Result<Vec<u8>>,
+}
+
+impl EntryDesc {
+    /// The descriptor of `F`, built at compile time by the macro.
+    pub const fn new<F: ProcessFn + Default>(file: &'static str, line: u32) -> Self {
+        EntryDesc {
+            name: F::NAME,
+            file,
+            line,
+            run: run_erased::<F>,
+        }
+    }
+}
+
+fn run_erased<F: ProcessFn + Default>(args: &[u8]) -> Result<Vec<u8>> {
+    let args: F::Args = crate::codec::decode(args)?;
+    crate::codec::encode(&F::default().call(args))
+}
+
+/// The distributed slice every `#[process_fn]` adds itself to.
+#[doc(hidden)]
+#[linkme::distributed_slice]
+pub static ENTRIES: [EntryDesc];
+
+type Registry =
+    std::result::Result<HashMap<&'static str, &'static EntryDesc>, (String, String, String)>;
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut map = HashMap::with_capacity(ENTRIES.len());
+        for entry in ENTRIES.iter() {
+            if let Some(first) = map.insert(entry.name, entry) {
+                return Err((
+                    entry.name.to_string(),
+                    format!("{}:{}", first.file, first.line),
+                    format!("{}:{}", entry.file, entry.line),
+                ));
+            }
+        }
+        Ok(map)
+    })
+}
+
+/// Checks that the registry is sound (no two entries share a name).
+pub(crate) fn check_registry() -> Result<()> {
+    registry()
+        .as_ref()
+        .map(drop)
+        .map_err(|(name, first, second)| Error::DuplicateEntry {
+            name: name.clone(),
+            first: first.clone(),
+            second: second.clone(),
+        })
+}
+
+/// Finds the entry registered under `name`.
+pub(crate) fn lookup(name: &str) -> Result<&'static EntryDesc> {
+    check_registry()?;
+    let map = registry().as_ref().expect("checked above");
+    map.get(name)
+        .copied()
+        .ok_or_else(|| Error::UnknownEntry(name.to_string()))
+}
+
+/// The stable names of every `#[process_fn]` linked into this executable.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+///
+/// #[process_fn]
+/// fn hello() -> String {
+///     "hi".into()
+/// }
+///
+/// # fn main() {
+/// assert!(multiproc::registered_entries().iter().any(|n| n.ends_with("::hello")));
+/// # }
+/// ```
+pub fn registered_entries() -> Vec<&'static str> {
+    ENTRIES.iter().map(|e| e.name).collect()
+}

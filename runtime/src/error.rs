@@ -1,0 +1,143 @@
+//! The crate's one error type.
+
+use std::time::Duration;
+
+/// What went wrong, and where.
+///
+/// Every fallible call of the crate returns [`Result<T>`](crate::Result).
+/// The variants a caller is expected to match on are the ways a child can
+/// fail: [`Panicked`](Error::Panicked), [`Signaled`](Error::Signaled),
+/// [`Exited`](Error::Exited), and [`Timeout`](Error::Timeout).
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::Error;
+///
+/// let e = Error::Signaled { pid: 42, signal: 9, name: "SIGKILL", core_dumped: false };
+/// assert_eq!(e.to_string(), "process 42 was killed by signal 9 (SIGKILL)");
+/// assert!(e.is_child_failure());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The child's code panicked; `message` and `location` come from the child.
+    #[error("process {pid} panicked at {}: {message}", location.as_deref().unwrap_or("<unknown location>"))]
+    Panicked {
+        /// The child's pid.
+        pid: i32,
+        /// The panic payload, when it was a string.
+        message: String,
+        /// `file:line:column` of the panic, when the child could record it.
+        location: Option<String>,
+    },
+    /// The child was killed by a signal before it reported a result.
+    #[error("process {pid} was killed by signal {signal} ({name}){}", if *core_dumped { ", core dumped" } else { "" })]
+    Signaled {
+        /// The child's pid.
+        pid: i32,
+        /// The signal number.
+        signal: i32,
+        /// The signal's name, e.g. `"SIGKILL"`.
+        name: &'static str,
+        /// Whether the kernel dumped core.
+        core_dumped: bool,
+    },
+    /// The child exited (for example with `std::process::exit`) before it
+    /// reported a result.
+    #[error("process {pid} exited with code {code} before it reported a result")]
+    Exited {
+        /// The child's pid.
+        pid: i32,
+        /// The exit code.
+        code: i32,
+    },
+    /// A blocking call ran out of time; the operation may be retried.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// `join` was called after the result had been taken.
+    #[error("the result of process {pid} was already taken by an earlier join")]
+    AlreadyJoined {
+        /// The child's pid.
+        pid: i32,
+    },
+    /// No `#[process_fn]` with this name is linked into the program.
+    #[error("no #[process_fn] named `{0}` is registered in this executable")]
+    UnknownEntry(String),
+    /// Two `#[process_fn]` items resolve to the same stable name.
+    #[error("two #[process_fn] items share the name `{name}` ({first} and {second}); rename one or give it `#[process_fn(name = \"…\")]`")]
+    DuplicateEntry {
+        /// The shared stable name.
+        name: String,
+        /// Where the first one is defined (`file:line`).
+        first: String,
+        /// Where the second one is defined (`file:line`).
+        second: String,
+    },
+    /// The child could not run the entry (it is missing there, or its
+    /// arguments did not decode); the message comes from the child.
+    #[error("process {pid} could not run its task: {message}")]
+    ChildSetup {
+        /// The child's pid.
+        pid: i32,
+        /// What the child reported.
+        message: String,
+    },
+    /// Bytes that did not decode as the expected type.
+    #[error("codec: {0}")]
+    Codec(String),
+    /// A frame longer than the limit was announced.
+    #[error("frame of {len} bytes exceeds the limit of {max} bytes")]
+    FrameTooLarge {
+        /// The announced length.
+        len: u64,
+        /// The limit in force.
+        max: u64,
+    },
+    /// The peer closed the channel in the middle of a frame, or before one.
+    #[error("the other end closed the channel{}", if *partial { " in the middle of a frame" } else { "" })]
+    Disconnected {
+        /// Whether part of a frame had arrived.
+        partial: bool,
+    },
+    /// The forkserver process is gone or answered nonsense.
+    #[error("forkserver: {0}")]
+    ForkServer(String),
+    /// An operating-system call failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What the library was doing.
+        context: &'static str,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whether this error reports a child that failed (panicked, was killed,
+    /// or exited early) rather than a problem on the caller's side.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use multiproc::Error;
+    /// assert!(!Error::Timeout(std::time::Duration::from_secs(1)).is_child_failure());
+    /// ```
+    pub fn is_child_failure(&self) -> bool {
+        matches!(
+            self,
+            Error::Panicked { .. }
+                | Error::Signaled { .. }
+                | Error::Exited { .. }
+                | Error::ChildSetup { .. }
+        )
+    }
+
+    pub(crate) fn io(context: &'static str) -> impl FnOnce(std::io::Error) -> Error {
+        move |source| Error::Io { context, source }
+    }
+}
+
+/// `Result` with [`Error`](enum@Error) as its error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

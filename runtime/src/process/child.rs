@@ -1,0 +1,143 @@
+//! The child's side: run one task, report how it ended, leave.
+//!
+//! Whatever the start method, a child ends in [`run_and_exit`]: it runs the
+//! task under `catch_unwind`, writes one [`Outcome`] frame on its result
+//! socket, flushes stdio and calls `_exit`, so no destructor or `atexit`
+//! handler of the parent's copied state ever runs twice.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::sys;
+
+/// What a parent asks a re-executed child or the forkserver to run.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Request {
+    pub(crate) entry: String,
+    pub(crate) args: Vec<u8>,
+    pub(crate) name: String,
+    pub(crate) daemon: bool,
+    pub(crate) parent_pid: i32,
+    pub(crate) parent_name: String,
+}
+
+/// The one frame a child writes before it exits.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Outcome {
+    /// The task returned; the encoded value.
+    Returned(Vec<u8>),
+    /// The task panicked.
+    Panicked {
+        message: String,
+        location: Option<String>,
+    },
+    /// The task could not be started in the child (unknown entry, bad args).
+    SetupFailed(String),
+}
+
+/// Who this process is, for `current_process()` and `parent_process()`.
+/// Atomics rather than locks: a forked child of a multi-threaded parent must
+/// be able to set them whatever the other threads were doing.
+static NAME: sys::StrSlot = sys::StrSlot::new();
+static PARENT_PID: AtomicI32 = AtomicI32::new(0);
+static PARENT_NAME: sys::StrSlot = sys::StrSlot::new();
+
+/// This process's name: `"MainProcess"` unless it was started by multiproc.
+pub(crate) fn own_name() -> &'static str {
+    NAME.get().unwrap_or("MainProcess")
+}
+
+/// The parent's pid and name, when multiproc started this process.
+pub(crate) fn parent() -> Option<(i32, &'static str)> {
+    match PARENT_PID.load(Ordering::Acquire) {
+        0 => None,
+        pid => Some((pid, PARENT_NAME.get().unwrap_or("MainProcess"))),
+    }
+}
+
+/// Records the identity of a freshly started child (once per process; the
+/// two strings are leaked on purpose, they live as long as the process).
+pub(crate) fn set_identity(name: String, parent_pid: i32, parent_name: String) {
+    NAME.set(name);
+    PARENT_NAME.set(parent_name);
+    PARENT_PID.store(parent_pid, Ordering::Release);
+}
+
+/// Makes this process kill itself when `parent` exits, however it exits.
+///
+/// A pidfd watched by a thread rather than `PR_SET_PDEATHSIG`, which fires
+/// when the *thread* that forked exits, not the process.
+pub(crate) fn die_with(parent: i32) {
+    let Ok(pidfd) = sys::pidfd_open(parent) else {
+        // The parent is already gone.
+        sys::raise_self(sys::SIGKILL);
+        return;
+    };
+    let watcher = std::thread::Builder::new()
+        .name("multiproc-daemon-watch".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            // Readable once the parent has exited; an error means the same.
+            let _ = sys::poll(&[(pidfd.as_fd(), sys::POLLIN)], None);
+            sys::raise_self(sys::SIGKILL);
+        });
+    if watcher.is_err() {
+        sys::raise_self(sys::SIGKILL);
+    }
+}
+
+/// The last panic seen in this child: message and location.
+static LAST_PANIC_LOCATION: Mutex<Option<String>> = Mutex::new(None);
+
+fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_string()
+    }
+}
+
+/// Runs `task`, writes its [`Outcome`] on `result`, and exits the process.
+pub(crate) fn run_and_exit(result: OwnedFd, task: impl FnOnce() -> Result<Vec<u8>>) -> ! {
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        if let Ok(mut slot) = LAST_PANIC_LOCATION.lock() {
+            *slot = info.location().map(|l| l.to_string());
+        }
+        previous(info);
+    }));
+    let outcome = match panic::catch_unwind(AssertUnwindSafe(task)) {
+        Ok(Ok(bytes)) => Outcome::Returned(bytes),
+        Ok(Err(e)) => Outcome::SetupFailed(e.to_string()),
+        Err(payload) => Outcome::Panicked {
+            message: payload_message(&*payload),
+            location: LAST_PANIC_LOCATION.lock().ok().and_then(|mut l| l.take()),
+        },
+    };
+    let code = match outcome {
+        Outcome::Returned(_) => 0,
+        _ => 1,
+    };
+    let frame = crate::codec::encode_frame(&outcome)
+        .or_else(|e| crate::codec::encode_frame(&Outcome::SetupFailed(e.to_string())));
+    if let Ok(frame) = frame {
+        // A parent that is gone cannot be told; exit all the same.
+        let _ = sys::write_all(result.as_fd(), &frame);
+    }
+    flush_stdio();
+    sys::exit_now(code)
+}
+
+/// Flushes Rust's stdout and stderr buffers.
+pub(crate) fn flush_stdio() {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+}

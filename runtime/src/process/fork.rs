@@ -1,0 +1,46 @@
+//! `StartMethod::Fork`: a plain `fork`, the child runs the task in place.
+
+use std::io::Write;
+
+use super::child;
+use super::Launched;
+use crate::error::{Error, Result};
+use crate::sys;
+
+/// Forks a child that runs `task` and reports its outcome.
+///
+/// Stdout and stderr are flushed — and held locked across the fork — so the
+/// child neither prints the parent's buffered output again nor inherits a
+/// stdio lock that another thread of the parent held.
+pub(crate) fn launch(
+    name: String,
+    daemon: bool,
+    task: impl FnOnce() -> Result<Vec<u8>>,
+) -> Result<Launched> {
+    let (parent_end, child_end) =
+        sys::socketpair().map_err(Error::io("creating the result socket"))?;
+    let parent_pid = sys::getpid();
+    let parent_name = child::own_name().to_string();
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    let _ = out.flush();
+    let _ = err.flush();
+    match sys::fork().map_err(Error::io("fork"))? {
+        sys::Forked::Child => {
+            drop((out, err));
+            drop(parent_end);
+            super::forkserver::forget_in_child();
+            super::forget_children_in_child();
+            child::set_identity(name, parent_pid, parent_name);
+            if daemon {
+                child::die_with(parent_pid);
+            }
+            child::run_and_exit(child_end, task)
+        }
+        sys::Forked::Parent(pid) => {
+            drop((out, err));
+            drop(child_end);
+            Launched::local(pid, parent_end)
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! `StartMethod::ForkServer`: one single-threaded server process, started on
+//! first use by re-executing the current binary, forks every child.
+//!
+//! Safe in a multi-threaded parent: the server never ran `main`, holds no
+//! other thread, and so its forked children inherit no lock held by a thread
+//! that does not exist in them.
+//!
+//! Protocol, all frames in the crate's codec, one request at a time under a
+//! mutex on the parent's side:
+//! 1. parent → server: a [`Request`] frame with two descriptors attached
+//!    (SCM_RIGHTS): the child's end of the result socket, and the server's
+//!    end of a status socket;
+//! 2. the server forks; the child runs the entry and writes its outcome on
+//!    the result socket;
+//! 3. server → parent: a [`Reply`] frame with the child's pidfd attached;
+//! 4. when the child exits the server reaps it and writes its
+//!    [`WaitStatus`](crate::sys::WaitStatus) frame on the status socket.
+//!
+//! The server exits when the parent's end of the control socket closes —
+//! which happens when the parent dies, however it dies.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::child::{self, Request};
+use super::Launched;
+use crate::codec::{self, HEADER_LEN};
+use crate::error::{Error, Result};
+use crate::sys;
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Reply {
+    Started { pid: i32 },
+    Failed(String),
+}
+
+#[derive(Debug)]
+struct Server {
+    control: OwnedFd,
+    pidfd: OwnedFd,
+}
+
+static SERVER: Mutex<Option<Server>> = Mutex::new(None);
+/// The control socket's number, so that a forked child can close it
+/// without touching the mutex.
+static CONTROL_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// In a child forked from the parent: drop the parent's link to the server,
+/// so that the server still sees EOF when the parent dies.
+pub(crate) fn forget_in_child() {
+    let fd = CONTROL_FD.swap(-1, Ordering::AcqRel);
+    if fd >= 0 {
+        sys::close_raw(fd);
+        // The mutex may be held by a thread that does not exist here; the
+        // child's copy of `SERVER` must never be used or dropped.
+        if let Ok(mut guard) = SERVER.try_lock() {
+            if let Some(server) = guard.take() {
+                std::mem::forget(server.control);
+                drop(server.pidfd);
+            }
+        }
+    }
+}
+
+fn start_server() -> Result<Server> {
+    let (ours, theirs) = sys::socketpair().map_err(Error::io("creating the forkserver socket"))?;
+    let child = super::spawn::reexec("forkserver", theirs.as_raw_fd())?;
+    drop(theirs);
+    let pid = child.id() as i32;
+    let pidfd = sys::pidfd_open(pid).map_err(Error::io("pidfd_open on the forkserver"))?;
+    super::reap_in_background(pidfd.try_clone().map_err(Error::io("dup"))?);
+    CONTROL_FD.store(ours.as_raw_fd(), Ordering::Release);
+    Ok(Server {
+        control: ours,
+        pidfd,
+    })
+}
+
+/// Asks the server (started on first use, restarted if it died) to fork a
+/// child that runs `request`.
+pub(crate) fn launch(request: &Request) -> Result<Launched> {
+    let frame = codec::encode_frame(request)?;
+    let mut guard = SERVER.lock().unwrap_or_else(|p| p.into_inner());
+    let mut last_error = None;
+    for _attempt in 0..2 {
+        if guard.as_ref().is_none_or(|s| !server_alive(s)) {
+            if let Some(old) = guard.take() {
+                CONTROL_FD.store(-1, Ordering::Release);
+                drop(old);
+            }
+            *guard = Some(start_server()?);
+        }
+        let server = guard.as_ref().expect("set above");
+        match ask(server, &frame) {
+            Ok(launched) => return Ok(launched),
+            Err(e @ (Error::Disconnected { .. } | Error::Io { .. })) => {
+                // The server died between requests: start another once.
+                let _ = sys::pidfd_send_signal(server.pidfd.as_fd(), sys::SIGKILL);
+                CONTROL_FD.store(-1, Ordering::Release);
+                *guard = None;
+                last_error = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::ForkServer(format!(
+        "the server died twice in a row: {}",
+        last_error.map(|e| e.to_string()).unwrap_or_default()
+    )))
+}
+
+fn server_alive(server: &Server) -> bool {
+    matches!(sys::poll(&[(server.pidfd.as_fd(), sys::POLLIN)], Some(std::time::Instant::now())), Ok(r) if r[0] == 0)
+}
+
+fn ask(server: &Server, frame: &[u8]) -> Result<Launched> {
+    let (parent_end, child_end) =
+        sys::socketpair().map_err(Error::io("creating the result socket"))?;
+    let (status_ours, status_theirs) =
+        sys::socketpair().map_err(Error::io("creating the status socket"))?;
+    sys::send_with_fds(
+        server.control.as_fd(),
+        frame,
+        &[child_end.as_fd(), status_theirs.as_fd()],
+    )
+    .map_err(Error::io("sending to the forkserver"))?;
+    drop((child_end, status_theirs));
+    let (body, mut fds) = recv_frame_with_fds(server.control.as_fd())?;
+    match codec::decode::<Reply>(&body)? {
+        Reply::Started { pid } => {
+            let pidfd = fds
+                .pop()
+                .ok_or_else(|| Error::ForkServer("reply without the child's pidfd".into()))?;
+            Launched::remote(pid, pidfd, parent_end, status_ours)
+        }
+        Reply::Failed(message) => Err(Error::ForkServer(message)),
+    }
+}
+
+/// Reads one frame, collecting descriptors that arrive with its first bytes.
+fn recv_frame_with_fds(sock: BorrowedFd<'_>) -> Result<(Vec<u8>, Vec<OwnedFd>)> {
+    let mut header = [0u8; HEADER_LEN];
+    let mut got = 0;
+    let mut fds = Vec::new();
+    while got < HEADER_LEN {
+        let (n, more) =
+            sys::recv_with_fds(sock, &mut header[got..]).map_err(Error::io("receiving a frame"))?;
+        fds.extend(more);
+        if n == 0 {
+            return Err(Error::Disconnected { partial: got > 0 });
+        }
+        got += n;
+    }
+    let len = u32::from_le_bytes(header) as usize;
+    if len > codec::MAX_FRAME_LEN {
+        return Err(Error::FrameTooLarge {
+            len: len as u64,
+            max: codec::MAX_FRAME_LEN as u64,
+        });
+    }
+    let mut body = vec![0u8; len];
+    sys::read_exact(sock, &mut body).map_err(codec::eof_or_io(true))?;
+    Ok((body, fds))
+}
+
+struct Running {
+    pidfd: OwnedFd,
+    status: OwnedFd,
+}
+
+/// The server loop; runs in the re-executed copy, before `main`, forever.
+pub(crate) fn serve(control: OwnedFd) -> ! {
+    let mut running: Vec<Running> = Vec::new();
+    loop {
+        let mut watch: Vec<(BorrowedFd<'_>, i16)> = vec![(control.as_fd(), sys::POLLIN)];
+        watch.extend(running.iter().map(|r| (r.pidfd.as_fd(), sys::POLLIN)));
+        let Ok(revents) = sys::poll(&watch, None) else {
+            sys::exit_now(71);
+        };
+        let exited: Vec<usize> = revents[1..]
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| **r != 0)
+            .map(|(i, _)| i)
+            .collect();
+        for i in exited.into_iter().rev() {
+            let done = running.swap_remove(i);
+            if let Ok(Some(status)) = sys::waitid_pidfd(done.pidfd.as_fd(), false) {
+                if let Ok(frame) = codec::encode_frame(&status) {
+                    // The parent may have dropped its handle; that is fine.
+                    let _ = sys::write_all(done.status.as_fd(), &frame);
+                }
+            } else {
+                running.push(done);
+            }
+        }
+        if revents[0] != 0 {
+            match recv_frame_with_fds(control.as_fd()) {
+                Ok((body, fds)) => {
+                    let reply = start_child(&control, &running, &body, fds);
+                    let (reply, pidfd) = match reply {
+                        Ok(r) => {
+                            let pid = r.0;
+                            running.push(r.1);
+                            (
+                                Reply::Started { pid },
+                                running.last().map(|r| r.pidfd.as_fd()),
+                            )
+                        }
+                        Err(e) => (Reply::Failed(e.to_string()), None),
+                    };
+                    let Ok(frame) = codec::encode_frame(&reply) else {
+                        sys::exit_now(71);
+                    };
+                    let fds: Vec<BorrowedFd<'_>> = pidfd.into_iter().collect();
+                    if sys::send_with_fds(control.as_fd(), &frame, &fds).is_err() {
+                        sys::exit_now(0);
+                    }
+                }
+                // The parent is gone (or spoke nonsense): the server's work is done.
+                Err(_) => sys::exit_now(0),
+            }
+        }
+    }
+}
+
+fn start_child(
+    control: &OwnedFd,
+    running: &[Running],
+    body: &[u8],
+    mut fds: Vec<OwnedFd>,
+) -> Result<(i32, Running)> {
+    let request: Request = codec::decode(body)?;
+    if fds.len() != 2 {
+        return Err(Error::ForkServer(format!(
+            "expected 2 descriptors, got {}",
+            fds.len()
+        )));
+    }
+    let status = fds.pop().expect("two descriptors");
+    let result = fds.pop().expect("two descriptors");
+    match sys::fork().map_err(Error::io("fork"))? {
+        sys::Forked::Child => {
+            sys::close_raw(control.as_raw_fd());
+            for r in running {
+                sys::close_raw(r.pidfd.as_raw_fd());
+                sys::close_raw(r.status.as_raw_fd());
+            }
+            drop(status);
+            child::set_identity(request.name, request.parent_pid, request.parent_name);
+            if request.daemon {
+                child::die_with(request.parent_pid);
+            }
+            let entry = request.entry;
+            let args = request.args;
+            child::run_and_exit(result, move || (crate::entry::lookup(&entry)?.run)(&args))
+        }
+        sys::Forked::Parent(pid) => {
+            drop(result);
+            let pidfd = sys::pidfd_open(pid).map_err(Error::io("pidfd_open"))?;
+            Ok((pid, Running { pidfd, status }))
+        }
+    }
+}

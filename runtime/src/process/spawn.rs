@@ -1,0 +1,110 @@
+//! `StartMethod::Spawn`: re-execute the current binary; the child runs the
+//! entry before `main` and exits, so the user's `main` — or a test harness's
+//! tests — never run in it.
+//!
+//! The parent passes one end of a socketpair (its descriptor number in the
+//! environment variable [`BOOT_ENV`]) and writes the [`Request`] on it. The
+//! child's [`boot`] runs from `.init_array`, before `main`.
+
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use super::child::{self, Request};
+use super::Launched;
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::sys;
+
+/// Names the role of a re-executed copy of the program and its channel:
+/// `spawn:FD` or `forkserver:FD`.
+pub(crate) const BOOT_ENV: &str = "__MULTIPROC_BOOT";
+
+/// Runs [`boot`] before `main` in every program that links multiproc.
+#[used]
+#[link_section = ".init_array"]
+static BOOT: extern "C" fn() = boot;
+
+/// Starts a copy of this executable in the given role, handing it `fd`.
+pub(crate) fn reexec(role: &str, fd: RawFd) -> Result<std::process::Child> {
+    // Referencing BOOT keeps its object file, and so the `.init_array`
+    // entry, in the link wherever spawning is possible.
+    std::hint::black_box(&BOOT);
+    let mut cmd = Command::new("/proc/self/exe");
+    if let Some(arg0) = std::env::args_os().next() {
+        cmd.arg0(arg0);
+    }
+    cmd.env(BOOT_ENV, format!("{role}:{fd}"));
+    // SAFETY: the closure runs between fork and exec and only calls fcntl,
+    // which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || sys::clear_cloexec(fd));
+    }
+    cmd.spawn()
+        .map_err(Error::io("re-executing the current binary"))
+}
+
+/// Starts a re-executed child that runs `request`.
+pub(crate) fn launch(request: &Request) -> Result<Launched> {
+    let (parent_end, child_end) =
+        sys::socketpair().map_err(Error::io("creating the result socket"))?;
+    let child = reexec("spawn", child_end.as_raw_fd())?;
+    drop(child_end);
+    let launched = Launched::local(child.id() as i32, parent_end)?;
+    // A child that died before reading gets EPIPE here; `join` reports how
+    // it died, which says more than the broken pipe.
+    match sys::write_all(launched.result.as_fd(), &codec::encode_frame(request)?) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.map_err(Error::io("sending the task to the child"))?,
+    }
+    Ok(launched)
+}
+
+/// The pre-`main` dispatcher. Returns at once in an ordinary start; in a
+/// re-executed copy it runs the requested role and never returns.
+extern "C" fn boot() {
+    let Some(value) = std::env::var_os(BOOT_ENV) else {
+        return;
+    };
+    // Single-threaded here, before main: nothing else reads the environment.
+    std::env::remove_var(BOOT_ENV);
+    sys::ignore_sigpipe();
+    let value = value.to_string_lossy();
+    let Some((role, fd)) = value.split_once(':') else {
+        eprintln!("multiproc: malformed {BOOT_ENV}={value}");
+        sys::exit_now(70);
+    };
+    let fd: RawFd = match fd.parse() {
+        Ok(fd) if sys::fd_is_open(fd) => fd,
+        _ => {
+            eprintln!("multiproc: {BOOT_ENV}={value} names no open descriptor");
+            sys::exit_now(70);
+        }
+    };
+    // SAFETY: the parent cleared CLOEXEC on exactly this descriptor for us;
+    // nothing else in this fresh process knows it.
+    let channel = unsafe { sys::adopt_fd(fd) };
+    match role {
+        "spawn" => {
+            let request = codec::read_frame(channel.as_fd(), codec::MAX_FRAME_LEN)
+                .and_then(|body| codec::decode::<Request>(&body));
+            let request = match request {
+                Ok(r) => r,
+                // The parent went away before sending the task.
+                Err(_) => sys::exit_now(70),
+            };
+            child::set_identity(request.name, request.parent_pid, request.parent_name);
+            if request.daemon {
+                child::die_with(request.parent_pid);
+            }
+            let entry = request.entry;
+            let args = request.args;
+            child::run_and_exit(channel, move || (crate::entry::lookup(&entry)?.run)(&args))
+        }
+        "forkserver" => super::forkserver::serve(channel),
+        _ => {
+            eprintln!("multiproc: unknown role in {BOOT_ENV}={value}");
+            sys::exit_now(70);
+        }
+    }
+}

@@ -1,0 +1,492 @@
+//! Every raw system call of the crate, and the only module with `unsafe`
+//! besides the generated registry statics.
+//!
+//! Each function wraps one syscall family; every libc return value goes
+//! through [`cvt`], and nothing else in the crate checks for `-1`.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Instant;
+
+/// Turns a libc return value into an `io::Result`, reading `errno` on `-1`.
+pub(crate) fn cvt<T: IsMinusOne>(ret: T) -> io::Result<T> {
+    if ret.is_minus_one() {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Integer types a syscall can return `-1` in.
+pub(crate) trait IsMinusOne: Copy {
+    fn is_minus_one(self) -> bool;
+}
+
+impl IsMinusOne for i32 {
+    fn is_minus_one(self) -> bool {
+        self == -1
+    }
+}
+
+impl IsMinusOne for i64 {
+    fn is_minus_one(self) -> bool {
+        self == -1
+    }
+}
+
+impl IsMinusOne for isize {
+    fn is_minus_one(self) -> bool {
+        self == -1
+    }
+}
+
+/// Retries `f` while it fails with `EINTR`.
+fn retry<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// How a child process ended, as `waitid` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) enum WaitStatus {
+    /// `_exit(code)` or a return from `main`.
+    Exited(i32),
+    /// Killed by a signal; the flag says whether it dumped core.
+    Signaled(i32, bool),
+}
+
+impl WaitStatus {
+    /// Python's `exitcode`: the code, or minus the signal number.
+    pub(crate) fn exitcode(self) -> i32 {
+        match self {
+            WaitStatus::Exited(code) => code,
+            WaitStatus::Signaled(sig, _) => -sig,
+        }
+    }
+}
+
+/// The result of [`fork`] on each side.
+pub(crate) enum Forked {
+    Parent(i32),
+    Child,
+}
+
+/// `fork(2)`.
+///
+/// The child of a multi-threaded parent holds only the calling thread; the
+/// callers in `process/` keep the child to what is safe there.
+pub(crate) fn fork() -> io::Result<Forked> {
+    // SAFETY: fork has no memory-safety preconditions of its own; the
+    // callers document the multi-threading hazards of running code in the
+    // child and flush the stdio buffers before calling it.
+    let pid = cvt(unsafe { libc::fork() })?;
+    Ok(if pid == 0 {
+        Forked::Child
+    } else {
+        Forked::Parent(pid)
+    })
+}
+
+/// `pidfd_open(2)`: a descriptor that tracks one process, immune to pid reuse.
+pub(crate) fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: a plain syscall with integer arguments.
+    let fd = cvt(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    // SAFETY: the kernel just returned this descriptor and nobody else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// `pidfd_send_signal(2)`; `ESRCH` (already exited) is not an error.
+pub(crate) fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
+    // SAFETY: a plain syscall; a null siginfo is documented as allowed.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    match cvt(ret) {
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+        other => other.map(drop),
+    }
+}
+
+/// `waitid(P_PIDFD, …, WEXITED)`: reaps the child behind `pidfd`.
+///
+/// With `block == false` returns `Ok(None)` while the child runs.
+pub(crate) fn waitid_pidfd(pidfd: BorrowedFd<'_>, block: bool) -> io::Result<Option<WaitStatus>> {
+    let flags = libc::WEXITED | if block { 0 } else { libc::WNOHANG };
+    retry(|| {
+        // SAFETY: siginfo_t is plain data, zeroed is a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is a valid, writable siginfo_t for the call.
+        cvt(unsafe {
+            libc::waitid(
+                libc::P_PIDFD,
+                pidfd.as_raw_fd() as libc::id_t,
+                &mut info,
+                flags,
+            )
+        })?;
+        // SAFETY: waitid filled `info` (or left it zeroed under WNOHANG).
+        let (pid, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+        if pid == 0 {
+            return Ok(None);
+        }
+        Ok(Some(match code {
+            libc::CLD_EXITED => WaitStatus::Exited(status),
+            libc::CLD_DUMPED => WaitStatus::Signaled(status, true),
+            _ => WaitStatus::Signaled(status, false),
+        }))
+    })
+}
+
+/// Which events a [`poll`] entry waits for and got.
+pub(crate) const POLLIN: i16 = libc::POLLIN;
+
+/// `poll(2)` on `(fd, events)` pairs; returns the `revents` of each.
+///
+/// `deadline == None` waits forever. Returns all zeros on timeout.
+pub(crate) fn poll(
+    fds: &[(BorrowedFd<'_>, i16)],
+    deadline: Option<Instant>,
+) -> io::Result<Vec<i16>> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|(fd, events)| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: *events,
+            revents: 0,
+        })
+        .collect();
+    loop {
+        let timeout_ms = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                // Round up so a sub-millisecond remainder does not spin.
+                left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+            }
+        };
+        // SAFETY: `pfds` is a valid array of `pfds.len()` pollfd structs.
+        let ret = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+        match cvt(ret) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+            Ok(_) => return Ok(pfds.iter().map(|p| p.revents).collect()),
+        }
+    }
+}
+
+/// Clears `FD_CLOEXEC` so that `fd` survives an `exec`.
+///
+/// Async-signal-safe: used between fork and exec.
+pub(crate) fn clear_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on an integer fd has no memory-safety preconditions.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }).map(drop)
+}
+
+/// `_exit(2)`: ends the process now, without destructors or atexit handlers.
+pub(crate) fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and has no preconditions.
+    unsafe { libc::_exit(code) }
+}
+
+/// Sends `signal` to this very process.
+pub(crate) fn raise_self(signal: i32) {
+    // SAFETY: kill on our own pid with a valid signal number.
+    unsafe {
+        libc::kill(libc::getpid(), signal);
+    }
+}
+
+/// `getpid(2)`.
+pub(crate) fn getpid() -> i32 {
+    // SAFETY: getpid cannot fail.
+    unsafe { libc::getpid() }
+}
+
+/// Ignores `SIGPIPE`, as a Rust `main` does: code that runs before `main`
+/// (the spawn and forkserver boot) must get `EPIPE`, not death, from a closed
+/// peer.
+pub(crate) fn ignore_sigpipe() {
+    // SAFETY: installing SIG_IGN for SIGPIPE has no memory-safety hazards.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// Sends `data` on a Unix socket with `fds` attached as SCM_RIGHTS.
+pub(crate) fn send_with_fds(
+    sock: BorrowedFd<'_>,
+    data: &[u8],
+    fds: &[BorrowedFd<'_>],
+) -> io::Result<()> {
+    let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    let fd_bytes = std::mem::size_of_val(raw.as_slice()) as u32;
+    // SAFETY: CMSG_SPACE is a pure computation.
+    let space = unsafe { libc::CMSG_SPACE(fd_bytes) } as usize;
+    let mut control = vec![0u8; space.max(1)];
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr is plain data; zeroed is valid before we fill it.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if !raw.is_empty() {
+        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = space as _;
+        // SAFETY: `control` is CMSG_SPACE(fd_bytes) long, so the first header
+        // and its data fit; the pointers come from the libc macros.
+        unsafe {
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(fd_bytes) as _;
+            std::ptr::copy_nonoverlapping(
+                raw.as_ptr(),
+                libc::CMSG_DATA(cmsg) as *mut RawFd,
+                raw.len(),
+            );
+        }
+    }
+    let sent = retry(|| {
+        // SAFETY: `msg` points at live buffers for the duration of the call.
+        cvt(unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) })
+    })? as usize;
+    if sent < data.len() {
+        // The descriptors went with the first byte; the rest is plain data.
+        write_all(sock, &data[sent..])?;
+    }
+    Ok(())
+}
+
+/// Receives up to `buf.len()` bytes and any SCM_RIGHTS descriptors sent with
+/// them. Returns `(bytes read, descriptors)`; 0 bytes means end of file.
+pub(crate) fn recv_with_fds(
+    sock: BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> io::Result<(usize, Vec<OwnedFd>)> {
+    const MAX_FDS: usize = 8;
+    // SAFETY: CMSG_SPACE is a pure computation.
+    let space =
+        unsafe { libc::CMSG_SPACE((MAX_FDS * std::mem::size_of::<RawFd>()) as u32) } as usize;
+    let mut control = vec![0u8; space];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain data; zeroed is valid before we fill it.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = space as _;
+    let n = retry(|| {
+        // SAFETY: `msg` points at live, writable buffers for the call.
+        cvt(unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) })
+    })? as usize;
+    let mut fds = Vec::new();
+    // SAFETY: the kernel filled `control` up to msg_controllen; the libc
+    // macros walk only within it.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(cmsg) as *const RawFd;
+                let len = (*cmsg).cmsg_len as usize - (data as usize - cmsg as usize);
+                for i in 0..len / std::mem::size_of::<RawFd>() {
+                    let fd = std::ptr::read_unaligned(data.add(i));
+                    fds.push(OwnedFd::from_raw_fd(fd));
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "too many descriptors in one message",
+        ));
+    }
+    Ok((n, fds))
+}
+
+/// Writes all of `data` to a socket, without `SIGPIPE`, waiting for room if
+/// the socket is non-blocking.
+pub(crate) fn write_all(sock: BorrowedFd<'_>, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        // SAFETY: `data` is a valid readable buffer of `data.len()` bytes.
+        let ret = unsafe {
+            libc::send(
+                sock.as_raw_fd(),
+                data.as_ptr() as *const libc::c_void,
+                data.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        match cvt(ret) {
+            Ok(n) => data = &data[n as usize..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                poll(&[(sock, libc::POLLOUT)], None)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `read(2)` once; `WouldBlock` is returned as an error for the caller.
+pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    retry(|| {
+        // SAFETY: `buf` is a valid writable buffer of `buf.len()` bytes.
+        cvt(unsafe {
+            libc::read(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr() as *mut libc::c_void,
+                buf.len(),
+            )
+        })
+        .map(|n| n as usize)
+    })
+}
+
+/// Reads exactly `buf.len()` bytes from a blocking descriptor.
+pub(crate) fn read_exact(fd: BorrowedFd<'_>, mut buf: &mut [u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match read(fd, buf)? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => buf = &mut buf[n..],
+        }
+    }
+    Ok(())
+}
+
+/// Switches `O_NONBLOCK` on or off.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    // SAFETY: fcntl on a valid descriptor with integer arguments.
+    let flags = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;
+    let flags = if on {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) }).map(drop)
+}
+
+/// A connected pair of `AF_UNIX` stream sockets, both close-on-exec.
+pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: `fds` has room for the two descriptors socketpair writes.
+    cvt(unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    })?;
+    // SAFETY: the kernel just returned these two descriptors to us alone.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Builds an `OwnedFd` from a descriptor number inherited across `exec`.
+///
+/// # Safety
+/// `fd` must be open and owned by nobody else in this process.
+pub(crate) unsafe fn adopt_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: guaranteed by the caller.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// Whether `fd` is an open descriptor of this process.
+pub(crate) fn fd_is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD on any integer is harmless; EBADF tells it is closed.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+}
+
+/// Closes a raw descriptor number that this process owns but holds no
+/// `OwnedFd` for (the forkserver's control socket in a forked child).
+pub(crate) fn close_raw(fd: RawFd) {
+    // SAFETY: the caller passes a descriptor whose owner lives in the parent's
+    // address space only; in this child nobody else uses it.
+    unsafe {
+        libc::close(fd);
+    }
+}
+
+/// The conventional name of a signal number (`"SIGKILL"`), or `"SIG?"`.
+pub(crate) fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGSTKFLT => "SIGSTKFLT",
+        libc::SIGCHLD => "SIGCHLD",
+        libc::SIGCONT => "SIGCONT",
+        libc::SIGSTOP => "SIGSTOP",
+        libc::SIGTSTP => "SIGTSTP",
+        libc::SIGTTIN => "SIGTTIN",
+        libc::SIGTTOU => "SIGTTOU",
+        libc::SIGURG => "SIGURG",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGVTALRM => "SIGVTALRM",
+        libc::SIGPROF => "SIGPROF",
+        libc::SIGWINCH => "SIGWINCH",
+        libc::SIGIO => "SIGIO",
+        libc::SIGPWR => "SIGPWR",
+        libc::SIGSYS => "SIGSYS",
+        _ => "SIG?",
+    }
+}
+
+/// Signal numbers the crate sends.
+pub(crate) use libc::{SIGKILL, SIGTERM};
+
+/// A string set at most a few times per process and read from anywhere,
+/// without a lock (a forked child must be able to set it whatever the
+/// parent's other threads held). Old values are leaked, by design: they are
+/// process identities, a few bytes each.
+#[derive(Debug)]
+pub(crate) struct StrSlot(std::sync::atomic::AtomicPtr<String>);
+
+impl StrSlot {
+    pub(crate) const fn new() -> Self {
+        StrSlot(std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()))
+    }
+
+    pub(crate) fn set(&self, value: String) {
+        let leaked: &'static mut String = Box::leak(Box::new(value));
+        self.0.store(leaked, std::sync::atomic::Ordering::Release);
+    }
+
+    pub(crate) fn get(&self) -> Option<&'static str> {
+        let ptr = self.0.load(std::sync::atomic::Ordering::Acquire);
+        // SAFETY: a non-null pointer here always comes from `Box::leak` in
+        // `set` and is never freed, so it is valid for 'static.
+        (!ptr.is_null()).then(|| unsafe { (*ptr).as_str() })
+    }
+}

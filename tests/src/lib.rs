@@ -1,0 +1,1 @@
+//! Integration tests of multiproc live in `tests/`, a file per concept.

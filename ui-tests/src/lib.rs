@@ -1,0 +1,1 @@
+//! Compile-error tests of the macros: see `tests/ui.rs` and `ui/`.
