@@ -28,6 +28,10 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// Lets the code that `#[process_fn]` generates (`::multiproc::…`) compile
+// inside this crate too, for its own unit tests and doctests.
+extern crate self as multiproc;
+
 pub mod codec;
 pub mod entry;
 mod error;

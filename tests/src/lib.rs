@@ -1,1 +1,70 @@
 //! Integration tests of multiproc live in `tests/`, a file per concept.
+//! This library holds what they share: entries defined in a library crate
+//! (a context of its own for the registry) and polling helpers that wait on
+//! conditions with generous deadlines instead of fixed sleeps.
+
+use std::time::{Duration, Instant};
+
+use multiproc::prelude::*;
+
+/// The three start methods, for tests that cover each.
+pub const METHODS: [StartMethod; 3] = [StartMethod::Fork, StartMethod::ForkServer, StartMethod::Spawn];
+
+/// A generous deadline for anything that involves starting a process on a
+/// loaded 2-core machine.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// An entry defined in a library crate rather than in the test itself.
+#[process_fn]
+pub fn lib_double(x: u64) -> u64 {
+    x * 2
+}
+
+/// Polls `cond` until it holds or `PATIENCE` runs out; returns whether it held.
+pub fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    cond()
+}
+
+/// Whether `pid` no longer exists (or is a zombie nobody reaped yet: see
+/// [`is_zombie`]).
+pub fn is_gone(pid: i32) -> bool {
+    !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Whether `pid` is a zombie: exited, not reaped.
+pub fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// Sends `signal` to `pid`.
+pub fn send_signal(pid: i32, signal: i32) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+/// Runs `lib_double` with every start method and prints one line per
+/// method; the context binaries call this from their `main`.
+pub fn report_every_method(context: &str) {
+    for method in METHODS {
+        let got = Process::builder()
+            .start_method(method)
+            .start(lib_double, (21,))
+            .and_then(|mut p| p.join_timeout(PATIENCE));
+        match got {
+            Ok(v) => println!("{context} {method} ok {v}"),
+            Err(e) => println!("{context} {method} error {e}"),
+        }
+    }
+}

@@ -637,6 +637,8 @@ impl<R> Process<R> {
         let mut buf = [0u8; 64 * 1024];
         while state.result_open {
             match sys::read(self.result.as_fd(), &mut buf) {
+                // A child that died with our request unread resets the socket.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => state.result_open = false,
                 Ok(0) => state.result_open = false,
                 Ok(n) => {
                     state.reader.push(&buf[..n]);
@@ -889,3 +891,6 @@ pub fn active_children() -> Vec<ProcessInfo> {
 pub fn cpu_count() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
+
+#[cfg(test)]
+mod test;

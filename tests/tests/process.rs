@@ -1,0 +1,289 @@
+//! `Process`: results, failures, timeouts, signals, identity, for every
+//! start method.
+
+use std::time::Duration;
+
+use multiproc::prelude::*;
+use multiproc_tests::{eventually, is_gone, is_zombie, lib_double, send_signal, METHODS, PATIENCE};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Point {
+    x: f64,
+    label: String,
+}
+
+#[process_fn]
+fn describe(p: Point, times: u32) -> Vec<Point> {
+    (0..times)
+        .map(|i| Point {
+            x: p.x * f64::from(i),
+            label: format!("{}-{i}", p.label),
+        })
+        .collect()
+}
+
+#[process_fn]
+fn boom(message: String) -> u8 {
+    panic!("{message}")
+}
+
+#[process_fn]
+fn exit_with(code: i32) {
+    std::process::exit(code)
+}
+
+#[process_fn]
+fn sleep_ms(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+#[process_fn]
+fn identity() -> (String, i32, Option<(i32, String)>) {
+    let me = multiproc::current_process();
+    let parent = multiproc::parent_process().map(|p| (p.pid(), p.name().to_string()));
+    (me.name().to_string(), me.pid(), parent)
+}
+
+#[process_fn]
+fn echo_len(data: Vec<u8>) -> Vec<u8> {
+    let mut out = data;
+    out.reverse();
+    out
+}
+
+#[process_fn]
+fn segfault() {
+    // SAFETY: not safe at all — this entry exists to crash with SIGSEGV
+    // (a real fault: std's handler re-raises it, unlike a `raise`).
+    unsafe {
+        std::ptr::null_mut::<u8>().write_volatile(1);
+    }
+}
+
+#[process_fn]
+fn abort_now() {
+    std::process::abort()
+}
+
+fn start<F: ProcessFn>(method: StartMethod, f: F, args: F::Args) -> Process<F::Output> {
+    Process::builder().start_method(method).start(f, args).unwrap()
+}
+
+#[test]
+fn typed_results_round_trip() {
+    for method in METHODS {
+        let point = Point {
+            x: 1.5,
+            label: "p".into(),
+        };
+        let mut p = start(method, describe, (point.clone(), 3));
+        let got = p.join_timeout(PATIENCE).unwrap();
+        assert_eq!(got.len(), 3, "{method}");
+        assert_eq!(got[2], Point { x: 3.0, label: "p-2".into() });
+        assert_eq!(p.exitcode(), Some(0));
+        assert!(!p.is_alive());
+    }
+}
+
+#[test]
+fn entry_from_a_library_crate() {
+    for method in METHODS {
+        assert_eq!(start(method, lib_double, (21,)).join_timeout(PATIENCE).unwrap(), 42);
+    }
+}
+
+#[test]
+fn panic_message_and_location_come_back() {
+    for method in METHODS {
+        let mut p = start(method, boom, ("kaboom 42".into(),));
+        match p.join_timeout(PATIENCE) {
+            Err(Error::Panicked { message, location, pid }) => {
+                assert_eq!(message, "kaboom 42");
+                let location = location.expect("location");
+                assert!(location.starts_with("tests/tests/process.rs:"), "{location}");
+                assert_eq!(pid, p.pid());
+            }
+            other => panic!("{method}: {other:?}"),
+        }
+        assert_eq!(p.exitcode(), Some(1));
+    }
+}
+
+#[test]
+fn exit_code_is_reported() {
+    for method in METHODS {
+        let mut p = start(method, exit_with, (3,));
+        match p.join_timeout(PATIENCE) {
+            Err(Error::Exited { code: 3, .. }) => {}
+            other => panic!("{method}: {other:?}"),
+        }
+        assert_eq!(p.exitcode(), Some(3));
+    }
+}
+
+#[test]
+fn sigkill_is_named() {
+    for method in METHODS {
+        let mut p = start(method, sleep_ms, (600_000,));
+        assert!(p.is_alive());
+        assert_eq!(p.exitcode(), None);
+        send_signal(p.pid(), libc::SIGKILL);
+        let err = p.join_timeout(PATIENCE).unwrap_err();
+        assert!(
+            matches!(err, Error::Signaled { signal: 9, name: "SIGKILL", .. }),
+            "{method}: {err:?}"
+        );
+        assert!(err.to_string().contains("SIGKILL"));
+        assert_eq!(p.exitcode(), Some(-9));
+    }
+}
+
+#[test]
+fn segfault_and_abort_are_named() {
+    for method in METHODS {
+        let err = start(method, segfault, ()).join_timeout(PATIENCE).unwrap_err();
+        assert!(matches!(err, Error::Signaled { name: "SIGSEGV", .. }), "{method}: {err:?}");
+        let err = start(method, abort_now, ()).join_timeout(PATIENCE).unwrap_err();
+        assert!(matches!(err, Error::Signaled { name: "SIGABRT", .. }), "{method}: {err:?}");
+    }
+}
+
+#[test]
+fn terminate_and_kill() {
+    for method in METHODS {
+        let mut p = start(method, sleep_ms, (600_000,));
+        p.terminate().unwrap();
+        assert!(matches!(p.join_timeout(PATIENCE), Err(Error::Signaled { signal: 15, .. })));
+        assert_eq!(p.exitcode(), Some(-15));
+        // Signalling a finished child is a no-op.
+        p.kill().unwrap();
+        p.terminate().unwrap();
+
+        let mut p = start(method, sleep_ms, (600_000,));
+        p.kill().unwrap();
+        assert!(matches!(p.join_timeout(PATIENCE), Err(Error::Signaled { signal: 9, .. })));
+    }
+}
+
+#[test]
+fn join_timeout_times_out_then_join_succeeds() {
+    for method in METHODS {
+        let mut p = start(method, sleep_ms, (300,));
+        match p.join_timeout(Duration::from_millis(1)) {
+            Err(Error::Timeout(d)) => assert_eq!(d, Duration::from_millis(1)),
+            other => panic!("{method}: {other:?}"),
+        }
+        assert_eq!(p.join_timeout(PATIENCE).unwrap(), 300);
+        assert!(matches!(p.join(), Err(Error::AlreadyJoined { .. })));
+    }
+}
+
+#[test]
+fn identity_in_the_child() {
+    for method in METHODS {
+        let mut p = Process::builder()
+            .name(format!("worker-{method}"))
+            .start_method(method)
+            .start(identity, ())
+            .unwrap();
+        let (name, pid, parent) = p.join_timeout(PATIENCE).unwrap();
+        assert_eq!(name, format!("worker-{method}"));
+        assert_eq!(pid, p.pid());
+        assert_eq!(parent, Some((std::process::id() as i32, "MainProcess".to_string())));
+    }
+    let me = multiproc::current_process();
+    assert_eq!(me.name(), "MainProcess");
+    assert!(multiproc::parent_process().is_none());
+}
+
+#[test]
+fn default_names_count_up() {
+    let mut a = Process::builder().fork(|| ()).unwrap();
+    let mut b = Process::builder().fork(|| ()).unwrap();
+    assert!(a.name().starts_with("Process-"));
+    assert_ne!(a.name(), b.name());
+    a.join().unwrap();
+    b.join().unwrap();
+}
+
+#[test]
+fn large_arguments_and_results() {
+    let data: Vec<u8> = (0..8 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    for method in METHODS {
+        let mut p = start(method, echo_len, (data.clone(),));
+        let back = p.join_timeout(PATIENCE).unwrap();
+        assert_eq!(back.len(), data.len());
+        assert!(back.iter().rev().eq(data.iter()), "{method}");
+    }
+}
+
+#[test]
+fn fork_runs_capturing_closures() {
+    let words = vec!["a".to_string(), "bb".to_string()];
+    let mut p = Process::builder().fork(move || words.iter().map(String::len).sum::<usize>()).unwrap();
+    assert_eq!(p.join_timeout(PATIENCE).unwrap(), 3);
+    assert_eq!(p.start_method(), StartMethod::Fork);
+}
+
+#[test]
+fn no_zombie_after_join_or_drop() {
+    for method in METHODS {
+        let mut p = start(method, sleep_ms, (1,));
+        let pid = p.pid();
+        p.join_timeout(PATIENCE).unwrap();
+        assert!(eventually(|| is_gone(pid)), "{method}: {pid} left behind");
+
+        // Dropped while running: reaped in the background once it exits.
+        let p = start(method, sleep_ms, (50,));
+        let pid = p.pid();
+        drop(p);
+        assert!(eventually(|| is_gone(pid)), "{method}: dropped child {pid} left behind");
+        assert!(!is_zombie(pid));
+    }
+}
+
+#[test]
+fn active_children_lists_running_children() {
+    for method in METHODS {
+        let mut p = start(method, sleep_ms, (600_000,));
+        assert!(multiproc::active_children().iter().any(|c| c.pid() == p.pid()));
+        p.kill().unwrap();
+        let _ = p.join_timeout(PATIENCE);
+        assert!(!multiproc::active_children().iter().any(|c| c.pid() == p.pid()));
+    }
+}
+
+#[test]
+fn handles_move_between_threads() {
+    let p = start(StartMethod::ForkServer, sleep_ms, (5,));
+    let got = std::thread::spawn(move || {
+        let mut p = p;
+        p.join_timeout(PATIENCE).unwrap()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(got, 5);
+}
+
+#[test]
+fn many_concurrent_starts_from_threads() {
+    let threads: Vec<_> = METHODS
+        .iter()
+        .flat_map(|&m| std::iter::repeat_n(m, 4))
+        .enumerate()
+        .map(|(i, method)| {
+            std::thread::spawn(move || {
+                let mut p = Process::builder()
+                    .start_method(method)
+                    .start(lib_double, (i as u64,))
+                    .unwrap();
+                p.join_timeout(PATIENCE).unwrap()
+            })
+        })
+        .collect();
+    for (i, t) in threads.into_iter().enumerate() {
+        assert_eq!(t.join().unwrap(), 2 * i as u64);
+    }
+}

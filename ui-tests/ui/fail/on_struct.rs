@@ -1,0 +1,8 @@
+use multiproc::prelude::*;
+
+#[process_fn]
+struct Config {
+    x: u64,
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+use multiproc::prelude::*;
+
+fn main() {
+    let _ = Process::builder().start(|x: u64| x * 2, (7,));
+}
