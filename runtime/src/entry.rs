@@ -10,9 +10,6 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-
 use crate::error::{Error, Result};
 
 /// A function marked `#[process_fn]`: callable here, and runnable in another
@@ -36,11 +33,16 @@ use crate::error::{Error, Result};
 /// assert_eq!(square.call((8,)), 64); // arguments as a tuple
 /// assert!(<square as ProcessFn>::NAME.ends_with("::square"));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a #[process_fn]",
+    label = "only a function marked #[process_fn] can be started by name in a child",
+    note = "mark the function `#[multiproc::process_fn]`; to run a closure, use `Process::builder().fork(closure)`"
+)]
 pub trait ProcessFn: Copy + Send + Sync + 'static {
     /// The arguments, as a tuple (`(u64,)` for one argument, `()` for none).
-    type Args: Serialize + DeserializeOwned + Send + 'static;
+    type Args: crate::__private::Portable;
     /// What the function returns.
-    type Output: Serialize + DeserializeOwned + Send + 'static;
+    type Output: crate::__private::Portable;
     /// The stable name: module path and function name.
     const NAME: &'static str;
     /// Calls the function with its arguments as a tuple.

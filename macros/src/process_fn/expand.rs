@@ -53,6 +53,8 @@ pub(crate) fn expand(input: Input) -> TokenStream {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => quote!(#ty),
     };
+    // Errors about the argument tuple land on the argument list.
+    let args_tuple = quote_spanned!(func.sig.paren_token.span.join()=> (#(#arg_types,)*));
     let checks = arg_types
         .iter()
         .map(|ty| quote_spanned!(ty.span()=> ::multiproc::__private::assert_portable::<#ty>();))
@@ -100,7 +102,7 @@ pub(crate) fn expand(input: Input) -> TokenStream {
             }
 
             impl ::multiproc::__private::ProcessFn for #ident {
-                type Args = (#(#arg_types,)*);
+                type Args = #args_tuple;
                 type Output = #output;
                 const NAME: &'static str = #name;
                 #[inline]

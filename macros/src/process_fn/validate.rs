@@ -2,6 +2,7 @@
 //! all violations are reported together, each spanned at its tokens.
 
 use quote::ToTokens;
+use syn::visit::Visit;
 use syn::{FnArg, ReturnType, Type};
 
 use super::parse::Input;
@@ -25,11 +26,17 @@ pub(crate) fn validate(input: &Input) -> syn::Result<()> {
             "a #[process_fn] must use the Rust ABI; remove the `extern`",
         );
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    if !sig.generics.params.is_empty() {
         errors.push(
             &sig.generics,
             "a generic function cannot be a #[process_fn]: a child finds its entry by name, \
              and a generic function has no single instance to name; write a wrapper for each concrete type",
+        );
+    }
+    if let Some(w) = &sig.generics.where_clause {
+        errors.push(
+            w,
+            "a #[process_fn] cannot have a `where` clause: its argument and result types must be concrete",
         );
     }
     if let Some(v) = &sig.variadic {
@@ -51,26 +58,42 @@ pub(crate) fn validate(input: &Input) -> syn::Result<()> {
     errors.finish()
 }
 
-/// Types that can never be decoded in another process as owned values.
+/// Walks a whole type, generic arguments included, for what can never be
+/// decoded as an owned value in another process.
 fn check_type(errors: &mut Errors, ty: &Type, what: &str) {
-    match ty {
-        Type::Reference(r) => errors.push(
-            r,
-            &format!(
-                "{what} of a #[process_fn] crosses a process boundary and must be owned: \
-                 use `String` for `&str`, `Vec<T>` for `&[T]`, `T` for `&T`"
-            ),
-        ),
-        Type::ImplTrait(t) => errors.push(
-            t,
-            &format!("{what} of a #[process_fn] must be a concrete type, not `impl Trait`"),
-        ),
-        Type::Paren(p) => check_type(errors, &p.elem, what),
-        Type::Group(g) => check_type(errors, &g.elem, what),
-        Type::Tuple(t) => t.elems.iter().for_each(|e| check_type(errors, e, what)),
-        Type::Array(a) => check_type(errors, &a.elem, what),
-        _ => {}
+    struct Walk<'a> {
+        errors: &'a mut Errors,
+        what: &'a str,
     }
+    impl<'ast> Visit<'ast> for Walk<'_> {
+        fn visit_type_reference(&mut self, r: &'ast syn::TypeReference) {
+            self.errors.push(
+                r,
+                &format!(
+                    "{} of a #[process_fn] crosses a process boundary and must be owned: \
+                     use `String` for `&str`, `Vec<T>` for `&[T]`, `T` for `&T`",
+                    self.what
+                ),
+            );
+        }
+        fn visit_type_impl_trait(&mut self, t: &'ast syn::TypeImplTrait) {
+            self.errors.push(
+                t,
+                &format!("{} of a #[process_fn] must be a concrete type, not `impl Trait`", self.what),
+            );
+        }
+        fn visit_path(&mut self, p: &'ast syn::Path) {
+            if p.segments.first().is_some_and(|s| s.ident == "Self") {
+                self.errors.push(
+                    p,
+                    "a #[process_fn] must be a free function at module level: `Self` has no meaning there; \
+                     move it out of the `impl` block",
+                );
+            }
+            syn::visit::visit_path(self, p);
+        }
+    }
+    Walk { errors, what }.visit_type(ty);
 }
 
 /// Collects errors and combines them into one `syn::Error`.
