@@ -15,11 +15,25 @@ fn check_output(program: PathBuf, context: &str) {
         .output()
         .unwrap_or_else(|e| panic!("running {}: {e}", program.display()));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{context}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(stdout.matches("main ran in").count(), 1, "{context}: main ran more than once:\n{stdout}");
+    assert!(
+        out.status.success(),
+        "{context}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.matches("main ran in").count(),
+        1,
+        "{context}: main ran more than once:\n{stdout}"
+    );
     for method in METHODS {
-        assert!(stdout.contains(&format!("{context} {method} ok 42")), "{context} {method}:\n{stdout}");
-        assert!(stdout.contains(&format!("{context}-local {method} ok 144")), "{context} {method}:\n{stdout}");
+        assert!(
+            stdout.contains(&format!("{context} {method} ok 42")),
+            "{context} {method}:\n{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("{context}-local {method} ok 144")),
+            "{context} {method}:\n{stdout}"
+        );
     }
 }
 
@@ -32,7 +46,13 @@ fn from_a_binary() {
 fn from_an_example() {
     // target/debug/deps/contexts-… → target/debug/examples/context-example
     let exe = std::env::current_exe().unwrap();
-    let example = exe.parent().unwrap().parent().unwrap().join("examples").join("context-example");
+    let example = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("context-example");
     assert!(
         example.exists(),
         "{} is missing: run the tests with `cargo test --workspace`, which builds the examples",

@@ -48,12 +48,28 @@ fn main() {
             eprintln!("fork_stdout: {what}\n--- stdout ---\n{stdout}");
         }
     };
-    check(stdout.matches("partial-").count() == 1, "the parent's buffered output was printed twice or lost");
+    check(
+        stdout.matches("partial-").count() == 1,
+        "the parent's buffered output was printed twice or lost",
+    );
     for method in multiproc_tests::METHODS {
-        check(stdout.contains(&format!("child-{method}\n")), "a child's line is missing");
+        check(
+            stdout.contains(&format!("child-{method}\n")),
+            "a child's line is missing",
+        );
     }
-    check(stdout.contains("unterminated"), "a child's unterminated line was lost");
-    check(stdout.trim_end().ends_with("end"), "the parent's last line is missing");
-    println!("test result: {}. {} passed; {failed} failed", if failed == 0 { "ok" } else { "FAILED" }, 1 - failed.min(1));
+    check(
+        stdout.contains("unterminated"),
+        "a child's unterminated line was lost",
+    );
+    check(
+        stdout.trim_end().ends_with("end"),
+        "the parent's last line is missing",
+    );
+    println!(
+        "test result: {}. {} passed; {failed} failed",
+        if failed == 0 { "ok" } else { "FAILED" },
+        1 - failed.min(1)
+    );
     std::process::exit(i32::from(failed > 0));
 }

@@ -68,7 +68,10 @@ fn abort_now() {
 }
 
 fn start<F: ProcessFn>(method: StartMethod, f: F, args: F::Args) -> Process<F::Output> {
-    Process::builder().start_method(method).start(f, args).unwrap()
+    Process::builder()
+        .start_method(method)
+        .start(f, args)
+        .unwrap()
 }
 
 #[test]
@@ -81,7 +84,13 @@ fn typed_results_round_trip() {
         let mut p = start(method, describe, (point.clone(), 3));
         let got = p.join_timeout(PATIENCE).unwrap();
         assert_eq!(got.len(), 3, "{method}");
-        assert_eq!(got[2], Point { x: 3.0, label: "p-2".into() });
+        assert_eq!(
+            got[2],
+            Point {
+                x: 3.0,
+                label: "p-2".into()
+            }
+        );
         assert_eq!(p.exitcode(), Some(0));
         assert!(!p.is_alive());
     }
@@ -90,7 +99,12 @@ fn typed_results_round_trip() {
 #[test]
 fn entry_from_a_library_crate() {
     for method in METHODS {
-        assert_eq!(start(method, lib_double, (21,)).join_timeout(PATIENCE).unwrap(), 42);
+        assert_eq!(
+            start(method, lib_double, (21,))
+                .join_timeout(PATIENCE)
+                .unwrap(),
+            42
+        );
     }
 }
 
@@ -99,10 +113,17 @@ fn panic_message_and_location_come_back() {
     for method in METHODS {
         let mut p = start(method, boom, ("kaboom 42".into(),));
         match p.join_timeout(PATIENCE) {
-            Err(Error::Panicked { message, location, pid }) => {
+            Err(Error::Panicked {
+                message,
+                location,
+                pid,
+            }) => {
                 assert_eq!(message, "kaboom 42");
                 let location = location.expect("location");
-                assert!(location.starts_with("tests/tests/process.rs:"), "{location}");
+                assert!(
+                    location.starts_with("tests/tests/process.rs:"),
+                    "{location}"
+                );
                 assert_eq!(pid, p.pid());
             }
             other => panic!("{method}: {other:?}"),
@@ -132,7 +153,14 @@ fn sigkill_is_named() {
         send_signal(p.pid(), libc::SIGKILL);
         let err = p.join_timeout(PATIENCE).unwrap_err();
         assert!(
-            matches!(err, Error::Signaled { signal: 9, name: "SIGKILL", .. }),
+            matches!(
+                err,
+                Error::Signaled {
+                    signal: 9,
+                    name: "SIGKILL",
+                    ..
+                }
+            ),
             "{method}: {err:?}"
         );
         assert!(err.to_string().contains("SIGKILL"));
@@ -143,10 +171,32 @@ fn sigkill_is_named() {
 #[test]
 fn segfault_and_abort_are_named() {
     for method in METHODS {
-        let err = start(method, segfault, ()).join_timeout(PATIENCE).unwrap_err();
-        assert!(matches!(err, Error::Signaled { name: "SIGSEGV", .. }), "{method}: {err:?}");
-        let err = start(method, abort_now, ()).join_timeout(PATIENCE).unwrap_err();
-        assert!(matches!(err, Error::Signaled { name: "SIGABRT", .. }), "{method}: {err:?}");
+        let err = start(method, segfault, ())
+            .join_timeout(PATIENCE)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Signaled {
+                    name: "SIGSEGV",
+                    ..
+                }
+            ),
+            "{method}: {err:?}"
+        );
+        let err = start(method, abort_now, ())
+            .join_timeout(PATIENCE)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Signaled {
+                    name: "SIGABRT",
+                    ..
+                }
+            ),
+            "{method}: {err:?}"
+        );
     }
 }
 
@@ -155,7 +205,10 @@ fn terminate_and_kill() {
     for method in METHODS {
         let mut p = start(method, sleep_ms, (600_000,));
         p.terminate().unwrap();
-        assert!(matches!(p.join_timeout(PATIENCE), Err(Error::Signaled { signal: 15, .. })));
+        assert!(matches!(
+            p.join_timeout(PATIENCE),
+            Err(Error::Signaled { signal: 15, .. })
+        ));
         assert_eq!(p.exitcode(), Some(-15));
         // Signalling a finished child is a no-op.
         p.kill().unwrap();
@@ -163,7 +216,10 @@ fn terminate_and_kill() {
 
         let mut p = start(method, sleep_ms, (600_000,));
         p.kill().unwrap();
-        assert!(matches!(p.join_timeout(PATIENCE), Err(Error::Signaled { signal: 9, .. })));
+        assert!(matches!(
+            p.join_timeout(PATIENCE),
+            Err(Error::Signaled { signal: 9, .. })
+        ));
     }
 }
 
@@ -191,7 +247,10 @@ fn identity_in_the_child() {
         let (name, pid, parent) = p.join_timeout(PATIENCE).unwrap();
         assert_eq!(name, format!("worker-{method}"));
         assert_eq!(pid, p.pid());
-        assert_eq!(parent, Some((std::process::id() as i32, "MainProcess".to_string())));
+        assert_eq!(
+            parent,
+            Some((std::process::id() as i32, "MainProcess".to_string()))
+        );
     }
     let me = multiproc::current_process();
     assert_eq!(me.name(), "MainProcess");
@@ -221,8 +280,10 @@ fn large_arguments_and_results() {
 
 #[test]
 fn fork_runs_capturing_closures() {
-    let words = vec!["a".to_string(), "bb".to_string()];
-    let mut p = Process::builder().fork(move || words.iter().map(String::len).sum::<usize>()).unwrap();
+    let words = ["a".to_string(), "bb".to_string()];
+    let mut p = Process::builder()
+        .fork(move || words.iter().map(String::len).sum::<usize>())
+        .unwrap();
     assert_eq!(p.join_timeout(PATIENCE).unwrap(), 3);
     assert_eq!(p.start_method(), StartMethod::Fork);
 }
@@ -239,7 +300,10 @@ fn no_zombie_after_join_or_drop() {
         let p = start(method, sleep_ms, (50,));
         let pid = p.pid();
         drop(p);
-        assert!(eventually(|| is_gone(pid)), "{method}: dropped child {pid} left behind");
+        assert!(
+            eventually(|| is_gone(pid)),
+            "{method}: dropped child {pid} left behind"
+        );
         assert!(!is_zombie(pid));
     }
 }
@@ -248,10 +312,14 @@ fn no_zombie_after_join_or_drop() {
 fn active_children_lists_running_children() {
     for method in METHODS {
         let mut p = start(method, sleep_ms, (600_000,));
-        assert!(multiproc::active_children().iter().any(|c| c.pid() == p.pid()));
+        assert!(multiproc::active_children()
+            .iter()
+            .any(|c| c.pid() == p.pid()));
         p.kill().unwrap();
         let _ = p.join_timeout(PATIENCE);
-        assert!(!multiproc::active_children().iter().any(|c| c.pid() == p.pid()));
+        assert!(!multiproc::active_children()
+            .iter()
+            .any(|c| c.pid() == p.pid()));
     }
 }
 

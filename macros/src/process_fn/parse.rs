@@ -22,10 +22,9 @@ pub(crate) fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Input> 
             if options.name.is_some() {
                 return Err(meta.error("`name` is given twice"));
             }
-            let lit: LitStr = meta
-                .value()?
-                .parse()
-                .map_err(|e| syn::Error::new(e.span(), "`name` takes a string literal: `name = \"…\"`"))?;
+            let lit: LitStr = meta.value()?.parse().map_err(|e| {
+                syn::Error::new(e.span(), "`name` takes a string literal: `name = \"…\"`")
+            })?;
             if lit.value().trim().is_empty() {
                 return Err(syn::Error::new(lit.span(), "`name` must not be empty"));
             }

@@ -79,7 +79,10 @@ fn check_type(errors: &mut Errors, ty: &Type, what: &str) {
         fn visit_type_impl_trait(&mut self, t: &'ast syn::TypeImplTrait) {
             self.errors.push(
                 t,
-                &format!("{} of a #[process_fn] must be a concrete type, not `impl Trait`", self.what),
+                &format!(
+                    "{} of a #[process_fn] must be a concrete type, not `impl Trait`",
+                    self.what
+                ),
             );
         }
         fn visit_path(&mut self, p: &'ast syn::Path) {

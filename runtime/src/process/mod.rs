@@ -638,7 +638,9 @@ impl<R> Process<R> {
         while state.result_open {
             match sys::read(self.result.as_fd(), &mut buf) {
                 // A child that died with our request unread resets the socket.
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => state.result_open = false,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    state.result_open = false
+                }
                 Ok(0) => state.result_open = false,
                 Ok(n) => {
                     state.reader.push(&buf[..n]);
