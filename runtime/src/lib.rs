@@ -58,6 +58,11 @@ pub mod prelude {
     pub use crate::{process_fn, Error, Process, ProcessFn, StartMethod};
 }
 
+/// The README's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// Paths that generated code names; not part of the public API.
 #[doc(hidden)]
 pub mod __private {

@@ -35,11 +35,7 @@ pub(crate) fn reexec(role: &str, fd: RawFd) -> Result<std::process::Child> {
         cmd.arg0(arg0);
     }
     cmd.env(BOOT_ENV, format!("{role}:{fd}"));
-    // SAFETY: the closure runs between fork and exec and only calls fcntl,
-    // which is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(move || sys::clear_cloexec(fd));
-    }
+    sys::keep_across_exec(&mut cmd, fd);
     cmd.spawn()
         .map_err(Error::io("re-executing the current binary"))
 }

@@ -184,12 +184,18 @@ pub(crate) fn poll(
     }
 }
 
-/// Clears `FD_CLOEXEC` so that `fd` survives an `exec`.
-///
-/// Async-signal-safe: used between fork and exec.
-pub(crate) fn clear_cloexec(fd: RawFd) -> io::Result<()> {
-    // SAFETY: fcntl on an integer fd has no memory-safety preconditions.
-    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }).map(drop)
+/// Makes the child of `cmd` inherit descriptor `fd` (clears `FD_CLOEXEC` on
+/// the child's copy only, between its fork and exec).
+pub(crate) fn keep_across_exec(cmd: &mut std::process::Command, fd: RawFd) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and only calls fcntl,
+    // which is async-signal-safe; it touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(move || {
+            // SAFETY: fcntl on an integer fd has no memory-safety preconditions.
+            cvt(libc::fcntl(fd, libc::F_SETFD, 0)).map(drop)
+        });
+    }
 }
 
 /// `_exit(2)`: ends the process now, without destructors or atexit handlers.
