@@ -525,7 +525,7 @@ impl<R> Process<R> {
     ///
     /// ```
     /// # fn main() -> multiproc::Result<()> {
-    /// let mut p = multiproc::Process::builder().fork(|| std::process::exit(3))?;
+    /// let mut p = multiproc::Process::builder().fork(|| -> () { std::process::exit(3) })?;
     /// assert!(p.join().is_err());
     /// assert_eq!(p.exitcode(), Some(3));
     /// # Ok(())
