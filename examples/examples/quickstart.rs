@@ -21,14 +21,8 @@ fn main() -> multiproc::Result<()> {
     // Still an ordinary function.
     println!("square(3) here = {}", square(3));
 
-    for method in [
-        StartMethod::Fork,
-        StartMethod::ForkServer,
-        StartMethod::Spawn,
-    ] {
-        let mut child = Process::builder()
-            .start_method(method)
-            .start(square, (7,))?;
+    for method in [StartMethod::Fork, StartMethod::ForkServer, StartMethod::Spawn] {
+        let mut child = Process::builder().start_method(method).start(square, (7,))?;
         let pid = child.pid();
         let value = child.join_timeout(Duration::from_secs(30))?;
         println!("{method:>10}: square(7) = {value} (computed by pid {pid})");

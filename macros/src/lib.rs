@@ -17,9 +17,6 @@ mod process_fn;
 ///
 /// See the `multiproc` crate for examples.
 #[proc_macro_attribute]
-pub fn process_fn(
-    attr: proc_macro::TokenStream,
-    item: proc_macro::TokenStream,
-) -> proc_macro::TokenStream {
+pub fn process_fn(attr: proc_macro::TokenStream, item: proc_macro::TokenStream) -> proc_macro::TokenStream {
     process_fn::run(attr.into(), item.into()).into()
 }

@@ -49,13 +49,9 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 /// assert!(matches!(err, multiproc::Error::Codec(_)));
 /// ```
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    let (value, rest) =
-        postcard::take_from_bytes(bytes).map_err(|e| Error::Codec(format!("decode: {e}")))?;
+    let (value, rest) = postcard::take_from_bytes(bytes).map_err(|e| Error::Codec(format!("decode: {e}")))?;
     if !rest.is_empty() {
-        return Err(Error::Codec(format!(
-            "decode: {} trailing bytes",
-            rest.len()
-        )));
+        return Err(Error::Codec(format!("decode: {} trailing bytes", rest.len())));
     }
     Ok(value)
 }
@@ -126,10 +122,7 @@ impl FrameReader {
     /// assert!(!reader.has_partial());
     /// ```
     pub fn new(max: usize) -> Self {
-        FrameReader {
-            buf: Vec::new(),
-            max,
-        }
+        FrameReader { buf: Vec::new(), max }
     }
 
     /// Appends bytes read from the channel.
@@ -228,6 +221,31 @@ pub(crate) fn read_frame(fd: std::os::fd::BorrowedFd<'_>, max: usize) -> Result<
     let mut body = vec![0u8; len];
     crate::sys::read_exact(fd, &mut body).map_err(eof_or_io(true))?;
     Ok(body)
+}
+
+/// Reads one frame, collecting descriptors that arrive with its first bytes.
+pub(crate) fn recv_frame_with_fds(sock: std::os::fd::BorrowedFd<'_>) -> Result<(Vec<u8>, Vec<std::os::fd::OwnedFd>)> {
+    let mut header = [0u8; HEADER_LEN];
+    let mut got = 0;
+    let mut fds = Vec::new();
+    while got < HEADER_LEN {
+        let (n, more) = crate::sys::recv_with_fds(sock, &mut header[got..]).map_err(Error::io("receiving a frame"))?;
+        fds.extend(more);
+        if n == 0 {
+            return Err(Error::Disconnected { partial: got > 0 });
+        }
+        got += n;
+    }
+    let len = u32::from_le_bytes(header) as usize;
+    if len > MAX_FRAME_LEN {
+        return Err(Error::FrameTooLarge {
+            len: len as u64,
+            max: MAX_FRAME_LEN as u64,
+        });
+    }
+    let mut body = vec![0u8; len];
+    crate::sys::read_exact(sock, &mut body).map_err(eof_or_io(true))?;
+    Ok((body, fds))
 }
 
 /// Maps an early end of file to [`Error::Disconnected`].

@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 ///
 /// assert_eq!(square(7), 49); // still an ordinary function
 /// assert_eq!(square.call((8,)), 64); // arguments as a tuple
-/// assert!(<square as ProcessFn>::NAME.ends_with("::square"));
+/// assert!(square.name().ends_with("::square"));
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a #[process_fn]",
@@ -43,8 +43,9 @@ pub trait ProcessFn: Copy + Send + Sync + 'static {
     type Args: crate::__private::Portable;
     /// What the function returns.
     type Output: crate::__private::Portable;
-    /// The stable name: module path and function name.
-    const NAME: &'static str;
+    /// The stable name: module path and function name (or, for a closure
+    /// that `par_map!` lifted, its module path and source position).
+    fn name(&self) -> &'static str;
     /// Calls the function with its arguments as a tuple.
     fn call(&self, args: Self::Args) -> Self::Output;
 }
@@ -61,10 +62,11 @@ pub struct EntryDesc {
 }
 
 impl EntryDesc {
-    /// The descriptor of `F`, built at compile time by the macro.
-    pub const fn new<F: ProcessFn + Default>(file: &'static str, line: u32) -> Self {
+    /// The descriptor of `F`, built at compile time by the macro; `name`
+    /// must be what `F::name` returns.
+    pub const fn new<F: ProcessFn + Default>(name: &'static str, file: &'static str, line: u32) -> Self {
         EntryDesc {
-            name: F::NAME,
+            name,
             file,
             line,
             run: run_erased::<F>,
@@ -77,13 +79,17 @@ fn run_erased<F: ProcessFn + Default>(args: &[u8]) -> Result<Vec<u8>> {
     crate::codec::encode(&F::default().call(args))
 }
 
+/// Runs `entry` on encoded arguments, in whatever process this is.
+pub(crate) fn run_by_name(entry: &str, args: &[u8]) -> Result<Vec<u8>> {
+    (lookup(entry)?.run)(args)
+}
+
 /// The distributed slice every `#[process_fn]` adds itself to.
 #[doc(hidden)]
 #[linkme::distributed_slice]
 pub static ENTRIES: [EntryDesc];
 
-type Registry =
-    std::result::Result<HashMap<&'static str, &'static EntryDesc>, (String, String, String)>;
+type Registry = std::result::Result<HashMap<&'static str, &'static EntryDesc>, (String, String, String)>;
 
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();

@@ -127,10 +127,7 @@ impl Error {
     pub fn is_child_failure(&self) -> bool {
         matches!(
             self,
-            Error::Panicked { .. }
-                | Error::Signaled { .. }
-                | Error::Exited { .. }
-                | Error::ChildSetup { .. }
+            Error::Panicked { .. } | Error::Signaled { .. } | Error::Exited { .. } | Error::ChildSetup { .. }
         )
     }
 

@@ -35,6 +35,7 @@ extern crate self as multiproc;
 pub mod codec;
 pub mod entry;
 mod error;
+mod handoff;
 pub mod process;
 mod sys;
 
@@ -42,8 +43,7 @@ pub use entry::{registered_entries, ProcessFn};
 pub use error::{Error, Result};
 pub use multiproc_macros::process_fn;
 pub use process::{
-    active_children, cpu_count, current_process, parent_process, Process, ProcessBuilder,
-    ProcessInfo, StartMethod,
+    active_children, cpu_count, current_process, parent_process, Process, ProcessBuilder, ProcessInfo, StartMethod,
 };
 
 /// What most programs need, in one `use multiproc::prelude::*;`.

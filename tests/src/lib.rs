@@ -8,11 +8,7 @@ use std::time::{Duration, Instant};
 use multiproc::prelude::*;
 
 /// The three start methods, for tests that cover each.
-pub const METHODS: [StartMethod; 3] = [
-    StartMethod::Fork,
-    StartMethod::ForkServer,
-    StartMethod::Spawn,
-];
+pub const METHODS: [StartMethod; 3] = [StartMethod::Fork, StartMethod::ForkServer, StartMethod::Spawn];
 
 /// A generous deadline for anything that involves starting a process on a
 /// loaded 2-core machine.
@@ -46,10 +42,7 @@ pub fn is_gone(pid: i32) -> bool {
 pub fn is_zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
-        })
+        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
         .unwrap_or(false)
 }
 

@@ -54,9 +54,7 @@ fn a_huge_announced_length_is_refused_without_allocating() {
 
 #[test]
 fn frames_assemble_from_single_bytes() {
-    let frames: Vec<Vec<u8>> = (0..5)
-        .map(|i| encode_frame(&format!("message {i}")).unwrap())
-        .collect();
+    let frames: Vec<Vec<u8>> = (0..5).map(|i| encode_frame(&format!("message {i}")).unwrap()).collect();
     let stream: Vec<u8> = frames.concat();
     let mut reader = FrameReader::new(MAX_FRAME_LEN);
     let mut got = Vec::new();
@@ -66,10 +64,7 @@ fn frames_assemble_from_single_bytes() {
             got.push(decode::<String>(&body).unwrap());
         }
     }
-    assert_eq!(
-        got,
-        (0..5).map(|i| format!("message {i}")).collect::<Vec<_>>()
-    );
+    assert_eq!(got, (0..5).map(|i| format!("message {i}")).collect::<Vec<_>>());
     assert!(!reader.has_partial());
 }
 
@@ -78,10 +73,7 @@ fn oversized_frames_are_refused_at_the_header() {
     let mut reader = FrameReader::new(1024);
     reader.push(&2048u32.to_le_bytes());
     match reader.next_frame() {
-        Err(Error::FrameTooLarge {
-            len: 2048,
-            max: 1024,
-        }) => {}
+        Err(Error::FrameTooLarge { len: 2048, max: 1024 }) => {}
         other => panic!("{other:?}"),
     }
 }

@@ -26,10 +26,7 @@ fn middle(method: String, daemon: bool, report: String) {
 }
 
 fn grandchild_after_middle_is_killed(method: StartMethod, daemon: bool) -> i32 {
-    let dir = std::env::temp_dir().join(format!(
-        "multiproc-daemon-{}-{method}-{daemon}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("multiproc-daemon-{}-{method}-{daemon}", std::process::id()));
     let _ = std::fs::remove_file(&dir);
     let report = dir.to_string_lossy().to_string();
     let mut mid = Process::builder()
@@ -66,10 +63,7 @@ fn ordinary_children_outlive_a_sigkilled_parent() {
     for method in METHODS {
         let pid = grandchild_after_middle_is_killed(method, false);
         std::thread::sleep(Duration::from_millis(200));
-        assert!(
-            !is_gone(pid),
-            "{method}: non-daemon {pid} died with its parent"
-        );
+        assert!(!is_gone(pid), "{method}: non-daemon {pid} died with its parent");
         multiproc_tests::send_signal(pid, libc::SIGKILL);
         assert!(eventually(|| is_gone(pid)));
     }

@@ -27,20 +27,10 @@ fn second() -> multiproc::Result<Process<u32>> {
 fn duplicate_names_are_an_error_naming_both_places() {
     let err = second().unwrap_err();
     match &err {
-        Error::DuplicateEntry {
-            name,
-            first,
-            second,
-        } => {
+        Error::DuplicateEntry { name, first, second } => {
             assert_eq!(name, "duplicate_entry::helper");
-            assert!(
-                first.starts_with("tests/tests/duplicate_entry.rs:"),
-                "{first}"
-            );
-            assert!(
-                second.starts_with("tests/tests/duplicate_entry.rs:"),
-                "{second}"
-            );
+            assert!(first.starts_with("tests/tests/duplicate_entry.rs:"), "{first}");
+            assert!(second.starts_with("tests/tests/duplicate_entry.rs:"), "{second}");
             assert_ne!(first, second);
         }
         other => panic!("{other:?}"),

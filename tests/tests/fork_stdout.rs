@@ -58,14 +58,8 @@ fn main() {
             "a child's line is missing",
         );
     }
-    check(
-        stdout.contains("unterminated"),
-        "a child's unterminated line was lost",
-    );
-    check(
-        stdout.trim_end().ends_with("end"),
-        "the parent's last line is missing",
-    );
+    check(stdout.contains("unterminated"), "a child's unterminated line was lost");
+    check(stdout.trim_end().ends_with("end"), "the parent's last line is missing");
     println!(
         "test result: {}. {} passed; {failed} failed",
         if failed == 0 { "ok" } else { "FAILED" },

@@ -68,10 +68,7 @@ fn abort_now() {
 }
 
 fn start<F: ProcessFn>(method: StartMethod, f: F, args: F::Args) -> Process<F::Output> {
-    Process::builder()
-        .start_method(method)
-        .start(f, args)
-        .unwrap()
+    Process::builder().start_method(method).start(f, args).unwrap()
 }
 
 #[test]
@@ -99,12 +96,7 @@ fn typed_results_round_trip() {
 #[test]
 fn entry_from_a_library_crate() {
     for method in METHODS {
-        assert_eq!(
-            start(method, lib_double, (21,))
-                .join_timeout(PATIENCE)
-                .unwrap(),
-            42
-        );
+        assert_eq!(start(method, lib_double, (21,)).join_timeout(PATIENCE).unwrap(), 42);
     }
 }
 
@@ -113,17 +105,10 @@ fn panic_message_and_location_come_back() {
     for method in METHODS {
         let mut p = start(method, boom, ("kaboom 42".into(),));
         match p.join_timeout(PATIENCE) {
-            Err(Error::Panicked {
-                message,
-                location,
-                pid,
-            }) => {
+            Err(Error::Panicked { message, location, pid }) => {
                 assert_eq!(message, "kaboom 42");
                 let location = location.expect("location");
-                assert!(
-                    location.starts_with("tests/tests/process.rs:"),
-                    "{location}"
-                );
+                assert!(location.starts_with("tests/tests/process.rs:"), "{location}");
                 assert_eq!(pid, p.pid());
             }
             other => panic!("{method}: {other:?}"),
@@ -171,30 +156,14 @@ fn sigkill_is_named() {
 #[test]
 fn segfault_and_abort_are_named() {
     for method in METHODS {
-        let err = start(method, segfault, ())
-            .join_timeout(PATIENCE)
-            .unwrap_err();
+        let err = start(method, segfault, ()).join_timeout(PATIENCE).unwrap_err();
         assert!(
-            matches!(
-                err,
-                Error::Signaled {
-                    name: "SIGSEGV",
-                    ..
-                }
-            ),
+            matches!(err, Error::Signaled { name: "SIGSEGV", .. }),
             "{method}: {err:?}"
         );
-        let err = start(method, abort_now, ())
-            .join_timeout(PATIENCE)
-            .unwrap_err();
+        let err = start(method, abort_now, ()).join_timeout(PATIENCE).unwrap_err();
         assert!(
-            matches!(
-                err,
-                Error::Signaled {
-                    name: "SIGABRT",
-                    ..
-                }
-            ),
+            matches!(err, Error::Signaled { name: "SIGABRT", .. }),
             "{method}: {err:?}"
         );
     }
@@ -247,10 +216,7 @@ fn identity_in_the_child() {
         let (name, pid, parent) = p.join_timeout(PATIENCE).unwrap();
         assert_eq!(name, format!("worker-{method}"));
         assert_eq!(pid, p.pid());
-        assert_eq!(
-            parent,
-            Some((std::process::id() as i32, "MainProcess".to_string()))
-        );
+        assert_eq!(parent, Some((std::process::id() as i32, "MainProcess".to_string())));
     }
     let me = multiproc::current_process();
     assert_eq!(me.name(), "MainProcess");
@@ -300,10 +266,7 @@ fn no_zombie_after_join_or_drop() {
         let p = start(method, sleep_ms, (50,));
         let pid = p.pid();
         drop(p);
-        assert!(
-            eventually(|| is_gone(pid)),
-            "{method}: dropped child {pid} left behind"
-        );
+        assert!(eventually(|| is_gone(pid)), "{method}: dropped child {pid} left behind");
         assert!(!is_zombie(pid));
     }
 }
@@ -312,14 +275,10 @@ fn no_zombie_after_join_or_drop() {
 fn active_children_lists_running_children() {
     for method in METHODS {
         let mut p = start(method, sleep_ms, (600_000,));
-        assert!(multiproc::active_children()
-            .iter()
-            .any(|c| c.pid() == p.pid()));
+        assert!(multiproc::active_children().iter().any(|c| c.pid() == p.pid()));
         p.kill().unwrap();
         let _ = p.join_timeout(PATIENCE);
-        assert!(!multiproc::active_children()
-            .iter()
-            .any(|c| c.pid() == p.pid()));
+        assert!(!multiproc::active_children().iter().any(|c| c.pid() == p.pid()));
     }
 }
 

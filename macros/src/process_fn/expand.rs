@@ -104,7 +104,10 @@ pub(crate) fn expand(input: Input) -> TokenStream {
             impl ::multiproc::__private::ProcessFn for #ident {
                 type Args = #args_tuple;
                 type Output = #output;
-                const NAME: &'static str = #name;
+                #[inline]
+                fn name(&self) -> &'static str {
+                    #name
+                }
                 #[inline]
                 fn call(&self, (#(#arg_names,)*): Self::Args) -> Self::Output {
                     __multiproc_body(#(#arg_names),*)
@@ -118,7 +121,7 @@ pub(crate) fn expand(input: Input) -> TokenStream {
             #[::multiproc::__private::linkme::distributed_slice(::multiproc::__private::ENTRIES)]
             #[linkme(crate = ::multiproc::__private::linkme)]
             static __MULTIPROC_ENTRY: ::multiproc::__private::EntryDesc =
-                ::multiproc::__private::EntryDesc::new::<#ident>(::core::file!(), ::core::line!());
+                ::multiproc::__private::EntryDesc::new::<#ident>(#name, ::core::file!(), ::core::line!());
         };
     }
 }

@@ -22,9 +22,10 @@ pub(crate) fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Input> 
             if options.name.is_some() {
                 return Err(meta.error("`name` is given twice"));
             }
-            let lit: LitStr = meta.value()?.parse().map_err(|e| {
-                syn::Error::new(e.span(), "`name` takes a string literal: `name = \"…\"`")
-            })?;
+            let lit: LitStr = meta
+                .value()?
+                .parse()
+                .map_err(|e| syn::Error::new(e.span(), "`name` takes a string literal: `name = \"…\"`"))?;
             if lit.value().trim().is_empty() {
                 return Err(syn::Error::new(lit.span(), "`name` must not be empty"));
             }
@@ -33,9 +34,7 @@ pub(crate) fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Input> 
         } else {
             Err(meta.error(format!(
                 "unknown option `{}` for #[process_fn]; the only option is `name = \"…\"`",
-                meta.path
-                    .get_ident()
-                    .map_or_else(|| "?".to_string(), |i| i.to_string())
+                meta.path.get_ident().map_or_else(|| "?".to_string(), |i| i.to_string())
             )))
         }
     });

@@ -18,13 +18,13 @@ pub(crate) fn validate(input: &Input) -> syn::Result<()> {
         );
     }
     if let Some(t) = &sig.unsafety {
-        errors.push(t, "an `unsafe fn` cannot be a #[process_fn]: starting it in a child could not uphold its contract");
+        errors.push(
+            t,
+            "an `unsafe fn` cannot be a #[process_fn]: starting it in a child could not uphold its contract",
+        );
     }
     if let Some(abi) = &sig.abi {
-        errors.push(
-            abi,
-            "a #[process_fn] must use the Rust ABI; remove the `extern`",
-        );
+        errors.push(abi, "a #[process_fn] must use the Rust ABI; remove the `extern`");
     }
     if !sig.generics.params.is_empty() {
         errors.push(

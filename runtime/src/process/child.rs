@@ -32,10 +32,7 @@ pub(crate) enum Outcome {
     /// The task returned; the encoded value.
     Returned(Vec<u8>),
     /// The task panicked.
-    Panicked {
-        message: String,
-        location: Option<String>,
-    },
+    Panicked { message: String, location: Option<String> },
     /// The task could not be started in the child (unknown entry, bad args).
     SetupFailed(String),
 }

@@ -12,13 +12,8 @@ use crate::sys;
 /// Stdout and stderr are flushed — and held locked across the fork — so the
 /// child neither prints the parent's buffered output again nor inherits a
 /// stdio lock that another thread of the parent held.
-pub(crate) fn launch(
-    name: String,
-    daemon: bool,
-    task: impl FnOnce() -> Result<Vec<u8>>,
-) -> Result<Launched> {
-    let (parent_end, child_end) =
-        sys::socketpair().map_err(Error::io("creating the result socket"))?;
+pub(crate) fn launch(name: String, daemon: bool, task: impl FnOnce() -> Result<Vec<u8>>) -> Result<Launched> {
+    let (parent_end, child_end) = sys::socketpair().map_err(Error::io("creating the result socket"))?;
     let parent_pid = sys::getpid();
     let parent_name = child::own_name().to_string();
     let mut out = std::io::stdout().lock();

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::child::{self, Request};
 use super::Launched;
-use crate::codec::{self, HEADER_LEN};
+use crate::codec;
 use crate::error::{Error, Result};
 use crate::sys;
 
@@ -73,15 +73,12 @@ fn start_server() -> Result<Server> {
     let pidfd = sys::pidfd_open(pid).map_err(Error::io("pidfd_open on the forkserver"))?;
     super::reap_in_background(pidfd.try_clone().map_err(Error::io("dup"))?);
     CONTROL_FD.store(ours.as_raw_fd(), Ordering::Release);
-    Ok(Server {
-        control: ours,
-        pidfd,
-    })
+    Ok(Server { control: ours, pidfd })
 }
 
 /// Asks the server (started on first use, restarted if it died) to fork a
 /// child that runs `request`.
-pub(crate) fn launch(request: &Request) -> Result<Launched> {
+pub(crate) fn launch(request: &Request, fds: &[OwnedFd]) -> Result<Launched> {
     let frame = codec::encode_frame(request)?;
     let mut guard = SERVER.lock().unwrap_or_else(|p| p.into_inner());
     let mut last_error = None;
@@ -94,7 +91,7 @@ pub(crate) fn launch(request: &Request) -> Result<Launched> {
             *guard = Some(start_server()?);
         }
         let server = guard.as_ref().expect("set above");
-        match ask(server, &frame) {
+        match ask(server, &frame, fds) {
             Ok(launched) => return Ok(launched),
             Err(e @ (Error::Disconnected { .. } | Error::Io { .. })) => {
                 // The server died between requests: start another once.
@@ -116,19 +113,14 @@ fn server_alive(server: &Server) -> bool {
     matches!(sys::poll(&[(server.pidfd.as_fd(), sys::POLLIN)], Some(std::time::Instant::now())), Ok(r) if r[0] == 0)
 }
 
-fn ask(server: &Server, frame: &[u8]) -> Result<Launched> {
-    let (parent_end, child_end) =
-        sys::socketpair().map_err(Error::io("creating the result socket"))?;
-    let (status_ours, status_theirs) =
-        sys::socketpair().map_err(Error::io("creating the status socket"))?;
-    sys::send_with_fds(
-        server.control.as_fd(),
-        frame,
-        &[child_end.as_fd(), status_theirs.as_fd()],
-    )
-    .map_err(Error::io("sending to the forkserver"))?;
+fn ask(server: &Server, frame: &[u8], arg_fds: &[OwnedFd]) -> Result<Launched> {
+    let (parent_end, child_end) = sys::socketpair().map_err(Error::io("creating the result socket"))?;
+    let (status_ours, status_theirs) = sys::socketpair().map_err(Error::io("creating the status socket"))?;
+    let mut fds = vec![child_end.as_fd(), status_theirs.as_fd()];
+    fds.extend(arg_fds.iter().map(AsFd::as_fd));
+    sys::send_with_fds(server.control.as_fd(), frame, &fds).map_err(Error::io("sending to the forkserver"))?;
     drop((child_end, status_theirs));
-    let (body, mut fds) = recv_frame_with_fds(server.control.as_fd())?;
+    let (body, mut fds) = codec::recv_frame_with_fds(server.control.as_fd())?;
     match codec::decode::<Reply>(&body)? {
         Reply::Started { pid } => {
             let pidfd = fds
@@ -138,32 +130,6 @@ fn ask(server: &Server, frame: &[u8]) -> Result<Launched> {
         }
         Reply::Failed(message) => Err(Error::ForkServer(message)),
     }
-}
-
-/// Reads one frame, collecting descriptors that arrive with its first bytes.
-fn recv_frame_with_fds(sock: BorrowedFd<'_>) -> Result<(Vec<u8>, Vec<OwnedFd>)> {
-    let mut header = [0u8; HEADER_LEN];
-    let mut got = 0;
-    let mut fds = Vec::new();
-    while got < HEADER_LEN {
-        let (n, more) =
-            sys::recv_with_fds(sock, &mut header[got..]).map_err(Error::io("receiving a frame"))?;
-        fds.extend(more);
-        if n == 0 {
-            return Err(Error::Disconnected { partial: got > 0 });
-        }
-        got += n;
-    }
-    let len = u32::from_le_bytes(header) as usize;
-    if len > codec::MAX_FRAME_LEN {
-        return Err(Error::FrameTooLarge {
-            len: len as u64,
-            max: codec::MAX_FRAME_LEN as u64,
-        });
-    }
-    let mut body = vec![0u8; len];
-    sys::read_exact(sock, &mut body).map_err(codec::eof_or_io(true))?;
-    Ok((body, fds))
 }
 
 struct Running {
@@ -198,17 +164,14 @@ pub(crate) fn serve(control: OwnedFd) -> ! {
             }
         }
         if revents[0] != 0 {
-            match recv_frame_with_fds(control.as_fd()) {
+            match codec::recv_frame_with_fds(control.as_fd()) {
                 Ok((body, fds)) => {
                     let reply = start_child(&control, &running, &body, fds);
                     let (reply, pidfd) = match reply {
                         Ok(r) => {
                             let pid = r.0;
                             running.push(r.1);
-                            (
-                                Reply::Started { pid },
-                                running.last().map(|r| r.pidfd.as_fd()),
-                            )
+                            (Reply::Started { pid }, running.last().map(|r| r.pidfd.as_fd()))
                         }
                         Err(e) => (Reply::Failed(e.to_string()), None),
                     };
@@ -227,21 +190,13 @@ pub(crate) fn serve(control: OwnedFd) -> ! {
     }
 }
 
-fn start_child(
-    control: &OwnedFd,
-    running: &[Running],
-    body: &[u8],
-    mut fds: Vec<OwnedFd>,
-) -> Result<(i32, Running)> {
+fn start_child(control: &OwnedFd, running: &[Running], body: &[u8], fds: Vec<OwnedFd>) -> Result<(i32, Running)> {
     let request: Request = codec::decode(body)?;
-    if fds.len() != 2 {
-        return Err(Error::ForkServer(format!(
-            "expected 2 descriptors, got {}",
-            fds.len()
-        )));
-    }
-    let status = fds.pop().expect("two descriptors");
-    let result = fds.pop().expect("two descriptors");
+    let mut fds = fds.into_iter();
+    let (Some(result), Some(status)) = (fds.next(), fds.next()) else {
+        return Err(Error::ForkServer("a request without its two sockets".into()));
+    };
+    let arg_fds: Vec<OwnedFd> = fds.collect();
     match sys::fork().map_err(Error::io("fork"))? {
         sys::Forked::Child => {
             sys::close_raw(control.as_raw_fd());
@@ -256,10 +211,12 @@ fn start_child(
             }
             let entry = request.entry;
             let args = request.args;
-            child::run_and_exit(result, move || (crate::entry::lookup(&entry)?.run)(&args))
+            child::run_and_exit(result, move || {
+                crate::handoff::with_incoming(arg_fds, || crate::entry::run_by_name(&entry, &args))
+            })
         }
         sys::Forked::Parent(pid) => {
-            drop(result);
+            drop((result, arg_fds));
             let pidfd = sys::pidfd_open(pid).map_err(Error::io("pidfd_open"))?;
             Ok((pid, Running { pidfd, status }))
         }

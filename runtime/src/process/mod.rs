@@ -270,23 +270,22 @@ impl ProcessBuilder {
         entry::check_registry()?;
         let name = self.take_name();
         let launched = match self.start_method {
-            StartMethod::Fork => fork::launch(name.clone(), self.daemon, move || {
-                codec::encode(&f.call(args))
-            })?,
+            StartMethod::Fork => fork::launch(name.clone(), self.daemon, move || codec::encode(&f.call(args)))?,
             method => {
-                entry::lookup(F::NAME)?;
+                entry::lookup(f.name())?;
+                let (args, fds) = crate::handoff::encode_with_fds(&args)?;
                 let request = Request {
-                    entry: F::NAME.to_string(),
-                    args: codec::encode(&args)?,
+                    entry: f.name().to_string(),
+                    args,
                     name: name.clone(),
                     daemon: self.daemon,
                     parent_pid: sys::getpid(),
                     parent_name: child::own_name().to_string(),
                 };
                 if method == StartMethod::Spawn {
-                    spawn::launch(&request)?
+                    spawn::launch(&request, &fds)?
                 } else {
-                    forkserver::launch(&request)?
+                    forkserver::launch(&request, &fds)?
                 }
             }
         };
@@ -580,8 +579,7 @@ impl<R> Process<R> {
         if self.lock().exit.is_some() {
             return Ok(());
         }
-        sys::pidfd_send_signal(self.shared.pidfd.as_fd(), signal)
-            .map_err(Error::io("pidfd_send_signal"))
+        sys::pidfd_send_signal(self.shared.pidfd.as_fd(), signal).map_err(Error::io("pidfd_send_signal"))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -616,14 +614,12 @@ impl<R> Process<R> {
 
     fn learn_exit(&self, state: &mut State) -> Result<()> {
         state.exit = match &self.status {
-            None => {
-                sys::waitid_pidfd(self.shared.pidfd.as_fd(), false).map_err(Error::io("waitid"))?
-            }
+            None => sys::waitid_pidfd(self.shared.pidfd.as_fd(), false).map_err(Error::io("waitid"))?,
             Some(status) => {
                 let body = codec::read_frame(status.as_fd(), 64).map_err(|e| match e {
-                    Error::Disconnected { .. } => Error::ForkServer(
-                        "the server died before it reported the child's exit".into(),
-                    ),
+                    Error::Disconnected { .. } => {
+                        Error::ForkServer("the server died before it reported the child's exit".into())
+                    }
                     other => other,
                 })?;
                 Some(codec::decode::<WaitStatus>(&body)?)
@@ -638,9 +634,7 @@ impl<R> Process<R> {
         while state.result_open {
             match sys::read(self.result.as_fd(), &mut buf) {
                 // A child that died with our request unread resets the socket.
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                    state.result_open = false
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => state.result_open = false,
                 Ok(0) => state.result_open = false,
                 Ok(n) => {
                     state.reader.push(&buf[..n]);
@@ -736,11 +730,7 @@ impl<R> Process<R> {
         state.taken = true;
         match state.outcome.take() {
             Some(Outcome::Returned(bytes)) => codec::decode(&bytes),
-            Some(Outcome::Panicked { message, location }) => Err(Error::Panicked {
-                pid,
-                message,
-                location,
-            }),
+            Some(Outcome::Panicked { message, location }) => Err(Error::Panicked { pid, message, location }),
             Some(Outcome::SetupFailed(message)) => Err(Error::ChildSetup { pid, message }),
             None => {
                 if let Some(e) = state.bad_frame.take() {

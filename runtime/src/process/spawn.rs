@@ -6,7 +6,7 @@
 //! environment variable [`BOOT_ENV`]) and writes the [`Request`] on it. The
 //! child's [`boot`] runs from `.init_array`, before `main`.
 
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
@@ -36,24 +36,23 @@ pub(crate) fn reexec(role: &str, fd: RawFd) -> Result<std::process::Child> {
     }
     cmd.env(BOOT_ENV, format!("{role}:{fd}"));
     sys::keep_across_exec(&mut cmd, fd);
-    cmd.spawn()
-        .map_err(Error::io("re-executing the current binary"))
+    cmd.spawn().map_err(Error::io("re-executing the current binary"))
 }
 
-/// Starts a re-executed child that runs `request`.
-pub(crate) fn launch(request: &Request) -> Result<Launched> {
-    let (parent_end, child_end) =
-        sys::socketpair().map_err(Error::io("creating the result socket"))?;
+/// Starts a re-executed child that runs `request`, handing it `fds` (the
+/// descriptors inside the arguments) with the request.
+pub(crate) fn launch(request: &Request, fds: &[OwnedFd]) -> Result<Launched> {
+    let (parent_end, child_end) = sys::socketpair().map_err(Error::io("creating the result socket"))?;
     let child = reexec("spawn", child_end.as_raw_fd())?;
     drop(child_end);
-    let launched = Launched::local(child.id() as i32, parent_end)?;
+    let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
     // A child that died before reading gets EPIPE here; `join` reports how
     // it died, which says more than the broken pipe.
-    match sys::write_all(launched.result.as_fd(), &codec::encode_frame(request)?) {
+    match sys::send_with_fds(parent_end.as_fd(), &codec::encode_frame(request)?, &fds) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         other => other.map_err(Error::io("sending the task to the child"))?,
     }
-    Ok(launched)
+    Launched::local(child.id() as i32, parent_end)
 }
 
 /// The pre-`main` dispatcher. Returns at once in an ordinary start; in a
@@ -82,9 +81,9 @@ extern "C" fn boot() {
     let channel = unsafe { sys::adopt_fd(fd) };
     match role {
         "spawn" => {
-            let request = codec::read_frame(channel.as_fd(), codec::MAX_FRAME_LEN)
-                .and_then(|body| codec::decode::<Request>(&body));
-            let request = match request {
+            let received = codec::recv_frame_with_fds(channel.as_fd())
+                .and_then(|(body, fds)| Ok((codec::decode::<Request>(&body)?, fds)));
+            let (request, fds) = match received {
                 Ok(r) => r,
                 // The parent went away before sending the task.
                 Err(_) => sys::exit_now(70),
@@ -95,7 +94,9 @@ extern "C" fn boot() {
             }
             let entry = request.entry;
             let args = request.args;
-            child::run_and_exit(channel, move || (crate::entry::lookup(&entry)?.run)(&args))
+            child::run_and_exit(channel, move || {
+                crate::handoff::with_incoming(fds, || crate::entry::run_by_name(&entry, &args))
+            })
         }
         "forkserver" => super::forkserver::serve(channel),
         _ => {

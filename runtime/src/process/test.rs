@@ -11,31 +11,16 @@ fn triple(x: i64) -> i64 {
 
 #[test]
 fn unit_test_entries_run_with_every_start_method() {
-    for method in [
-        StartMethod::Fork,
-        StartMethod::ForkServer,
-        StartMethod::Spawn,
-    ] {
-        let mut p = Process::builder()
-            .start_method(method)
-            .start(triple, (14,))
-            .unwrap();
-        assert_eq!(
-            p.join_timeout(Duration::from_secs(60)).unwrap(),
-            42,
-            "{method}"
-        );
+    for method in [StartMethod::Fork, StartMethod::ForkServer, StartMethod::Spawn] {
+        let mut p = Process::builder().start_method(method).start(triple, (14,)).unwrap();
+        assert_eq!(p.join_timeout(Duration::from_secs(60)).unwrap(), 42, "{method}");
         assert_eq!(p.exitcode(), Some(0));
     }
 }
 
 #[test]
 fn start_method_parses_and_prints() {
-    for method in [
-        StartMethod::Fork,
-        StartMethod::ForkServer,
-        StartMethod::Spawn,
-    ] {
+    for method in [StartMethod::Fork, StartMethod::ForkServer, StartMethod::Spawn] {
         assert_eq!(method.to_string().parse::<StartMethod>().unwrap(), method);
     }
     assert!("thread"
@@ -56,8 +41,7 @@ fn join_raw_child(bytes: &'static [u8]) -> Result<u64> {
         sys::Forked::Parent(pid) => {
             drop(child_end);
             let launched = Launched::local(pid, parent_end).unwrap();
-            let mut p: Process<u64> =
-                Process::new(launched, "raw".into(), false, StartMethod::Fork);
+            let mut p: Process<u64> = Process::new(launched, "raw".into(), false, StartMethod::Fork);
             p.join_timeout(Duration::from_secs(60))
         }
     }

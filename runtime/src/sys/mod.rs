@@ -84,11 +84,7 @@ pub(crate) fn fork() -> io::Result<Forked> {
     // callers document the multi-threading hazards of running code in the
     // child and flush the stdio buffers before calling it.
     let pid = cvt(unsafe { libc::fork() })?;
-    Ok(if pid == 0 {
-        Forked::Child
-    } else {
-        Forked::Parent(pid)
-    })
+    Ok(if pid == 0 { Forked::Child } else { Forked::Parent(pid) })
 }
 
 /// `pidfd_open(2)`: a descriptor that tracks one process, immune to pid reuse.
@@ -126,14 +122,7 @@ pub(crate) fn waitid_pidfd(pidfd: BorrowedFd<'_>, block: bool) -> io::Result<Opt
         // SAFETY: siginfo_t is plain data, zeroed is a valid value.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: `info` is a valid, writable siginfo_t for the call.
-        cvt(unsafe {
-            libc::waitid(
-                libc::P_PIDFD,
-                pidfd.as_raw_fd() as libc::id_t,
-                &mut info,
-                flags,
-            )
-        })?;
+        cvt(unsafe { libc::waitid(libc::P_PIDFD, pidfd.as_raw_fd() as libc::id_t, &mut info, flags) })?;
         // SAFETY: waitid filled `info` (or left it zeroed under WNOHANG).
         let (pid, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
         if pid == 0 {
@@ -153,10 +142,7 @@ pub(crate) const POLLIN: i16 = libc::POLLIN;
 /// `poll(2)` on `(fd, events)` pairs; returns the `revents` of each.
 ///
 /// `deadline == None` waits forever. Returns all zeros on timeout.
-pub(crate) fn poll(
-    fds: &[(BorrowedFd<'_>, i16)],
-    deadline: Option<Instant>,
-) -> io::Result<Vec<i16>> {
+pub(crate) fn poll(fds: &[(BorrowedFd<'_>, i16)], deadline: Option<Instant>) -> io::Result<Vec<i16>> {
     let mut pfds: Vec<libc::pollfd> = fds
         .iter()
         .map(|(fd, events)| libc::pollfd {
@@ -229,11 +215,7 @@ pub(crate) fn ignore_sigpipe() {
 }
 
 /// Sends `data` on a Unix socket with `fds` attached as SCM_RIGHTS.
-pub(crate) fn send_with_fds(
-    sock: BorrowedFd<'_>,
-    data: &[u8],
-    fds: &[BorrowedFd<'_>],
-) -> io::Result<()> {
+pub(crate) fn send_with_fds(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
     let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
     let fd_bytes = std::mem::size_of_val(raw.as_slice()) as u32;
     // SAFETY: CMSG_SPACE is a pure computation.
@@ -257,11 +239,7 @@ pub(crate) fn send_with_fds(
             (*cmsg).cmsg_level = libc::SOL_SOCKET;
             (*cmsg).cmsg_type = libc::SCM_RIGHTS;
             (*cmsg).cmsg_len = libc::CMSG_LEN(fd_bytes) as _;
-            std::ptr::copy_nonoverlapping(
-                raw.as_ptr(),
-                libc::CMSG_DATA(cmsg) as *mut RawFd,
-                raw.len(),
-            );
+            std::ptr::copy_nonoverlapping(raw.as_ptr(), libc::CMSG_DATA(cmsg) as *mut RawFd, raw.len());
         }
     }
     let sent = retry(|| {
@@ -277,14 +255,10 @@ pub(crate) fn send_with_fds(
 
 /// Receives up to `buf.len()` bytes and any SCM_RIGHTS descriptors sent with
 /// them. Returns `(bytes read, descriptors)`; 0 bytes means end of file.
-pub(crate) fn recv_with_fds(
-    sock: BorrowedFd<'_>,
-    buf: &mut [u8],
-) -> io::Result<(usize, Vec<OwnedFd>)> {
+pub(crate) fn recv_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
     const MAX_FDS: usize = 8;
     // SAFETY: CMSG_SPACE is a pure computation.
-    let space =
-        unsafe { libc::CMSG_SPACE((MAX_FDS * std::mem::size_of::<RawFd>()) as u32) } as usize;
+    let space = unsafe { libc::CMSG_SPACE((MAX_FDS * std::mem::size_of::<RawFd>()) as u32) } as usize;
     let mut control = vec![0u8; space];
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr() as *mut libc::c_void,
@@ -355,14 +329,7 @@ pub(crate) fn write_all(sock: BorrowedFd<'_>, mut data: &[u8]) -> io::Result<()>
 pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     retry(|| {
         // SAFETY: `buf` is a valid writable buffer of `buf.len()` bytes.
-        cvt(unsafe {
-            libc::read(
-                fd.as_raw_fd(),
-                buf.as_mut_ptr() as *mut libc::c_void,
-                buf.len(),
-            )
-        })
-        .map(|n| n as usize)
+        cvt(unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len()) }).map(|n| n as usize)
     })
 }
 

@@ -6,6 +6,6 @@ fn f(x: u64) -> u64 {
 }
 
 fn main() {
-    assert_eq!(<f as ProcessFn>::NAME, "custom::name");
+    assert_eq!(f.name(), "custom::name");
     assert!(multiproc::registered_entries().contains(&"custom::name"));
 }

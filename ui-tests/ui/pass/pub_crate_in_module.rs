@@ -11,5 +11,5 @@ use multiproc::ProcessFn;
 
 fn main() {
     assert_eq!(jobs::double(4), 8);
-    assert!(<jobs::double as ProcessFn>::NAME.ends_with("::jobs::double"));
+    assert!(jobs::double.name().ends_with("::jobs::double"));
 }
