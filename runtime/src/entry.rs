@@ -59,6 +59,7 @@ pub struct EntryDesc {
     pub(crate) file: &'static str,
     pub(crate) line: u32,
     pub(crate) run: fn(&[u8]) -> Result<Vec<u8>>,
+    pub(crate) run_chunk: fn(&[u8]) -> Result<Vec<u8>>,
 }
 
 impl EntryDesc {
@@ -70,6 +71,7 @@ impl EntryDesc {
             file,
             line,
             run: run_erased::<F>,
+            run_chunk: run_chunk_erased::<F>,
         }
     }
 }
@@ -77,6 +79,18 @@ impl EntryDesc {
 fn run_erased<F: ProcessFn + Default>(args: &[u8]) -> Result<Vec<u8>> {
     let args: F::Args = crate::codec::decode(args)?;
     crate::codec::encode(&F::default().call(args))
+}
+
+/// Runs `F` over an encoded `Vec<F::Args>` — a pool's chunk — and encodes
+/// a `Vec<ItemOutcome<F::Output>>`: a panic fails its item only.
+fn run_chunk_erased<F: ProcessFn + Default>(chunk: &[u8]) -> Result<Vec<u8>> {
+    let items: Vec<F::Args> = crate::codec::decode(chunk)?;
+    let f = F::default();
+    let outcomes: Vec<crate::pool::ItemOutcome<F::Output>> = items
+        .into_iter()
+        .map(|args| crate::pool::ItemOutcome::run(|| f.call(args)))
+        .collect();
+    crate::codec::encode(&outcomes)
 }
 
 /// Runs `entry` on encoded arguments, in whatever process this is.
@@ -118,6 +132,11 @@ pub(crate) fn check_registry() -> Result<()> {
             first: first.clone(),
             second: second.clone(),
         })
+}
+
+/// Runs `entry`'s chunk runner.
+pub(crate) fn run_chunk_by_name(entry: &str, chunk: &[u8]) -> Result<Vec<u8>> {
+    (lookup(entry)?.run_chunk)(chunk)
 }
 
 /// Finds the entry registered under `name`.

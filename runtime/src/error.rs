@@ -103,6 +103,41 @@ pub enum Error {
     /// The forkserver process is gone or answered nonsense.
     #[error("forkserver: {0}")]
     ForkServer(String),
+    /// One item of a `map`-like call failed; `index` is its position in the
+    /// input.
+    #[error("item {index} failed: {source}")]
+    ItemFailed {
+        /// The item's position in the input.
+        index: usize,
+        /// Why it failed.
+        source: Box<Error>,
+    },
+    /// The task had run, but its worker died before it sent the result.
+    /// Only tasks finished in the worker's last moments are lost this way.
+    #[error("the task ran, but its worker (pid {pid}) died before sending the result: {cause}")]
+    ResultLost {
+        /// The worker's pid.
+        pid: i32,
+        /// How the worker died.
+        cause: String,
+    },
+    /// The task ran longer than the pool's task timeout; its worker was
+    /// killed and replaced.
+    #[error("the task ran longer than the task timeout of {0:?}; its worker was killed and replaced")]
+    TaskTimeout(Duration),
+    /// The pool was closed: it accepts no more work.
+    #[error("the pool is closed and accepts no more work")]
+    PoolClosed,
+    /// The pool was terminated before the task finished.
+    #[error("the pool was terminated before the task finished")]
+    PoolTerminated,
+    /// A worker's initializer failed; the pool cannot run tasks.
+    #[error("a worker's initializer failed, so the pool cannot run tasks: {0}")]
+    InitializerFailed(String),
+    /// A call that needs another one first (for example `Pool::join`
+    /// before `close` or `terminate`).
+    #[error("{0}")]
+    Usage(&'static str),
     /// An operating-system call failed.
     #[error("{context}: {source}")]
     Io {
@@ -112,6 +147,65 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl Clone for Error {
+    /// A copy; an I/O error is copied as its kind and message (the OS error
+    /// itself cannot be cloned).
+    fn clone(&self) -> Self {
+        match self {
+            Error::Panicked { pid, message, location } => Error::Panicked {
+                pid: *pid,
+                message: message.clone(),
+                location: location.clone(),
+            },
+            Error::Signaled {
+                pid,
+                signal,
+                name,
+                core_dumped,
+            } => Error::Signaled {
+                pid: *pid,
+                signal: *signal,
+                name,
+                core_dumped: *core_dumped,
+            },
+            Error::Exited { pid, code } => Error::Exited { pid: *pid, code: *code },
+            Error::Timeout(d) => Error::Timeout(*d),
+            Error::AlreadyJoined { pid } => Error::AlreadyJoined { pid: *pid },
+            Error::UnknownEntry(name) => Error::UnknownEntry(name.clone()),
+            Error::DuplicateEntry { name, first, second } => Error::DuplicateEntry {
+                name: name.clone(),
+                first: first.clone(),
+                second: second.clone(),
+            },
+            Error::ChildSetup { pid, message } => Error::ChildSetup {
+                pid: *pid,
+                message: message.clone(),
+            },
+            Error::Codec(m) => Error::Codec(m.clone()),
+            Error::FrameTooLarge { len, max } => Error::FrameTooLarge { len: *len, max: *max },
+            Error::Disconnected { partial } => Error::Disconnected { partial: *partial },
+            Error::ForkServer(m) => Error::ForkServer(m.clone()),
+            Error::ItemFailed { index, source } => Error::ItemFailed {
+                index: *index,
+                source: source.clone(),
+            },
+            Error::ResultLost { pid, cause } => Error::ResultLost {
+                pid: *pid,
+                cause: cause.clone(),
+            },
+            Error::TaskTimeout(d) => Error::TaskTimeout(*d),
+            Error::PoolClosed => Error::PoolClosed,
+            Error::PoolTerminated => Error::PoolTerminated,
+            Error::InitializerFailed(m) => Error::InitializerFailed(m.clone()),
+            Error::Usage(m) => Error::Usage(m),
+            Error::Io { context, source } => Error::Io {
+                context,
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+        }
+    }
 }
 
 impl Error {
@@ -125,10 +219,18 @@ impl Error {
     /// assert!(!Error::Timeout(std::time::Duration::from_secs(1)).is_child_failure());
     /// ```
     pub fn is_child_failure(&self) -> bool {
-        matches!(
-            self,
-            Error::Panicked { .. } | Error::Signaled { .. } | Error::Exited { .. } | Error::ChildSetup { .. }
-        )
+        match self {
+            Error::ItemFailed { source, .. } => source.is_child_failure(),
+            other => matches!(
+                other,
+                Error::Panicked { .. }
+                    | Error::Signaled { .. }
+                    | Error::Exited { .. }
+                    | Error::ChildSetup { .. }
+                    | Error::ResultLost { .. }
+                    | Error::TaskTimeout(_)
+            ),
+        }
     }
 
     pub(crate) fn io(context: &'static str) -> impl FnOnce(std::io::Error) -> Error {

@@ -21,6 +21,7 @@
 //!
 //! Module map (one module per concept of the guide):
 //! - [`process`] — `Process`, start methods, `current_process`, …;
+//! - [`pool`] — `Pool`, `AsyncResult`, lazy `imap`;
 //! - [`codec`] — the one wire format of every channel;
 //! - [`entry`] — the [`ProcessFn`] trait and the registry of entry points;
 //! - [`Error`](enum@Error) — the one error type.
@@ -36,12 +37,14 @@ pub mod codec;
 pub mod entry;
 mod error;
 mod handoff;
+pub mod pool;
 pub mod process;
 mod sys;
 
 pub use entry::{registered_entries, ProcessFn};
 pub use error::{Error, Result};
 pub use multiproc_macros::process_fn;
+pub use pool::{AsyncResult, IMap, Pool, PoolBuilder};
 pub use process::{
     active_children, cpu_count, current_process, parent_process, Process, ProcessBuilder, ProcessInfo, StartMethod,
 };
@@ -55,7 +58,7 @@ pub use process::{
 /// let _method = StartMethod::Spawn;
 /// ```
 pub mod prelude {
-    pub use crate::{process_fn, Error, Process, ProcessFn, StartMethod};
+    pub use crate::{process_fn, AsyncResult, Error, Pool, Process, ProcessFn, StartMethod};
 }
 
 /// The README's code blocks, compiled and run as doctests.

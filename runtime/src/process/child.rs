@@ -19,6 +19,7 @@ use crate::sys;
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Request {
     pub(crate) entry: String,
+    #[serde(with = "serde_bytes")]
     pub(crate) args: Vec<u8>,
     pub(crate) name: String,
     pub(crate) daemon: bool,
@@ -30,7 +31,7 @@ pub(crate) struct Request {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Outcome {
     /// The task returned; the encoded value.
-    Returned(Vec<u8>),
+    Returned(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The task panicked.
     Panicked { message: String, location: Option<String> },
     /// The task could not be started in the child (unknown entry, bad args).
@@ -91,7 +92,7 @@ pub(crate) fn die_with(parent: i32) {
 /// The last panic seen in this child: message and location.
 static LAST_PANIC_LOCATION: Mutex<Option<String>> = Mutex::new(None);
 
-fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub(crate) use self::child::payload_message as panic_message;
 use self::child::{Outcome, Request};
 use crate::codec::{self, FrameReader};
 use crate::entry::{self, ProcessFn};
@@ -582,6 +583,12 @@ impl<R> Process<R> {
         sys::pidfd_send_signal(self.shared.pidfd.as_fd(), signal).map_err(Error::io("pidfd_send_signal"))
     }
 
+    /// Readable once the child has exited (its pidfd, or for a forkserver
+    /// child the socket its exit status arrives on).
+    pub(crate) fn exit_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.status.as_ref().unwrap_or(&self.shared.pidfd).as_fd()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -594,7 +601,7 @@ impl<R> Process<R> {
                 self.read_available(state)?;
                 return Ok(true);
             }
-            let exit_fd = self.status.as_ref().unwrap_or(&self.shared.pidfd).as_fd();
+            let exit_fd = self.exit_fd();
             let mut fds = vec![(exit_fd, sys::POLLIN)];
             if state.result_open {
                 fds.push((self.result.as_fd(), sys::POLLIN));

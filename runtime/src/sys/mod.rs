@@ -5,7 +5,7 @@
 //! through [`cvt`], and nothing else in the crate checks for `-1`.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
 /// Turns a libc return value into an `io::Result`, reading `errno` on `-1`.
@@ -325,6 +325,22 @@ pub(crate) fn write_all(sock: BorrowedFd<'_>, mut data: &[u8]) -> io::Result<()>
     Ok(())
 }
 
+/// One non-blocking `send` without `SIGPIPE`; returns the bytes taken.
+pub(crate) fn write_nonblocking(sock: BorrowedFd<'_>, data: &[u8]) -> io::Result<usize> {
+    retry(|| {
+        // SAFETY: `data` is a valid readable buffer of `data.len()` bytes.
+        cvt(unsafe {
+            libc::send(
+                sock.as_raw_fd(),
+                data.as_ptr() as *const libc::c_void,
+                data.len(),
+                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            )
+        })
+        .map(|n| n as usize)
+    })
+}
+
 /// `read(2)` once; `WouldBlock` is returned as an error for the caller.
 pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     retry(|| {
@@ -462,4 +478,147 @@ impl StrSlot {
         // `set` and is never freed, so it is valid for 'static.
         (!ptr.is_null()).then(|| unsafe { (*ptr).as_str() })
     }
+}
+
+/// A block of memory shared with other processes: an anonymous `memfd`
+/// mapped `MAP_SHARED`. The kernel frees it with its last descriptor and
+/// mapping, so nothing is left in `/dev/shm` whatever happens.
+#[derive(Debug)]
+pub(crate) struct SharedRegion {
+    fd: OwnedFd,
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain shared memory; all access goes through
+// atomics (`atomic_u64`), which are safe to use from any thread.
+unsafe impl Send for SharedRegion {}
+// SAFETY: as above.
+unsafe impl Sync for SharedRegion {}
+
+impl SharedRegion {
+    /// A new zeroed region of `len` bytes.
+    pub(crate) fn new(name: &str, len: usize) -> io::Result<Self> {
+        let cname = std::ffi::CString::new(name).map_err(|_| io::ErrorKind::InvalidInput)?;
+        // SAFETY: `cname` is a valid NUL-terminated string.
+        let fd = cvt(unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC) })?;
+        // SAFETY: memfd_create returned a fresh descriptor we alone own.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: ftruncate on a valid descriptor.
+        cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), len as libc::off_t) })?;
+        Self::map(fd)
+    }
+
+    /// Maps a region received from another process.
+    pub(crate) fn map(fd: OwnedFd) -> io::Result<Self> {
+        // SAFETY: fstat fills a plain-data struct.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `st` is valid for writing.
+        cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+        let len = st.st_size as usize;
+        if len == 0 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "empty shared region"));
+        }
+        // SAFETY: mapping a whole regular file read-write and shared; the
+        // kernel validates the descriptor and length.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = std::ptr::NonNull::new(ptr as *mut u8).ok_or(io::ErrorKind::InvalidData)?;
+        Ok(SharedRegion { fd, ptr, len })
+    }
+
+    /// The descriptor, to hand to another process.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// The 8-byte atomic at byte `offset`, or `None` when out of bounds or
+    /// misaligned.
+    pub(crate) fn atomic_u64(&self, offset: usize) -> Option<&std::sync::atomic::AtomicU64> {
+        if offset % 8 != 0 || offset.checked_add(8)? > self.len {
+            return None;
+        }
+        // SAFETY: in bounds and 8-aligned (mmap is page-aligned); the memory
+        // lives as long as `self`, and AtomicU64 has the layout of u64. Other
+        // processes only ever access it atomically too.
+        Some(unsafe { &*(self.ptr.as_ptr().add(offset) as *const std::sync::atomic::AtomicU64) })
+    }
+}
+
+impl Drop for SharedRegion {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the mapping made in `map`.
+        unsafe {
+            libc::munmap(self.ptr.as_ptr() as *mut libc::c_void, self.len);
+        }
+    }
+}
+
+/// An `eventfd` used to wake a thread sleeping in [`poll`].
+#[derive(Debug)]
+pub(crate) struct EventFd(OwnedFd);
+
+impl EventFd {
+    pub(crate) fn new() -> io::Result<Self> {
+        // SAFETY: plain syscall.
+        let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
+        // SAFETY: a fresh descriptor we alone own.
+        Ok(EventFd(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Makes the descriptor readable.
+    pub(crate) fn notify(&self) {
+        let one = 1u64.to_ne_bytes();
+        // SAFETY: writing 8 bytes from a valid buffer. A full counter
+        // (EAGAIN) means it is readable already, which is all we need.
+        unsafe {
+            libc::write(self.0.as_raw_fd(), one.as_ptr() as *const libc::c_void, 8);
+        }
+    }
+
+    /// Resets the counter.
+    pub(crate) fn drain(&self) {
+        let mut buf = [0u8; 8];
+        let _ = read(self.0.as_fd(), &mut buf);
+    }
+
+    pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+/// Pins the calling process to one CPU (`sched_setaffinity`).
+pub(crate) fn pin_to_cpu(cpu: usize) -> io::Result<()> {
+    // SAFETY: cpu_set_t is plain data; CPU_SET writes within it (the
+    // index is checked against its size first).
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if cpu >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
+            return Err(io::ErrorKind::InvalidInput.into());
+        }
+        libc::CPU_SET(cpu, &mut set);
+        cvt(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)).map(drop)
+    }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds: the same clock in every process.
+pub(crate) fn monotonic_ns() -> u64 {
+    // SAFETY: timespec is plain data; clock_gettime fills it.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer to a timespec.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

@@ -1,0 +1,537 @@
+//! The pool's I/O thread: one thread owns every worker channel, hands out
+//! work as workers ask for it, routes results to their sinks, and replaces
+//! workers that die.
+//!
+//! Dispatch is demand-driven: a worker holds at most [`DEPTH`] unanswered
+//! batches, and a batch takes a share of the pending chunks that shrinks
+//! as the queue drains (guided scheduling), so a worker that finishes early
+//! claims more and an uneven workload balances.
+//!
+//! When a worker dies, its progress slot (see `worker.rs`) splits its
+//! unanswered chunks three ways: the one it was running fails with the cause
+//! of death (the signal, the exit code, the timeout); the ones it finished
+//! but had not reported fail with `ResultLost`; the ones it never started go
+//! back to the front of the queue and run elsewhere, exactly once.
+
+use std::collections::VecDeque;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::result::{ChunkResult, Sink};
+use super::wire::{Reply, TaskRef, TaskResult};
+use super::worker::{pool_worker, WorkerConfig, DONE, SLOT_BYTES};
+use crate::codec::{self, FrameReader};
+use crate::error::{Error, Result};
+use crate::handoff::TravelFd;
+use crate::process::{Process, StartMethod};
+use crate::sys;
+
+/// Unanswered batches a worker may hold.
+const DEPTH: usize = 2;
+/// Most chunks in one batch.
+const MAX_BATCH: usize = 256;
+/// Batches stop growing past this many bytes of chunks.
+const MAX_BATCH_BYTES: usize = 8 << 20;
+
+pub(crate) const RUNNING: u8 = 0;
+pub(crate) const CLOSED: u8 = 1;
+pub(crate) const TERMINATING: u8 = 2;
+
+/// One chunk of work waiting for, or held by, a worker.
+pub(crate) struct Job {
+    pub(crate) entry: &'static str,
+    pub(crate) chunk: Vec<u8>,
+    pub(crate) sink: Arc<dyn Sink>,
+    pub(crate) index: usize,
+}
+
+impl Job {
+    fn fail(self, pid: i32, error: Error) {
+        self.sink.complete(self.index, (pid, Err(error)));
+    }
+}
+
+/// What the pool handle and the I/O thread share.
+pub(crate) struct Shared {
+    pub(crate) wake: sys::EventFd,
+    pub(crate) sleeping: AtomicBool,
+    pub(crate) state: AtomicU8,
+    pub(crate) broken: Mutex<Option<Error>>,
+    pub(crate) pids: Mutex<Vec<i32>>,
+}
+
+impl Shared {
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        Ok(Arc::new(Shared {
+            wake: sys::EventFd::new().map_err(Error::io("eventfd"))?,
+            sleeping: AtomicBool::new(false),
+            state: AtomicU8::new(RUNNING),
+            broken: Mutex::new(None),
+            pids: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// Wakes the I/O thread if it sleeps (one syscall only then).
+    pub(crate) fn nudge(&self) {
+        if self.sleeping.swap(false, Ordering::AcqRel) {
+            self.wake.notify();
+        }
+    }
+
+    pub(crate) fn broken(&self) -> Option<Error> {
+        self.broken.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// How the pool was configured.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) processes: usize,
+    pub(crate) start_method: StartMethod,
+    pub(crate) initializer: Option<(String, Vec<u8>)>,
+    pub(crate) max_tasks_per_child: Option<u64>,
+    pub(crate) pin_workers: bool,
+    pub(crate) task_timeout: Option<Duration>,
+}
+
+struct Worker {
+    process: Process<()>,
+    pid: i32,
+    channel: OwnedFd,
+    slot: usize,
+    reader: FrameReader,
+    out: Vec<u8>,
+    out_pos: usize,
+    inflight: VecDeque<(u64, Job)>,
+    /// Last sequence number of each unanswered batch.
+    batches: VecDeque<u64>,
+    ready: bool,
+    tasks_sent: u64,
+    timed_out: bool,
+    scratch: Vec<u8>,
+}
+
+pub(crate) struct Manager {
+    shared: Arc<Shared>,
+    rx: Receiver<Job>,
+    config: Config,
+    region: sys::SharedRegion,
+    workers: Vec<Option<Worker>>,
+    pending: VecDeque<Job>,
+    next_seq: u64,
+    started: u64,
+    startup: Option<Sender<Result<()>>>,
+}
+
+impl Manager {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        rx: Receiver<Job>,
+        config: Config,
+        startup: Sender<Result<()>>,
+    ) -> Result<Self> {
+        let region = sys::SharedRegion::new("multiproc-pool", config.processes.max(1) * SLOT_BYTES)
+            .map_err(Error::io("creating the pool's progress region"))?;
+        Ok(Manager {
+            shared,
+            rx,
+            workers: (0..config.processes).map(|_| None).collect(),
+            config,
+            region,
+            pending: VecDeque::new(),
+            next_seq: 1,
+            started: 0,
+            startup: Some(startup),
+        })
+    }
+
+    fn set_broken(&mut self, error: Error) {
+        let mut broken = self.shared.broken.lock().unwrap_or_else(|p| p.into_inner());
+        if broken.is_none() {
+            *broken = Some(error.clone());
+        }
+        drop(broken);
+        if let Some(tx) = self.startup.take() {
+            let _ = tx.send(Err(error));
+        }
+    }
+
+    fn start_worker(&mut self, slot: usize) -> Result<Worker> {
+        let base = slot * SLOT_BYTES;
+        for offset in [base, base + 8] {
+            if let Some(a) = self.region.atomic_u64(offset) {
+                a.store(0, Ordering::Release);
+            }
+        }
+        let (ours, theirs) = sys::socketpair().map_err(Error::io("creating a worker channel"))?;
+        let progress = self.region.fd().try_clone_to_owned().map_err(Error::io("dup"))?;
+        let config = WorkerConfig {
+            channel: TravelFd(theirs),
+            progress: TravelFd(progress),
+            slot,
+            initializer: self.config.initializer.clone(),
+            pin_cpu: self.config.pin_workers.then(|| slot % crate::cpu_count()),
+        };
+        self.started += 1;
+        let process = Process::builder()
+            .name(format!("PoolWorker-{}", self.started))
+            .daemon(true)
+            .start_method(self.config.start_method)
+            .start(pool_worker, (config,))?;
+        sys::set_nonblocking(ours.as_fd(), true).map_err(Error::io("fcntl"))?;
+        Ok(Worker {
+            pid: process.pid(),
+            process,
+            channel: ours,
+            slot,
+            reader: FrameReader::new(codec::MAX_FRAME_LEN),
+            out: Vec::new(),
+            out_pos: 0,
+            inflight: VecDeque::new(),
+            batches: VecDeque::new(),
+            ready: false,
+            tasks_sent: 0,
+            timed_out: false,
+            scratch: vec![0; 256 * 1024],
+        })
+    }
+
+    fn publish_pids(&self) {
+        let pids = self.workers.iter().flatten().map(|w| w.pid).collect();
+        *self.shared.pids.lock().unwrap_or_else(|p| p.into_inner()) = pids;
+    }
+
+    /// The thread's body.
+    pub(crate) fn run(mut self) {
+        for slot in 0..self.workers.len() {
+            match self.start_worker(slot) {
+                Ok(w) => self.workers[slot] = Some(w),
+                Err(e) => {
+                    self.set_broken(e);
+                    break;
+                }
+            }
+        }
+        self.publish_pids();
+        loop {
+            if self.shared.state.load(Ordering::Acquire) == TERMINATING {
+                self.terminate();
+                return;
+            }
+            self.take_submissions();
+            if let Some(error) = self.shared.broken() {
+                for job in self.pending.drain(..) {
+                    job.fail(0, error.clone());
+                }
+            }
+            self.dispatch();
+            if self.shared.state.load(Ordering::Acquire) == CLOSED && self.idle() {
+                self.shut_down();
+                return;
+            }
+            if let Err(e) = self.wait_for_events() {
+                self.set_broken(e);
+                self.terminate();
+                return;
+            }
+        }
+    }
+
+    fn take_submissions(&mut self) {
+        self.pending.extend(self.rx.try_iter());
+    }
+
+    fn idle(&self) -> bool {
+        self.pending.is_empty() && self.rx.is_empty() && self.workers.iter().flatten().all(|w| w.inflight.is_empty())
+    }
+
+    fn dispatch(&mut self) {
+        let live = self.workers.iter().flatten().filter(|w| w.ready).count().max(1);
+        for w in self.workers.iter_mut().flatten() {
+            while w.ready && w.batches.len() < DEPTH && w.out.is_empty() && !self.pending.is_empty() {
+                let mut take = (self.pending.len() / (4 * live)).clamp(1, MAX_BATCH);
+                if let Some(max) = self.config.max_tasks_per_child {
+                    take = take.min(max.saturating_sub(w.tasks_sent) as usize);
+                    if take == 0 {
+                        break;
+                    }
+                }
+                let mut bytes = 0;
+                let first = w.inflight.len();
+                while take > 0 && (bytes == 0 || bytes < MAX_BATCH_BYTES) {
+                    let Some(job) = self.pending.pop_front() else { break };
+                    bytes += job.chunk.len();
+                    w.inflight.push_back((self.next_seq, job));
+                    self.next_seq += 1;
+                    take -= 1;
+                }
+                let batch: Vec<TaskRef<'_>> = w
+                    .inflight
+                    .range(first..)
+                    .map(|(seq, job)| TaskRef {
+                        seq: *seq,
+                        entry: job.entry,
+                        chunk: &job.chunk,
+                    })
+                    .collect();
+                w.tasks_sent += batch.len() as u64;
+                match codec::encode_frame(&batch) {
+                    Ok(frame) => w.out = frame,
+                    Err(e) => {
+                        // Cannot happen for byte chunks; fail them rather than hang.
+                        for (_, job) in w.inflight.drain(first..) {
+                            job.fail(w.pid, e.clone());
+                        }
+                        continue;
+                    }
+                }
+                w.out_pos = 0;
+                w.batches.push_back(self.next_seq - 1);
+                flush(w);
+            }
+        }
+    }
+
+    fn wait_for_events(&mut self) -> Result<()> {
+        let mut deadline = self
+            .config
+            .task_timeout
+            .map(|t| Instant::now() + (t / 4).min(Duration::from_millis(100)));
+        self.shared.sleeping.store(true, Ordering::Release);
+        if !self.rx.is_empty() || self.shared.state.load(Ordering::Acquire) != RUNNING {
+            deadline = Some(Instant::now());
+        }
+        let revents = {
+            let mut fds = vec![(self.shared.wake.as_fd(), sys::POLLIN)];
+            for w in self.workers.iter().flatten() {
+                let out = if w.out.is_empty() { 0 } else { libc::POLLOUT };
+                fds.push((w.channel.as_fd(), sys::POLLIN | out));
+                fds.push((w.process.exit_fd(), sys::POLLIN));
+            }
+            sys::poll(&fds, deadline).map_err(Error::io("poll"))?
+        };
+        self.shared.sleeping.store(false, Ordering::Release);
+        if revents[0] != 0 {
+            self.shared.wake.drain();
+        }
+        let mut k = 1;
+        for slot in 0..self.workers.len() {
+            if self.workers[slot].is_none() {
+                continue;
+            }
+            let (chan, exit) = (revents[k], revents[k + 1]);
+            k += 2;
+            if chan & libc::POLLOUT != 0 {
+                if let Some(w) = self.workers[slot].as_mut() {
+                    flush(w);
+                }
+            }
+            if chan != 0 {
+                self.read_replies(slot);
+            }
+            if exit != 0 {
+                self.bury(slot);
+            }
+        }
+        self.check_timeouts();
+        self.check_startup();
+        Ok(())
+    }
+
+    fn check_startup(&mut self) {
+        if self.startup.is_some() && self.workers.iter().all(|w| w.as_ref().is_some_and(|w| w.ready)) {
+            if let Some(tx) = self.startup.take() {
+                let _ = tx.send(Ok(()));
+            }
+        }
+    }
+
+    fn read_replies(&mut self, slot: usize) {
+        if let Some(message) = self.workers[slot].as_mut().and_then(read_replies) {
+            self.set_broken(Error::InitializerFailed(message));
+        }
+    }
+    /// A worker exited: settle what it held, start a replacement.
+    fn bury(&mut self, slot: usize) {
+        self.read_replies(slot);
+        let Some(mut w) = self.workers[slot].take() else { return };
+        let cause = match w.process.join() {
+            Ok(()) => Error::Exited { pid: w.pid, code: 0 },
+            Err(e) => e,
+        };
+        let progress = self
+            .region
+            .atomic_u64(w.slot * SLOT_BYTES)
+            .map_or(0, |a| a.load(Ordering::Acquire));
+        let running = progress & !DONE;
+        let finished = progress & DONE != 0;
+        let mut requeue = Vec::new();
+        for (seq, job) in w.inflight.drain(..) {
+            if seq < running || (seq == running && finished) {
+                job.fail(
+                    w.pid,
+                    Error::ResultLost {
+                        pid: w.pid,
+                        cause: cause.to_string(),
+                    },
+                );
+            } else if seq == running {
+                let error = match (w.timed_out, self.config.task_timeout) {
+                    (true, Some(t)) => Error::TaskTimeout(t),
+                    _ => cause.clone(),
+                };
+                job.fail(w.pid, error);
+            } else {
+                requeue.push(job);
+            }
+        }
+        for job in requeue.into_iter().rev() {
+            self.pending.push_front(job);
+        }
+        if !w.ready && self.shared.broken().is_none() {
+            self.set_broken(Error::InitializerFailed(format!(
+                "a worker died while starting: {cause}"
+            )));
+        }
+        if self.shared.broken().is_none() && self.shared.state.load(Ordering::Acquire) != TERMINATING {
+            match self.start_worker(slot) {
+                Ok(new) => self.workers[slot] = Some(new),
+                Err(e) => self.set_broken(e),
+            }
+        }
+        self.publish_pids();
+    }
+
+    fn check_timeouts(&mut self) {
+        let Some(limit) = self.config.task_timeout else { return };
+        let now = sys::monotonic_ns();
+        for w in self.workers.iter_mut().flatten() {
+            let base = w.slot * SLOT_BYTES;
+            let (Some(seq), Some(started)) = (self.region.atomic_u64(base), self.region.atomic_u64(base + 8)) else {
+                continue;
+            };
+            let seq = seq.load(Ordering::Acquire);
+            let running = seq != 0 && seq & DONE == 0 && w.inflight.iter().any(|(s, _)| *s == seq);
+            if running && !w.timed_out && now.saturating_sub(started.load(Ordering::Relaxed)) > limit.as_nanos() as u64
+            {
+                w.timed_out = true;
+                let _ = w.process.kill();
+            }
+        }
+    }
+
+    /// Closed and idle: ask every worker to exit, and wait for them.
+    fn shut_down(&mut self) {
+        let stop = codec::encode_frame(&Vec::<TaskRef<'_>>::new()).unwrap_or_default();
+        for w in self.workers.iter_mut().flatten() {
+            let _ = sys::set_nonblocking(w.channel.as_fd(), false);
+            let _ = sys::write_all(w.channel.as_fd(), &stop);
+        }
+        for mut w in self.workers.drain(..).flatten() {
+            if w.process.join_timeout(Duration::from_secs(10)).is_err() {
+                let _ = w.process.kill();
+                let _ = w.process.join();
+            }
+        }
+        self.publish_pids();
+        self.finish_startup();
+    }
+
+    /// Kill every worker; fail everything not done.
+    fn terminate(&mut self) {
+        for w in self.workers.iter().flatten() {
+            let _ = w.process.kill();
+        }
+        for mut w in self.workers.drain(..).flatten() {
+            let _ = w.process.join();
+            for (_, job) in w.inflight.drain(..) {
+                job.fail(w.pid, Error::PoolTerminated);
+            }
+        }
+        self.take_submissions();
+        for job in self.pending.drain(..) {
+            job.fail(0, Error::PoolTerminated);
+        }
+        self.publish_pids();
+        self.finish_startup();
+    }
+
+    fn finish_startup(&mut self) {
+        if let Some(tx) = self.startup.take() {
+            let _ = tx.send(Err(Error::PoolTerminated));
+        }
+    }
+}
+
+/// Reads every reply the worker has sent and routes its results; returns
+/// an initializer's failure message.
+fn read_replies(w: &mut Worker) -> Option<String> {
+    let mut replies = Vec::new();
+    loop {
+        match sys::read(w.channel.as_fd(), &mut w.scratch) {
+            Ok(0) => break,
+            Ok(n) => {
+                w.reader.push(&w.scratch[..n]);
+                loop {
+                    match w.reader.next_frame() {
+                        Ok(Some(body)) => replies.push(codec::decode::<Reply>(&body)),
+                        Ok(None) => break,
+                        Err(e) => {
+                            replies.push(Err(e));
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    for reply in replies {
+        match reply {
+            Ok(Reply::Ready) => w.ready = true,
+            Ok(Reply::InitFailed(message)) => return Some(message),
+            Ok(Reply::Done(results)) => {
+                for (seq, result) in results {
+                    let Some((front, _)) = w.inflight.front() else { break };
+                    if *front != seq {
+                        // A worker that answers out of order is broken:
+                        // kill it; its death fails what it held.
+                        let _ = w.process.kill();
+                        break;
+                    }
+                    let (_, job) = w.inflight.pop_front().expect("front checked");
+                    let result: ChunkResult = match result {
+                        TaskResult::Ran(bytes) => (w.pid, Ok(bytes)),
+                        TaskResult::Failed(message) => (w.pid, Err(Error::ChildSetup { pid: w.pid, message })),
+                    };
+                    job.sink.complete(job.index, result);
+                    while w.batches.front().is_some_and(|last| *last <= seq) {
+                        w.batches.pop_front();
+                    }
+                }
+            }
+            Err(_) => {
+                let _ = w.process.kill();
+            }
+        }
+    }
+    None
+}
+
+/// Writes as much of the worker's pending batch as the socket takes.
+fn flush(w: &mut Worker) {
+    while w.out_pos < w.out.len() {
+        match sys::write_nonblocking(w.channel.as_fd(), &w.out[w.out_pos..]) {
+            Ok(n) => w.out_pos += n,
+            // Full: poll says when there is room. Broken: its exit will
+            // be seen on the pidfd.
+            Err(_) => return,
+        }
+    }
+    w.out.clear();
+    w.out_pos = 0;
+}

@@ -1,0 +1,1012 @@
+//! The guide's process `Pool`: `apply`, `apply_async`, `map`, `imap`,
+//! `imap_unordered`, `starmap`, … over worker processes that survive the
+//! failures of the tasks they run.
+//!
+//! - `mod.rs` — [`Pool`], [`PoolBuilder`] and the lazy [`IMap`] iterator;
+//! - `result.rs` — [`AsyncResult`] and the sinks results land in;
+//! - `manager.rs` — the I/O thread: demand-driven dispatch, worker deaths;
+//! - `worker.rs` — the worker process's loop;
+//! - `wire.rs` — the messages between them.
+
+mod manager;
+mod result;
+mod wire;
+mod worker;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::marker::PhantomData;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use self::manager::{Config, Job, Manager, Shared, CLOSED, RUNNING, TERMINATING};
+pub use self::result::AsyncResult;
+use self::result::{decode_all, decode_one, ChunkResult, Collector, Sink};
+#[doc(hidden)]
+pub use self::wire::ItemOutcome;
+use crate::codec;
+use crate::entry::ProcessFn;
+use crate::error::{Error, Result};
+use crate::process::StartMethod;
+
+/// Configures a [`Pool`]: the guide's
+/// `Pool(processes, initializer, initargs, maxtasksperchild, context)`.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+///
+/// #[process_fn]
+/// fn setup(tag: String) {
+///     std::env::set_var("WORKER_TAG", tag);
+/// }
+///
+/// #[process_fn]
+/// fn read_tag() -> String {
+///     std::env::var("WORKER_TAG").unwrap_or_default()
+/// }
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let pool = Pool::builder()
+///     .processes(2)
+///     .initializer(setup, ("ready".to_string(),))
+///     .maxtasksperchild(100)
+///     .start_method(StartMethod::ForkServer)
+///     .build()?;
+/// assert_eq!(pool.apply(read_tag, ())?, "ready");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "a builder does nothing until `build`"]
+pub struct PoolBuilder {
+    processes: Option<usize>,
+    start_method: StartMethod,
+    initializer: Option<(String, Vec<u8>)>,
+    initializer_error: Option<Error>,
+    max_tasks_per_child: Option<u64>,
+    pin_workers: bool,
+    task_timeout: Option<Duration>,
+}
+
+impl PoolBuilder {
+    /// The number of worker processes (default: [`cpu_count`](crate::cpu_count)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::Pool::builder().processes(4);
+    /// # drop(b);
+    /// ```
+    pub fn processes(mut self, n: usize) -> Self {
+        self.processes = Some(n);
+        self
+    }
+
+    /// How workers are started (default: [`StartMethod::ForkServer`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::Pool::builder().start_method(multiproc::StartMethod::Fork);
+    /// # drop(b);
+    /// ```
+    pub fn start_method(mut self, method: StartMethod) -> Self {
+        self.start_method = method;
+        self
+    }
+
+    /// Runs `f(args…)` once in every worker before it takes any task. If it
+    /// panics or fails, [`build`](PoolBuilder::build) returns
+    /// [`Error::InitializerFailed`] instead of a pool that spins forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use multiproc::prelude::*;
+    /// #[process_fn]
+    /// fn init(level: u8) {}
+    /// let b = Pool::builder().initializer(init, (3,));
+    /// # drop(b);
+    /// ```
+    pub fn initializer<F: ProcessFn>(mut self, f: F, args: F::Args) -> Self {
+        match codec::encode(&args) {
+            Ok(bytes) => self.initializer = Some((f.name().to_string(), bytes)),
+            Err(e) => self.initializer_error = Some(e),
+        }
+        self
+    }
+
+    /// Replaces a worker after it has run `k` tasks (a `map` chunk counts as
+    /// one task, as in Python). `0` means no limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::Pool::builder().maxtasksperchild(1000);
+    /// # drop(b);
+    /// ```
+    pub fn maxtasksperchild(mut self, k: u64) -> Self {
+        self.max_tasks_per_child = (k > 0).then_some(k);
+        self
+    }
+
+    /// Pins worker `i` to CPU `i % cpu_count()` (`sched_setaffinity`) — the
+    /// guide's remedy for workers that bounce between cores.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::Pool::builder().pin_workers(true);
+    /// # drop(b);
+    /// ```
+    pub fn pin_workers(mut self, pin: bool) -> Self {
+        self.pin_workers = pin;
+        self
+    }
+
+    /// Kills and replaces a worker whose current task has run longer than
+    /// `limit`; that task fails with [`Error::TaskTimeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::Pool::builder().task_timeout(std::time::Duration::from_secs(30));
+    /// # drop(b);
+    /// ```
+    pub fn task_timeout(mut self, limit: Duration) -> Self {
+        self.task_timeout = Some(limit);
+        self
+    }
+
+    /// Starts the workers and waits until each has run its initializer.
+    ///
+    /// # Errors
+    /// [`Error::InitializerFailed`] when an initializer failed;
+    /// [`Error::Usage`] for zero processes; any error of starting a process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::Pool::builder().processes(2).build()?;
+    /// assert_eq!(pool.processes(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn build(self) -> Result<Pool> {
+        if let Some(e) = self.initializer_error {
+            return Err(e);
+        }
+        let processes = self.processes.unwrap_or_else(crate::cpu_count);
+        if processes == 0 {
+            return Err(Error::Usage("a pool needs at least one process"));
+        }
+        crate::entry::check_registry()?;
+        let config = Config {
+            processes,
+            start_method: self.start_method,
+            initializer: self.initializer,
+            max_tasks_per_child: self.max_tasks_per_child,
+            pin_workers: self.pin_workers,
+            task_timeout: self.task_timeout,
+        };
+        let shared = Shared::new()?;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
+        let (finished_tx, finished) = crossbeam_channel::bounded(0);
+        let manager = Manager::new(Arc::clone(&shared), rx, config, ready_tx)?;
+        let thread = std::thread::Builder::new()
+            .name("multiproc-pool".into())
+            .spawn(move || {
+                manager.run();
+                drop(finished_tx);
+            })
+            .map_err(Error::io("starting the pool's I/O thread"))?;
+        let pool = Pool {
+            shared,
+            tx: Some(tx),
+            thread: Some(thread),
+            finished,
+            processes,
+        };
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(pool),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(Error::PoolTerminated),
+        }
+    }
+}
+
+/// A pool of worker processes — the guide's `multiprocessing.Pool`.
+///
+/// Tasks are `#[process_fn]` entries. A task that panics fails alone; a
+/// worker that is killed, aborts, segfaults or exits fails only the task it
+/// was running (with the signal or exit code) and is replaced; every other
+/// task completes. Nothing hangs: every wait has a timeout form.
+///
+/// Dropping the pool terminates it, like leaving Python's `with Pool() as
+/// p:` block: workers are killed, unfinished results fail with
+/// [`Error::PoolTerminated`]. Call [`close`](Pool::close) and
+/// [`join`](Pool::join) first to let queued work finish.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+///
+/// #[process_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let pool = Pool::new(2)?;
+/// assert_eq!(pool.map(square, 0..5)?, vec![0, 1, 4, 9, 16]);
+/// let total: u64 = pool.imap(square, 0..1000).map(|r| r.unwrap()).sum();
+/// assert_eq!(total, 332_833_500);
+/// pool.close();
+/// pool.join()?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct Pool {
+    shared: Arc<Shared>,
+    tx: Option<Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+    /// Disconnects when the I/O thread has finished.
+    finished: Receiver<()>,
+    processes: usize,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("processes", &self.processes)
+            .field("workers", &self.worker_pids())
+            .finish()
+    }
+}
+
+/// Python's default chunk size for `map`: about four chunks per worker.
+fn default_chunksize(len: usize, processes: usize) -> usize {
+    len.div_ceil(4 * processes).max(1)
+}
+
+impl Pool {
+    /// Starts `processes` workers with the default settings.
+    ///
+    /// # Errors
+    /// As [`PoolBuilder::build`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::Pool::new(2)?;
+    /// # drop(pool);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new(processes: usize) -> Result<Pool> {
+        Pool::builder().processes(processes).build()
+    }
+
+    /// A [`PoolBuilder`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::Pool::builder();
+    /// # drop(b);
+    /// ```
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder::default()
+    }
+
+    /// The number of workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// assert_eq!(multiproc::Pool::new(2)?.processes(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn processes(&self) -> usize {
+        self.processes
+    }
+
+    /// The pids of the current workers (they change as workers are
+    /// replaced).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::Pool::new(2)?;
+    /// assert_eq!(pool.worker_pids().len(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn worker_pids(&self) -> Vec<i32> {
+        self.shared.pids.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn sender(&self) -> Result<&Sender<Job>> {
+        if let Some(e) = self.shared.broken() {
+            return Err(e);
+        }
+        match self.shared.state.load(Ordering::Acquire) {
+            RUNNING => self.tx.as_ref().ok_or(Error::PoolClosed),
+            CLOSED => Err(Error::PoolClosed),
+            _ => Err(Error::PoolTerminated),
+        }
+    }
+
+    /// Encodes `items` in chunks of `chunksize` and queues them for `f`.
+    fn submit<F: ProcessFn>(&self, f: &F, items: &[F::Args], chunksize: usize, sink: Arc<dyn Sink>) -> Result<()> {
+        let tx = self.sender()?;
+        for (index, chunk) in items.chunks(chunksize).enumerate() {
+            let job = Job {
+                entry: f.name(),
+                chunk: codec::encode(chunk)?,
+                sink: Arc::clone(&sink),
+                index,
+            };
+            tx.send(job).map_err(|_| Error::PoolTerminated)?;
+        }
+        self.shared.nudge();
+        Ok(())
+    }
+
+    fn start_all<F: ProcessFn>(
+        &self,
+        f: &F,
+        items: Vec<F::Args>,
+        chunksize: Option<usize>,
+        callback: Option<Box<dyn FnOnce(&Collector) + Send>>,
+    ) -> Result<Arc<Collector>> {
+        let chunksize = chunksize
+            .unwrap_or_else(|| default_chunksize(items.len(), self.processes))
+            .max(1);
+        let collector = Collector::new(items.len().div_ceil(chunksize), chunksize, callback);
+        self.submit(f, &items, chunksize, collector.clone())?;
+        Ok(collector)
+    }
+
+    /// Runs `f(args…)` in a worker and waits for the result — the guide's
+    /// `apply`.
+    ///
+    /// # Errors
+    /// The task's failure, as [`AsyncResult::get`]; [`Error::PoolClosed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// #[process_fn]
+    /// fn add(a: i32, b: i32) -> i32 {
+    ///     a + b
+    /// }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(1)?;
+    /// assert_eq!(pool.apply(add, (2, 3))?, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn apply<F: ProcessFn>(&self, f: F, args: F::Args) -> Result<F::Output> {
+        self.apply_async(f, args)?.get()
+    }
+
+    /// Queues `f(args…)` and returns at once — the guide's `apply_async`.
+    ///
+    /// # Errors
+    /// [`Error::PoolClosed`], [`Error::PoolTerminated`], or the pool's
+    /// initializer failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// #[process_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(2)?;
+    /// let results: Vec<_> = (0..10).map(|i| pool.apply_async(square, (i,))).collect::<Result<_, _>>()?;
+    /// let values: Vec<u64> = results.iter().map(|r| r.get()).collect::<Result<_, _>>()?;
+    /// assert_eq!(values[9], 81);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn apply_async<F: ProcessFn>(&self, f: F, args: F::Args) -> Result<AsyncResult<F::Output>> {
+        let collector = self.start_all(&f, vec![args], Some(1), None)?;
+        Ok(AsyncResult::new(collector, decode_one::<F::Output>))
+    }
+
+    /// Like [`apply_async`](Pool::apply_async), with the guide's `callback`
+    /// and `error_callback`: one of them runs on the pool's I/O thread when
+    /// the task completes, before the result turns ready. A panicking
+    /// callback is contained.
+    ///
+    /// # Errors
+    /// As [`apply_async`](Pool::apply_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # use std::sync::{Arc, Mutex};
+    /// #[process_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(1)?;
+    /// let seen = Arc::new(Mutex::new(None));
+    /// let sink = seen.clone();
+    /// let r = pool.apply_async_callback(square, (6,), move |v| *sink.lock().unwrap() = Some(*v), |_| {})?;
+    /// r.wait();
+    /// assert_eq!(*seen.lock().unwrap(), Some(36));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn apply_async_callback<F, C, E>(
+        &self,
+        f: F,
+        args: F::Args,
+        callback: C,
+        error_callback: E,
+    ) -> Result<AsyncResult<F::Output>>
+    where
+        F: ProcessFn,
+        C: FnOnce(&F::Output) + Send + 'static,
+        E: FnOnce(&Error) + Send + 'static,
+    {
+        let hook = Box::new(move |c: &Collector| match decode_one::<F::Output>(c) {
+            Ok(v) => callback(&v),
+            Err(e) => error_callback(&e),
+        });
+        let collector = self.start_all(&f, vec![args], Some(1), Some(hook))?;
+        Ok(AsyncResult::new(collector, decode_one::<F::Output>))
+    }
+
+    /// Applies `f` to every item and returns the results in input order —
+    /// the guide's `map`, with Python's default chunk size (about four
+    /// chunks per worker).
+    ///
+    /// # Errors
+    /// The first failed item, by index, as [`Error::ItemFailed`] — returned
+    /// after every other item has completed; the pool stays usable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// #[process_fn]
+    /// fn inverse(x: i32) -> f64 {
+    ///     assert!(x != 0, "division by zero");
+    ///     1.0 / x as f64
+    /// }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(2)?;
+    /// assert_eq!(pool.map(inverse, [1, 2, 4])?, vec![1.0, 0.5, 0.25]);
+    /// match pool.map(inverse, [1, 0, 4]) {
+    ///     Err(Error::ItemFailed { index, source }) => {
+    ///         assert_eq!(index, 1);
+    ///         assert!(source.to_string().contains("division by zero"));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn map<F, A, I>(&self, f: F, items: I) -> Result<Vec<F::Output>>
+    where
+        F: ProcessFn<Args = (A,)>,
+        I: IntoIterator<Item = A>,
+    {
+        self.map_async_inner(f, items.into_iter().map(|a| (a,)).collect(), None)?
+            .get()
+    }
+
+    /// [`map`](Pool::map) with an explicit chunk size.
+    ///
+    /// # Errors
+    /// As [`map`](Pool::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn double(x: u32) -> u32 { 2 * x }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(2)?;
+    /// assert_eq!(pool.map_chunked(double, 0..4, 1)?, vec![0, 2, 4, 6]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn map_chunked<F, A, I>(&self, f: F, items: I, chunksize: usize) -> Result<Vec<F::Output>>
+    where
+        F: ProcessFn<Args = (A,)>,
+        I: IntoIterator<Item = A>,
+    {
+        self.map_async_inner(f, items.into_iter().map(|a| (a,)).collect(), Some(chunksize))?
+            .get()
+    }
+
+    /// Queues a `map` and returns at once — the guide's `map_async`.
+    ///
+    /// # Errors
+    /// As [`apply_async`](Pool::apply_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn double(x: u32) -> u32 { 2 * x }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(2)?;
+    /// let r = pool.map_async(double, 0..4)?;
+    /// assert_eq!(r.get()?, vec![0, 2, 4, 6]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn map_async<F, A, I>(&self, f: F, items: I) -> Result<AsyncResult<Vec<F::Output>>>
+    where
+        F: ProcessFn<Args = (A,)>,
+        I: IntoIterator<Item = A>,
+    {
+        self.map_async_inner(f, items.into_iter().map(|a| (a,)).collect(), None)
+    }
+
+    fn map_async_inner<F: ProcessFn>(
+        &self,
+        f: F,
+        items: Vec<F::Args>,
+        chunksize: Option<usize>,
+    ) -> Result<AsyncResult<Vec<F::Output>>> {
+        let collector = self.start_all(&f, items, chunksize, None)?;
+        Ok(AsyncResult::new(collector, decode_all::<F::Output>))
+    }
+
+    /// Like [`map`](Pool::map) for functions of several arguments: each
+    /// item is the whole argument tuple — the guide's `starmap`.
+    ///
+    /// # Errors
+    /// As [`map`](Pool::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// #[process_fn]
+    /// fn pow(base: u64, exp: u32) -> u64 {
+    ///     base.pow(exp)
+    /// }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(2)?;
+    /// assert_eq!(pool.starmap(pow, [(2, 10), (3, 2)])?, vec![1024, 9]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn starmap<F, I>(&self, f: F, items: I) -> Result<Vec<F::Output>>
+    where
+        F: ProcessFn,
+        I: IntoIterator<Item = F::Args>,
+    {
+        self.map_async_inner(f, items.into_iter().collect(), None)?.get()
+    }
+
+    /// Queues a [`starmap`](Pool::starmap) and returns at once.
+    ///
+    /// # Errors
+    /// As [`apply_async`](Pool::apply_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn pow(base: u64, exp: u32) -> u64 { base.pow(exp) }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(2)?;
+    /// assert_eq!(pool.starmap_async(pow, [(2, 3)])?.get()?, vec![8]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn starmap_async<F, I>(&self, f: F, items: I) -> Result<AsyncResult<Vec<F::Output>>>
+    where
+        F: ProcessFn,
+        I: IntoIterator<Item = F::Args>,
+    {
+        self.map_async_inner(f, items.into_iter().collect(), None)
+    }
+
+    /// A lazy, ordered map — the guide's `imap`. It pulls from `items` only
+    /// as workers free up, so an endless or huge input streams with flat
+    /// memory (Python's consumes the whole input first). Each item's own
+    /// `Result` comes out in input order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn square(x: u64) -> u64 { x * x }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(2)?;
+    /// let first: Vec<u64> = pool.imap(square, 0..).take(3).map(|r| r.unwrap()).collect();
+    /// assert_eq!(first, vec![0, 1, 4]); // an endless input
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn imap<F, A, I>(&self, f: F, items: I) -> IMap<'_, F, impl Iterator<Item = F::Args>>
+    where
+        F: ProcessFn<Args = (A,)>,
+        I: IntoIterator<Item = A>,
+    {
+        IMap::new(self, f, items.into_iter().map(|a| (a,)), 1, true)
+    }
+
+    /// [`imap`](Pool::imap) with a chunk size: fewer, larger messages.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn square(x: u64) -> u64 { x * x }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(2)?;
+    /// let n = pool.imap_chunked(square, 0..10_000, 500).filter(|r| r.is_ok()).count();
+    /// assert_eq!(n, 10_000);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn imap_chunked<F, A, I>(&self, f: F, items: I, chunksize: usize) -> IMap<'_, F, impl Iterator<Item = F::Args>>
+    where
+        F: ProcessFn<Args = (A,)>,
+        I: IntoIterator<Item = A>,
+    {
+        IMap::new(self, f, items.into_iter().map(|a| (a,)), chunksize, true)
+    }
+
+    /// Like [`imap`](Pool::imap), but yields results as they complete —
+    /// the guide's `imap_unordered`. Errors name the item's index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn square(x: u64) -> u64 { x * x }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(2)?;
+    /// let mut all: Vec<u64> = pool.imap_unordered(square, 0..5).map(|r| r.unwrap()).collect();
+    /// all.sort();
+    /// assert_eq!(all, vec![0, 1, 4, 9, 16]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn imap_unordered<F, A, I>(&self, f: F, items: I) -> IMap<'_, F, impl Iterator<Item = F::Args>>
+    where
+        F: ProcessFn<Args = (A,)>,
+        I: IntoIterator<Item = A>,
+    {
+        IMap::new(self, f, items.into_iter().map(|a| (a,)), 1, false)
+    }
+
+    /// [`imap_unordered`](Pool::imap_unordered) with a chunk size.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn square(x: u64) -> u64 { x * x }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(2)?;
+    /// let sum: u64 = pool.imap_unordered_chunked(square, 0..100, 10).map(|r| r.unwrap()).sum();
+    /// assert_eq!(sum, 328_350);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn imap_unordered_chunked<F, A, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+    ) -> IMap<'_, F, impl Iterator<Item = F::Args>>
+    where
+        F: ProcessFn<Args = (A,)>,
+        I: IntoIterator<Item = A>,
+    {
+        IMap::new(self, f, items.into_iter().map(|a| (a,)), chunksize, false)
+    }
+
+    /// Accepts no more work; queued work still runs — the guide's `close`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::Pool::new(1)?;
+    /// pool.close();
+    /// pool.join()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn close(&self) {
+        let _ = self
+            .shared
+            .state
+            .compare_exchange(RUNNING, CLOSED, Ordering::AcqRel, Ordering::Acquire);
+        self.shared.wake.notify();
+    }
+
+    /// Kills the workers now; unfinished results fail with
+    /// [`Error::PoolTerminated`] — the guide's `terminate`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::Pool::new(1)?;
+    /// pool.terminate();
+    /// pool.join()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn terminate(&self) {
+        self.shared.state.store(TERMINATING, Ordering::Release);
+        self.shared.wake.notify();
+    }
+
+    /// Waits until the workers have exited; call [`close`](Pool::close) or
+    /// [`terminate`](Pool::terminate) first — the guide's `join`.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] when the pool is still running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::Pool::new(1)?;
+    /// assert!(pool.join().is_err()); // not closed yet
+    /// pool.close();
+    /// pool.join()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn join(&self) -> Result<()> {
+        self.join_deadline(None)
+    }
+
+    /// Like [`join`](Pool::join), but gives up after `timeout` with
+    /// [`Error::Timeout`].
+    ///
+    /// # Errors
+    /// [`Error::Timeout`]; [`Error::Usage`] when the pool is still running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::Pool::new(1)?;
+    /// pool.close();
+    /// pool.join_timeout(std::time::Duration::from_secs(60))?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn join_timeout(&self, timeout: Duration) -> Result<()> {
+        self.join_deadline(Some(timeout))
+    }
+
+    fn join_deadline(&self, timeout: Option<Duration>) -> Result<()> {
+        if self.shared.state.load(Ordering::Acquire) == RUNNING {
+            return Err(Error::Usage("Pool::join needs close() or terminate() first"));
+        }
+        // Nothing is ever sent: the channel disconnects when the I/O thread ends.
+        match timeout {
+            None => {
+                let _ = self.finished.recv();
+                Ok(())
+            }
+            Some(t) => match self.finished.recv_timeout(t) {
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(Error::Timeout(t)),
+                _ => Ok(()),
+            },
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.terminate();
+        self.tx.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Receives imap chunks as they complete.
+struct ChannelSink(Sender<(usize, ChunkResult)>);
+
+impl Sink for ChannelSink {
+    fn complete(&self, index: usize, result: ChunkResult) {
+        let _ = self.0.send((index, result));
+    }
+}
+
+/// The lazy iterator of [`Pool::imap`] and [`Pool::imap_unordered`].
+///
+/// At most a bounded window of chunks is in flight; more input is pulled
+/// only as results are taken.
+///
+/// # Examples
+///
+/// ```
+/// # use multiproc::prelude::*;
+/// # #[process_fn] fn square(x: u64) -> u64 { x * x }
+/// # fn main() -> multiproc::Result<()> {
+/// let pool = Pool::new(2)?;
+/// let mut it = pool.imap(square, vec![3, 4]);
+/// assert_eq!(it.next().unwrap()?, 9);
+/// assert_eq!(it.next().unwrap()?, 16);
+/// assert!(it.next().is_none());
+/// # Ok(())
+/// # }
+/// ```
+pub struct IMap<'p, F: ProcessFn, I> {
+    pool: &'p Pool,
+    f: F,
+    input: I,
+    exhausted: bool,
+    chunksize: usize,
+    window: usize,
+    ordered: bool,
+    next_chunk: usize,
+    in_flight: usize,
+    next_to_yield: usize,
+    tx: Arc<ChannelSink>,
+    rx: Receiver<(usize, ChunkResult)>,
+    arrived: BTreeMap<usize, ChunkResult>,
+    lengths: BTreeMap<usize, usize>,
+    ready: VecDeque<Result<F::Output>>,
+    failed: Option<Error>,
+    _marker: PhantomData<F>,
+}
+
+impl<F: ProcessFn, I> std::fmt::Debug for IMap<'_, F, I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IMap")
+            .field("in_flight", &self.in_flight)
+            .field("ordered", &self.ordered)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
+    fn new(pool: &'p Pool, f: F, input: I, chunksize: usize, ordered: bool) -> Self {
+        let chunksize = chunksize.max(1);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        IMap {
+            pool,
+            f,
+            input,
+            exhausted: false,
+            chunksize,
+            // Enough in flight to keep every worker busy and batches full,
+            // bounded so memory stays flat however long the input.
+            window: (4 * pool.processes).max(4096 / chunksize),
+            ordered,
+            next_chunk: 0,
+            in_flight: 0,
+            next_to_yield: 0,
+            tx: Arc::new(ChannelSink(tx)),
+            rx,
+            arrived: BTreeMap::new(),
+            lengths: BTreeMap::new(),
+            ready: VecDeque::new(),
+            failed: None,
+            _marker: PhantomData,
+        }
+    }
+
+    fn top_up(&mut self) {
+        let mut submitted = false;
+        while !self.exhausted && self.in_flight < self.window && self.failed.is_none() {
+            let chunk: Vec<F::Args> = self.input.by_ref().take(self.chunksize).collect();
+            if chunk.is_empty() {
+                self.exhausted = true;
+                break;
+            }
+            let chunk_len = chunk.len();
+            let job = codec::encode(&chunk).and_then(|bytes| {
+                let tx = self.pool.sender()?;
+                tx.send(Job {
+                    entry: self.f.name(),
+                    chunk: bytes,
+                    sink: self.tx.clone(),
+                    index: self.next_chunk,
+                })
+                .map_err(|_| Error::PoolTerminated)
+            });
+            let len = chunk_len;
+            match job {
+                Ok(()) => {
+                    self.lengths.insert(self.next_chunk, len);
+                    self.next_chunk += 1;
+                    self.in_flight += 1;
+                    submitted = true;
+                }
+                Err(e) => self.failed = Some(e),
+            }
+        }
+        if submitted {
+            self.pool.shared.nudge();
+        }
+    }
+
+    fn unpack(&mut self, index: usize, (pid, result): ChunkResult) {
+        let len = self.lengths.remove(&index).unwrap_or(self.chunksize);
+        let start = index * self.chunksize;
+        let item_failed = |k: usize, e: Error| Error::ItemFailed {
+            index: start + k,
+            source: Box::new(e),
+        };
+        let decoded = result.and_then(|bytes| codec::decode::<Vec<ItemOutcome<F::Output>>>(&bytes));
+        match decoded {
+            Ok(outcomes) => {
+                for (k, o) in outcomes.into_iter().enumerate() {
+                    self.ready.push_back(o.into_result(pid).map_err(|e| item_failed(k, e)));
+                }
+            }
+            Err(e) => {
+                // The whole chunk failed: one error per item, in place.
+                for k in 0..len {
+                    self.ready.push_back(Err(item_failed(k, e.clone())));
+                }
+                return;
+            }
+        }
+    }
+}
+
+impl<F: ProcessFn, I: Iterator<Item = F::Args>> Iterator for IMap<'_, F, I> {
+    type Item = Result<F::Output>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.ready.pop_front() {
+                return Some(item);
+            }
+            self.top_up();
+            if self.ordered {
+                if let Some(chunk) = self.arrived.remove(&self.next_to_yield) {
+                    self.next_to_yield += 1;
+                    self.unpack(self.next_to_yield - 1, chunk);
+                    continue;
+                }
+            }
+            if self.in_flight == 0 {
+                return self.failed.take().map(Err);
+            }
+            let (index, chunk) = match self.rx.recv() {
+                Ok(v) => v,
+                Err(_) => return Some(Err(Error::PoolTerminated)),
+            };
+            self.in_flight -= 1;
+            if self.ordered {
+                self.arrived.insert(index, chunk);
+            } else {
+                self.unpack(index, chunk);
+            }
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! Where results land: [`Sink`]s that the pool's I/O thread fills, and the
+//! [`AsyncResult`] handle that waits on one.
+//!
+//! Results stay encoded until the caller asks for them, so the I/O thread
+//! only routes bytes; decoding happens in the thread that calls `get`
+//! (callbacks are the exception: they need the value, so they decode on the
+//! I/O thread, before the result is marked ready, as in Python).
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+
+use super::wire::ItemOutcome;
+use crate::codec;
+use crate::error::{Error, Result};
+
+/// A chunk's result as the I/O thread delivers it: the worker's pid and
+/// the encoded `Vec<ItemOutcome<R>>`, or why the whole chunk failed.
+pub(crate) type ChunkResult = (i32, Result<Vec<u8>>);
+
+/// Receives the results of one job's chunks.
+pub(crate) trait Sink: Send + Sync {
+    /// Chunk `index` finished (or failed).
+    fn complete(&self, index: usize, result: ChunkResult);
+}
+
+type Callback = Box<dyn FnOnce(&Collector) + Send>;
+
+/// Collects every chunk of one job; ready when the last one arrives.
+pub(crate) struct Collector {
+    state: Mutex<CollectorState>,
+    ready: Condvar,
+    chunksize: usize,
+}
+
+struct CollectorState {
+    chunks: Vec<Option<ChunkResult>>,
+    missing: usize,
+    done: bool,
+    callback: Option<Callback>,
+}
+
+impl Collector {
+    pub(crate) fn new(chunks: usize, chunksize: usize, callback: Option<Callback>) -> Arc<Self> {
+        Arc::new(Collector {
+            state: Mutex::new(CollectorState {
+                chunks: (0..chunks).map(|_| None).collect(),
+                missing: chunks,
+                done: chunks == 0,
+                callback,
+            }),
+            ready: Condvar::new(),
+            chunksize,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, CollectorState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until every chunk arrived; `false` on timeout.
+    fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        let mut state = self.lock();
+        while !state.done {
+            state = match deadline {
+                None => self.ready.wait(state).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return false;
+                    }
+                    self.ready
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+        }
+        true
+    }
+
+    /// Decodes every item, in input order; the first failure (by index) is
+    /// the error, as `ItemFailed`.
+    pub(crate) fn values<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
+        let state = self.lock();
+        let mut out = Vec::with_capacity(state.chunks.len() * self.chunksize);
+        for (i, chunk) in state.chunks.iter().enumerate() {
+            let start = i * self.chunksize;
+            let (pid, result) = chunk.as_ref().ok_or(Error::Usage("result read before it was ready"))?;
+            let item_failed = |k: usize, e: Error| Error::ItemFailed {
+                index: start + k,
+                source: Box::new(e),
+            };
+            let bytes = result.as_ref().map_err(|e| item_failed(0, e.clone()))?;
+            let outcomes: Vec<ItemOutcome<T>> = codec::decode(bytes)?;
+            for (k, outcome) in outcomes.into_iter().enumerate() {
+                out.push(outcome.into_result(*pid).map_err(|e| item_failed(k, e))?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Sink for Collector {
+    fn complete(&self, index: usize, result: ChunkResult) {
+        let callback = {
+            let mut state = self.lock();
+            if let Some(slot) = state.chunks.get_mut(index) {
+                if slot.is_none() {
+                    *slot = Some(result);
+                    state.missing -= 1;
+                }
+            }
+            if state.missing > 0 || state.done {
+                return;
+            }
+            state.callback.take()
+        };
+        if let Some(callback) = callback {
+            // A panicking callback must not take the pool's I/O thread down.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| callback(self)));
+        }
+        self.lock().done = true;
+        self.ready.notify_all();
+    }
+}
+
+/// Decodes a one-item job's value, its error unwrapped (`apply_async`).
+pub(crate) fn decode_one<R: DeserializeOwned>(c: &Collector) -> Result<R> {
+    c.values::<R>()
+        .map_err(|e| match e {
+            Error::ItemFailed { source, .. } => *source,
+            other => other,
+        })?
+        .pop()
+        .ok_or(Error::Usage("a single-item result had no item"))
+}
+
+/// Decodes every item of a job (`map_async`, `starmap_async`).
+pub(crate) fn decode_all<T: DeserializeOwned>(c: &Collector) -> Result<Vec<T>> {
+    c.values::<T>()
+}
+
+/// The result of an asynchronous pool call, available once every worker
+/// involved has answered — the guide's `AsyncResult`.
+///
+/// `get` can be called any number of times: the result is kept encoded and
+/// decoded on each call.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+/// use std::time::Duration;
+///
+/// #[process_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let pool = Pool::new(2)?;
+/// let r = pool.apply_async(square, (7,))?;
+/// r.wait();
+/// assert!(r.ready());
+/// assert_eq!(r.successful(), Some(true));
+/// assert_eq!(r.get_timeout(Duration::from_secs(60))?, 49);
+/// assert_eq!(r.get()?, 49); // again
+/// # Ok(())
+/// # }
+/// ```
+pub struct AsyncResult<R> {
+    collector: Arc<Collector>,
+    decode: fn(&Collector) -> Result<R>,
+}
+
+impl<R> std::fmt::Debug for AsyncResult<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncResult").field("ready", &self.ready()).finish()
+    }
+}
+
+impl<R> AsyncResult<R> {
+    pub(crate) fn new(collector: Arc<Collector>, decode: fn(&Collector) -> Result<R>) -> Self {
+        AsyncResult { collector, decode }
+    }
+
+    /// Whether the call has completed (successfully or not).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn one() -> u8 { 1 }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(1)?;
+    /// let r = pool.apply_async(one, ())?;
+    /// r.wait();
+    /// assert!(r.ready());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn ready(&self) -> bool {
+        self.collector.lock().done
+    }
+
+    /// Waits until the call completes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn one() -> u8 { 1 }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(1)?;
+    /// let r = pool.apply_async(one, ())?;
+    /// r.wait();
+    /// assert!(r.ready());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn wait(&self) {
+        self.collector.wait_until(None);
+    }
+
+    /// Waits at most `timeout`; returns whether the call completed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn one() -> u8 { 1 }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(1)?;
+    /// let r = pool.apply_async(one, ())?;
+    /// assert!(r.wait_timeout(std::time::Duration::from_secs(60)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.collector.wait_until(Some(Instant::now() + timeout))
+    }
+}
+
+impl<R> AsyncResult<R> {
+    /// Waits for the result and returns it.
+    ///
+    /// # Errors
+    /// The task's own failure: [`Error::Panicked`], [`Error::Signaled`] when
+    /// its worker was killed, [`Error::TaskTimeout`], [`Error::ResultLost`],
+    /// [`Error::PoolTerminated`]; for `map_async`, the first failed item as
+    /// [`Error::ItemFailed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// #[process_fn]
+    /// fn fail(x: u8) -> u8 {
+    ///     panic!("no {x}")
+    /// }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(1)?;
+    /// let err = pool.apply_async(fail, (3,))?.get().unwrap_err();
+    /// assert!(matches!(err, Error::Panicked { ref message, .. } if message == "no 3"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get(&self) -> Result<R> {
+        self.collector.wait_until(None);
+        (self.decode)(&self.collector)
+    }
+
+    /// Like [`get`](AsyncResult::get), but gives up after `timeout` with
+    /// [`Error::Timeout`]; the task keeps running.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`], or any error of [`get`](AsyncResult::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn nap() { std::thread::sleep(std::time::Duration::from_secs(60)) }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(1)?;
+    /// let r = pool.apply_async(nap, ())?;
+    /// let d = std::time::Duration::from_millis(10);
+    /// assert!(matches!(r.get_timeout(d), Err(Error::Timeout(_))));
+    /// pool.terminate();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_timeout(&self, timeout: Duration) -> Result<R> {
+        if !self.collector.wait_until(Some(Instant::now() + timeout)) {
+            return Err(Error::Timeout(timeout));
+        }
+        (self.decode)(&self.collector)
+    }
+
+    /// `Some(true)` when the call completed without error, `Some(false)`
+    /// when it failed, `None` while it runs (Python raises there).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn one() -> u8 { 1 }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(1)?;
+    /// let r = pool.apply_async(one, ())?;
+    /// r.wait();
+    /// assert_eq!(r.successful(), Some(true));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn successful(&self) -> Option<bool> {
+        self.ready().then(|| (self.decode)(&self.collector).is_ok())
+    }
+}

@@ -1,0 +1,104 @@
+//! What a pool's parent and its workers say to each other.
+//!
+//! Parent → worker: one frame is a `Vec<Task>` (a batch). Worker → parent:
+//! one frame is a [`Reply`]. Each task is a chunk of one entry's argument
+//! tuples, encoded as one `Vec<Args>`; its result is one encoded
+//! `Vec<ItemOutcome<Output>>`, so a panic fails its item and no other.
+
+use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// One chunk of work.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Task {
+    /// Pool-wide sequence number, increasing in dispatch order (never 0).
+    pub(crate) seq: u64,
+    /// The entry's stable name.
+    pub(crate) entry: String,
+    /// The chunk: an encoded `Vec<Args>`.
+    #[serde(with = "serde_bytes")]
+    pub(crate) chunk: Vec<u8>,
+}
+
+/// A [`Task`] as the parent encodes it, borrowing the chunk it keeps (to
+/// run it elsewhere should this worker die before starting it).
+#[derive(Debug, Serialize)]
+pub(crate) struct TaskRef<'a> {
+    pub(crate) seq: u64,
+    pub(crate) entry: &'a str,
+    #[serde(with = "serde_bytes")]
+    pub(crate) chunk: &'a [u8],
+}
+
+/// What a worker sends back.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Reply {
+    /// The initializer ran; send work.
+    Ready,
+    /// The initializer failed; the worker exits.
+    InitFailed(String),
+    /// Results, in the order the tasks were received.
+    Done(Vec<(u64, TaskResult)>),
+}
+
+/// A chunk's result.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum TaskResult {
+    /// An encoded `Vec<ItemOutcome<Output>>`.
+    Ran(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// The chunk could not run at all (unknown entry, undecodable chunk).
+    Failed(String),
+}
+
+/// How one item of a chunk ended.
+#[doc(hidden)]
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ItemOutcome<T> {
+    /// The function returned.
+    Ok(T),
+    /// The function panicked.
+    Panicked {
+        /// The panic message.
+        message: String,
+        /// `file:line:col`.
+        location: Option<String>,
+    },
+}
+
+thread_local! {
+    static LAST_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Replaces the panic hook of a worker process: record where a task
+/// panicked, print nothing (the panic travels to the caller as an error).
+pub(crate) fn install_quiet_panic_hook() {
+    panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| l.to_string());
+        LAST_LOCATION.with(|l| *l.borrow_mut() = location);
+    }));
+}
+
+impl<T> ItemOutcome<T> {
+    /// Runs one item, catching a panic.
+    pub(crate) fn run(f: impl FnOnce() -> T) -> Self {
+        match panic::catch_unwind(AssertUnwindSafe(f)) {
+            Ok(v) => ItemOutcome::Ok(v),
+            Err(payload) => ItemOutcome::Panicked {
+                message: crate::process::panic_message(&*payload),
+                location: LAST_LOCATION.with(|l| l.borrow_mut().take()),
+            },
+        }
+    }
+
+    /// The item's result, attributing a panic to worker `pid`.
+    pub(crate) fn into_result(self, pid: i32) -> Result<T, Error> {
+        match self {
+            ItemOutcome::Ok(v) => Ok(v),
+            ItemOutcome::Panicked { message, location } => Err(Error::Panicked { pid, message, location }),
+        }
+    }
+}

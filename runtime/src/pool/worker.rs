@@ -1,0 +1,118 @@
+//! The worker process: an internal `#[process_fn]` that runs the
+//! initializer, then serves batches of tasks until its channel closes.
+//!
+//! Before each task it stores the task's sequence number and start time in
+//! its slot of the pool's shared progress region; after it, the number with
+//! [`DONE`] set. When a worker dies, the parent reads the slot to tell the
+//! task that killed it from the ones it finished and the ones it never
+//! started (those run elsewhere, exactly once).
+
+use std::os::fd::AsFd;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::wire::{install_quiet_panic_hook, Reply, Task, TaskResult};
+use crate::codec;
+use crate::handoff::TravelFd;
+use crate::process_fn;
+use crate::sys;
+
+/// Set in a progress slot once the task it names has finished.
+pub(crate) const DONE: u64 = 1 << 63;
+/// Bytes per worker in the progress region: sequence number, start time.
+pub(crate) const SLOT_BYTES: usize = 16;
+
+/// Results are sent at the end of each batch, or sooner when this much
+/// time has passed since the last send: a slow task's result is never held
+/// back by the tasks after it, and a crash loses at most this much work.
+const FLUSH_AFTER: Duration = Duration::from_micros(200);
+
+/// What a worker is started with.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct WorkerConfig {
+    pub(crate) channel: TravelFd,
+    pub(crate) progress: TravelFd,
+    pub(crate) slot: usize,
+    pub(crate) initializer: Option<(String, Vec<u8>)>,
+    pub(crate) pin_cpu: Option<usize>,
+}
+
+#[process_fn(name = "multiproc::pool::worker")]
+pub(crate) fn pool_worker(config: WorkerConfig) {
+    serve(config);
+}
+
+fn send(channel: std::os::fd::BorrowedFd<'_>, reply: &Reply) -> bool {
+    match codec::encode_frame(reply) {
+        Ok(frame) => sys::write_all(channel, &frame).is_ok(),
+        Err(_) => false,
+    }
+}
+
+fn serve(config: WorkerConfig) {
+    let channel = config.channel.0;
+    let Ok(region) = sys::SharedRegion::map(config.progress.0) else {
+        let _ = send(
+            channel.as_fd(),
+            &Reply::InitFailed("cannot map the progress region".into()),
+        );
+        return;
+    };
+    let base = config.slot * SLOT_BYTES;
+    let (Some(slot), Some(started)) = (region.atomic_u64(base), region.atomic_u64(base + 8)) else {
+        let _ = send(channel.as_fd(), &Reply::InitFailed("progress slot out of range".into()));
+        return;
+    };
+    if let Some(cpu) = config.pin_cpu {
+        // Pinning is advice: a CPU outside the affinity mask is not fatal.
+        let _ = sys::pin_to_cpu(cpu);
+    }
+    if let Some((entry, args)) = config.initializer {
+        let ran = std::panic::catch_unwind(|| crate::entry::run_by_name(&entry, &args));
+        let failure = match ran {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(payload) => Some(format!("panicked: {}", crate::process::panic_message(&*payload))),
+        };
+        if let Some(message) = failure {
+            let _ = send(channel.as_fd(), &Reply::InitFailed(message));
+            return;
+        }
+    }
+    install_quiet_panic_hook();
+    if !send(channel.as_fd(), &Reply::Ready) {
+        return;
+    }
+    loop {
+        let batch: Vec<Task> = match codec::read_frame(channel.as_fd(), codec::MAX_FRAME_LEN)
+            .and_then(|body| codec::decode::<Vec<Task>>(&body))
+        {
+            // An empty batch asks the worker to exit (not end of file: a
+            // worker forked later may hold a copy of the parent's end).
+            Ok(batch) if batch.is_empty() => return,
+            Ok(batch) => batch,
+            Err(_) => return,
+        };
+        let mut done = Vec::with_capacity(batch.len());
+        let mut last_send = Instant::now();
+        let count = batch.len();
+        for (i, task) in batch.into_iter().enumerate() {
+            started.store(sys::monotonic_ns(), Ordering::Relaxed);
+            slot.store(task.seq, Ordering::Release);
+            let result = match crate::entry::run_chunk_by_name(&task.entry, &task.chunk) {
+                Ok(bytes) => TaskResult::Ran(bytes),
+                Err(e) => TaskResult::Failed(e.to_string()),
+            };
+            done.push((task.seq, result));
+            slot.store(task.seq | DONE, Ordering::Release);
+            if i + 1 == count || last_send.elapsed() >= FLUSH_AFTER {
+                if !send(channel.as_fd(), &Reply::Done(std::mem::take(&mut done))) {
+                    return;
+                }
+                last_send = Instant::now();
+            }
+        }
+    }
+}
