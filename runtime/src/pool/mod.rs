@@ -24,7 +24,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use self::manager::{Config, Job, Manager, Shared, CLOSED, RUNNING, TERMINATING};
 pub use self::result::AsyncResult;
-use self::result::{decode_all, decode_one, ChunkResult, Collector, Sink};
+use self::result::{decode_all, decode_one, Callback, ChunkResult, Collector, Sink};
 #[doc(hidden)]
 pub use self::wire::ItemOutcome;
 use crate::codec;
@@ -370,7 +370,7 @@ impl Pool {
         f: &F,
         items: Vec<F::Args>,
         chunksize: Option<usize>,
-        callback: Option<Box<dyn FnOnce(&Collector) + Send>>,
+        callback: Option<Callback>,
     ) -> Result<Arc<Collector>> {
         let chunksize = chunksize
             .unwrap_or_else(|| default_chunksize(items.len(), self.processes))
@@ -972,7 +972,6 @@ impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
                 for k in 0..len {
                     self.ready.push_back(Err(item_failed(k, e.clone())));
                 }
-                return;
             }
         }
     }

@@ -26,7 +26,7 @@ pub(crate) trait Sink: Send + Sync {
     fn complete(&self, index: usize, result: ChunkResult);
 }
 
-type Callback = Box<dyn FnOnce(&Collector) + Send>;
+pub(crate) type Callback = Box<dyn FnOnce(&Collector) + Send>;
 
 /// Collects every chunk of one job; ready when the last one arrives.
 pub(crate) struct Collector {
