@@ -112,6 +112,7 @@ struct Worker {
     ready: bool,
     tasks_sent: u64,
     timed_out: bool,
+    retiring: bool,
     scratch: Vec<u8>,
 }
 
@@ -196,6 +197,7 @@ impl Manager {
             ready: false,
             tasks_sent: 0,
             timed_out: false,
+            retiring: false,
             scratch: vec![0; 256 * 1024],
         })
     }
@@ -250,9 +252,15 @@ impl Manager {
     }
 
     fn dispatch(&mut self) {
-        let live = self.workers.iter().flatten().filter(|w| w.ready).count().max(1);
+        let live = self
+            .workers
+            .iter()
+            .flatten()
+            .filter(|w| w.ready && !w.retiring)
+            .count()
+            .max(1);
         for w in self.workers.iter_mut().flatten() {
-            while w.ready && w.batches.len() < DEPTH && w.out.is_empty() && !self.pending.is_empty() {
+            while w.ready && !w.retiring && w.batches.len() < DEPTH && w.out.is_empty() && !self.pending.is_empty() {
                 let mut take = (self.pending.len() / (4 * live)).clamp(1, MAX_BATCH);
                 if let Some(max) = self.config.max_tasks_per_child {
                     take = take.min(max.saturating_sub(w.tasks_sent) as usize);
@@ -291,6 +299,15 @@ impl Manager {
                 }
                 w.out_pos = 0;
                 w.batches.push_back(self.next_seq - 1);
+                flush(w);
+            }
+            // A worker that has run its quota is told to exit once idle; its
+            // exit is seen on its pidfd and a fresh worker takes its place.
+            let quota_done = self.config.max_tasks_per_child.is_some_and(|max| w.tasks_sent >= max);
+            if quota_done && !w.retiring && w.inflight.is_empty() && w.out.is_empty() {
+                w.retiring = true;
+                w.out = stop_frame();
+                w.out_pos = 0;
                 flush(w);
             }
         }
@@ -426,7 +443,7 @@ impl Manager {
 
     /// Closed and idle: ask every worker to exit, and wait for them.
     fn shut_down(&mut self) {
-        let stop = codec::encode_frame(&Vec::<TaskRef<'_>>::new()).unwrap_or_default();
+        let stop = stop_frame();
         for w in self.workers.iter_mut().flatten() {
             let _ = sys::set_nonblocking(w.channel.as_fd(), false);
             let _ = sys::write_all(w.channel.as_fd(), &stop);
@@ -520,6 +537,11 @@ fn read_replies(w: &mut Worker) -> Option<String> {
         }
     }
     None
+}
+
+/// An empty batch: asks a worker to exit.
+fn stop_frame() -> Vec<u8> {
+    codec::encode_frame(&Vec::<TaskRef<'_>>::new()).unwrap_or_default()
 }
 
 /// Writes as much of the worker's pending batch as the socket takes.

@@ -1,0 +1,336 @@
+//! `Pool`: every method, and every way a task can fail, for every start
+//! method. Failures stay with their task; the pool goes on.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use multiproc::prelude::*;
+use multiproc_tests::{eventually, is_gone, send_signal, METHODS, PATIENCE};
+
+#[process_fn]
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+#[process_fn]
+fn pid_of(_x: u64) -> i32 {
+    std::process::id() as i32
+}
+
+#[process_fn]
+fn add3(a: u64, b: u64, c: u64) -> u64 {
+    a + b + c
+}
+
+#[process_fn]
+fn fail_on(x: u64, bad: u64) -> u64 {
+    assert!(x != bad, "item {x} is bad");
+    x
+}
+
+/// Writes this worker's pid to `marker`, then sleeps until killed.
+#[process_fn]
+fn block(marker: String) -> u64 {
+    std::fs::write(&marker, std::process::id().to_string()).unwrap();
+    std::thread::sleep(Duration::from_secs(600));
+    0
+}
+
+#[process_fn]
+fn crash(how: String) -> u64 {
+    match how.as_str() {
+        "abort" => std::process::abort(),
+        "exit" => std::process::exit(7),
+        // SAFETY: deliberately crashes the worker with a real SIGSEGV.
+        "segv" => unsafe {
+            std::ptr::null_mut::<u8>().write_volatile(1);
+            0
+        },
+        _ => 1,
+    }
+}
+
+#[process_fn]
+fn slow_first(x: u64) -> (u64, i32) {
+    if x == 0 {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    (x, std::process::id() as i32)
+}
+
+#[process_fn]
+fn init_fails(message: String) {
+    panic!("{message}")
+}
+
+#[process_fn]
+fn sleep_ms(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+fn pool(method: StartMethod, n: usize) -> Pool {
+    Pool::builder().processes(n).start_method(method).build().unwrap()
+}
+
+fn marker(name: &str) -> String {
+    let path = std::env::temp_dir().join(format!("multiproc-pool-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    path.to_string_lossy().into_owned()
+}
+
+fn wait_for_pid(marker: &str) -> i32 {
+    assert!(eventually(
+        || std::fs::read_to_string(marker).is_ok_and(|s| !s.is_empty())
+    ));
+    let pid = std::fs::read_to_string(marker).unwrap().parse().unwrap();
+    let _ = std::fs::remove_file(marker);
+    pid
+}
+
+#[test]
+fn every_method_gives_results_in_order() {
+    for method in METHODS {
+        let p = pool(method, 2);
+        assert_eq!(
+            p.map(square, 0..100).unwrap(),
+            (0..100).map(|x| x * x).collect::<Vec<_>>()
+        );
+        assert_eq!(p.map_chunked(square, 0..10, 3).unwrap()[9], 81);
+        assert_eq!(p.apply(add3, (1, 2, 3)).unwrap(), 6);
+        assert_eq!(p.starmap(add3, vec![(1, 1, 1), (2, 2, 2)]).unwrap(), vec![3, 6]);
+        assert_eq!(p.starmap_async(add3, vec![(0, 0, 1)]).unwrap().get().unwrap(), vec![1]);
+        assert_eq!(
+            p.map_async(square, vec![3]).unwrap().get_timeout(PATIENCE).unwrap(),
+            vec![9]
+        );
+        let ordered: Vec<u64> = p.imap(square, 0..50).map(Result::unwrap).collect();
+        assert_eq!(ordered, (0..50).map(|x| x * x).collect::<Vec<_>>());
+        let mut unordered: Vec<u64> = p.imap_unordered_chunked(square, 0..50, 7).map(Result::unwrap).collect();
+        unordered.sort();
+        assert_eq!(unordered, ordered);
+        assert!(p.map(square, Vec::<u64>::new()).unwrap().is_empty());
+        p.close();
+        p.join_timeout(PATIENCE).unwrap();
+    }
+}
+
+#[test]
+fn a_panicking_item_fails_alone_with_its_index() {
+    for method in METHODS {
+        let p = pool(method, 2);
+        match p.starmap(fail_on, (0..20).map(|x| (x, 13))) {
+            Err(Error::ItemFailed { index: 13, source }) => {
+                assert!(matches!(*source, Error::Panicked { ref message, .. } if message == "item 13 is bad"));
+            }
+            other => panic!("{method}: {other:?}"),
+        }
+        let results: Vec<_> = p.imap_unordered(square, 0..5).collect();
+        assert!(results.iter().all(Result::is_ok));
+        let err = p.apply(fail_on, (1, 1)).unwrap_err();
+        assert!(matches!(err, Error::Panicked { location: Some(ref l), .. } if l.contains("tests/tests/pool.rs")));
+        // The pool stays usable, with the same workers.
+        assert_eq!(p.apply(square, (4,)).unwrap(), 16);
+    }
+}
+
+#[test]
+fn a_sigkilled_worker_fails_only_its_task_and_is_replaced() {
+    for method in METHODS {
+        let p = pool(method, 2);
+        let before = p.worker_pids();
+        let m = marker(&format!("kill-{method}"));
+        let blocked = p.apply_async(block, (m.clone(),)).unwrap();
+        let others: Vec<_> = (0..40).map(|i| p.apply_async(square, (i,)).unwrap()).collect();
+        let victim = wait_for_pid(&m);
+        assert!(before.contains(&victim));
+        send_signal(victim, libc::SIGKILL);
+        match blocked.get_timeout(PATIENCE) {
+            Err(Error::Signaled {
+                name: "SIGKILL", pid, ..
+            }) => assert_eq!(pid, victim),
+            other => panic!("{method}: {other:?}"),
+        }
+        for (i, r) in others.iter().enumerate() {
+            assert_eq!(r.get_timeout(PATIENCE).unwrap(), (i * i) as u64, "{method}");
+        }
+        assert!(eventually(
+            || !p.worker_pids().contains(&victim) && p.worker_pids().len() == 2
+        ));
+        assert_eq!(p.map(square, 0..10).unwrap()[3], 9);
+        assert!(eventually(|| is_gone(victim)));
+    }
+}
+
+#[test]
+fn abort_segfault_and_exit_are_named() {
+    for method in METHODS {
+        let p = pool(method, 2);
+        let cases = [("abort", "SIGABRT"), ("segv", "SIGSEGV")];
+        for (how, signal) in cases {
+            let err = p.apply(crash, (how.to_string(),)).unwrap_err();
+            assert!(
+                matches!(err, Error::Signaled { name, .. } if name == signal),
+                "{method} {how}: {err:?}"
+            );
+        }
+        let err = p.apply(crash, ("exit".to_string(),)).unwrap_err();
+        assert!(matches!(err, Error::Exited { code: 7, .. }), "{method}: {err:?}");
+        // map reports the crashed item's index; the rest completed.
+        match p.map_chunked(crash, ["ok", "ok", "exit", "ok"].map(String::from), 1) {
+            Err(Error::ItemFailed { index: 2, source }) => assert!(matches!(*source, Error::Exited { code: 7, .. })),
+            other => panic!("{method}: {other:?}"),
+        }
+        let items: Vec<multiproc::Result<u64>> = p.imap(crash, ["ok", "abort", "ok"].map(String::from)).collect();
+        assert_eq!(items.len(), 3);
+        assert!(items[0].is_ok() && items[2].is_ok(), "{method}: {items:?}");
+        assert!(matches!(&items[1], Err(Error::ItemFailed { index: 1, .. })));
+    }
+}
+
+#[test]
+fn a_task_timeout_kills_and_replaces_the_worker() {
+    for method in METHODS {
+        let p = Pool::builder()
+            .processes(2)
+            .start_method(method)
+            .task_timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let slow = p.apply_async(sleep_ms, (600_000,)).unwrap();
+        let quick = p.apply_async(sleep_ms, (1,)).unwrap();
+        match slow.get_timeout(PATIENCE) {
+            Err(Error::TaskTimeout(d)) => assert_eq!(d, Duration::from_millis(300)),
+            other => panic!("{method}: {other:?}"),
+        }
+        assert_eq!(quick.get_timeout(PATIENCE).unwrap(), 1);
+        assert_eq!(p.apply(square, (5,)).unwrap(), 25);
+    }
+}
+
+#[test]
+fn a_failing_initializer_is_a_clear_error() {
+    for method in METHODS {
+        let err = Pool::builder()
+            .processes(2)
+            .start_method(method)
+            .initializer(init_fails, ("no database".to_string(),))
+            .build()
+            .unwrap_err();
+        match err {
+            Error::InitializerFailed(message) => assert!(message.contains("no database"), "{message}"),
+            other => panic!("{method}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn maxtasksperchild_replaces_workers() {
+    for method in METHODS {
+        let p = Pool::builder()
+            .processes(2)
+            .start_method(method)
+            .maxtasksperchild(1)
+            .build()
+            .unwrap();
+        let pids = p.map_chunked(pid_of, 0..6, 1).unwrap();
+        let mut distinct = pids.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 6, "{method}: {pids:?}");
+    }
+}
+
+#[test]
+fn imap_pulls_input_lazily() {
+    let p = pool(StartMethod::ForkServer, 2);
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = pulled.clone();
+    let endless = (0u64..).inspect(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    let first: Vec<u64> = p.imap(square, endless).take(10).map(Result::unwrap).collect();
+    assert_eq!(first[9], 81);
+    // The window is bounded (4096 items at chunk size 1): far from endless.
+    assert!(
+        pulled.load(Ordering::Relaxed) <= 4096 + 10,
+        "{}",
+        pulled.load(Ordering::Relaxed)
+    );
+}
+
+#[test]
+fn an_uneven_workload_balances() {
+    let p = pool(StartMethod::ForkServer, 2);
+    let results = p.map_chunked(slow_first, 0..200, 1).unwrap();
+    let slow_pid = results[0].1;
+    let by_other = results.iter().filter(|(_, pid)| *pid != slow_pid).count();
+    // While one worker sleeps on item 0, the other claims most of the rest.
+    assert!(by_other >= 100, "the other worker ran only {by_other} of 199");
+}
+
+#[test]
+fn callbacks_run_before_ready_and_may_panic() {
+    let p = pool(StartMethod::ForkServer, 1);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (ok, err) = (seen.clone(), seen.clone());
+    let r = p
+        .apply_async_callback(
+            square,
+            (3,),
+            move |v| ok.lock().unwrap().push(format!("ok {v}")),
+            move |e| err.lock().unwrap().push(format!("err {e}")),
+        )
+        .unwrap();
+    r.wait();
+    assert_eq!(*seen.lock().unwrap(), vec!["ok 9".to_string()]);
+    let e2 = seen.clone();
+    let r = p
+        .apply_async_callback(fail_on, (2, 2), |_| {}, move |e| e2.lock().unwrap().push(e.to_string()))
+        .unwrap();
+    assert!(r.get().is_err());
+    assert!(seen.lock().unwrap()[1].contains("item 2 is bad"));
+    // A panicking callback is contained; the pool goes on.
+    let r = p
+        .apply_async_callback(square, (2,), |_| panic!("callback bug"), |_| {})
+        .unwrap();
+    assert_eq!(r.get_timeout(PATIENCE).unwrap(), 4);
+    assert_eq!(p.apply(square, (9,)).unwrap(), 81);
+}
+
+#[test]
+fn close_join_terminate_and_drop() {
+    let p = pool(StartMethod::ForkServer, 2);
+    assert!(matches!(p.join(), Err(Error::Usage(_))));
+    p.close();
+    assert!(matches!(p.apply_async(square, (1,)), Err(Error::PoolClosed)));
+    p.join_timeout(PATIENCE).unwrap();
+    assert!(p.worker_pids().is_empty());
+
+    let p = pool(StartMethod::Fork, 2);
+    let pids = p.worker_pids();
+    let pending: Vec<_> = (0..4).map(|_| p.apply_async(sleep_ms, (600_000,)).unwrap()).collect();
+    p.terminate();
+    p.join_timeout(PATIENCE).unwrap();
+    for r in pending {
+        assert!(matches!(r.get_timeout(PATIENCE), Err(Error::PoolTerminated)));
+    }
+    for pid in pids {
+        assert!(eventually(|| is_gone(pid)));
+    }
+
+    let p = pool(StartMethod::Spawn, 2);
+    let pids = p.worker_pids();
+    let r = p.apply_async(sleep_ms, (600_000,)).unwrap();
+    drop(p);
+    assert!(matches!(r.get_timeout(PATIENCE), Err(Error::PoolTerminated)));
+    for pid in pids {
+        assert!(eventually(|| is_gone(pid)), "worker {pid} outlived its pool");
+    }
+}
+
+#[test]
+fn zero_processes_is_an_error() {
+    assert!(matches!(Pool::new(0), Err(Error::Usage(_))));
+}
