@@ -37,6 +37,7 @@ pub mod codec;
 pub mod entry;
 mod error;
 mod handoff;
+mod par_map;
 pub mod pool;
 pub mod process;
 mod sys;
@@ -70,6 +71,8 @@ pub struct ReadmeDoctests;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::entry::{EntryDesc, ProcessFn, ENTRIES};
+    pub use crate::par_map::{procs as par_map_procs, Lifted, ProcOptions, ThreadData, ViaIter, ViaRayon};
+    pub use crate::process::StartMethod;
     pub use linkme;
     pub use serde;
 

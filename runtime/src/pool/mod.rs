@@ -18,7 +18,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -727,6 +727,19 @@ impl Pool {
         IMap::new(self, f, items.into_iter().map(|a| (a,)), chunksize, false)
     }
 
+    /// Every item at once (no window), ordered or not: `par_map!`'s engine.
+    pub(crate) fn map_stream<F: ProcessFn, I: Iterator<Item = F::Args>>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+        ordered: bool,
+    ) -> IMap<'_, F, I> {
+        let mut it = IMap::new(self, f, items, chunksize, ordered);
+        it.window = usize::MAX;
+        it
+    }
+
     /// Accepts no more work; queued work still runs — the guide's `close`.
     ///
     /// # Examples
@@ -977,13 +990,12 @@ impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
     }
 }
 
-impl<F: ProcessFn, I: Iterator<Item = F::Args>> Iterator for IMap<'_, F, I> {
-    type Item = Result<F::Output>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'_, F, I> {
+    /// The next item, waiting until `deadline` at most: `None` on timeout.
+    pub(crate) fn next_before(&mut self, deadline: Option<Instant>) -> Option<Option<Result<F::Output>>> {
         loop {
             if let Some(item) = self.ready.pop_front() {
-                return Some(item);
+                return Some(Some(item));
             }
             self.top_up();
             if self.ordered {
@@ -994,11 +1006,16 @@ impl<F: ProcessFn, I: Iterator<Item = F::Args>> Iterator for IMap<'_, F, I> {
                 }
             }
             if self.in_flight == 0 {
-                return self.failed.take().map(Err);
+                return Some(self.failed.take().map(Err));
             }
-            let (index, chunk) = match self.rx.recv() {
+            let received = match deadline {
+                None => self.rx.recv().map_err(|_| false),
+                Some(d) => self.rx.recv_deadline(d).map_err(|e| e.is_timeout()),
+            };
+            let (index, chunk) = match received {
                 Ok(v) => v,
-                Err(_) => return Some(Err(Error::PoolTerminated)),
+                Err(true) => return None,
+                Err(false) => return Some(Some(Err(Error::PoolTerminated))),
             };
             self.in_flight -= 1;
             if self.ordered {
@@ -1007,5 +1024,13 @@ impl<F: ProcessFn, I: Iterator<Item = F::Args>> Iterator for IMap<'_, F, I> {
                 self.unpack(index, chunk);
             }
         }
+    }
+}
+
+impl<F: ProcessFn, I: Iterator<Item = F::Args>> Iterator for IMap<'_, F, I> {
+    type Item = Result<F::Output>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_before(None).flatten()
     }
 }

@@ -622,3 +622,20 @@ pub(crate) fn monotonic_ns() -> u64 {
     }
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
+
+/// The value of a zero-sized type, made from nothing: how a child calls a
+/// non-capturing closure that `par_map!` registered by name (the closure's
+/// type is known to the registry entry; its value carries no data).
+/// A type with a size fails to compile.
+pub(crate) fn conjure_zst<C: Copy>() -> C {
+    const {
+        assert!(
+            std::mem::size_of::<C>() == 0,
+            "only a closure that captures nothing can be lifted"
+        )
+    };
+    // SAFETY: `C` has size zero (checked at compile time above), so there
+    // are no bytes to initialize; `Copy` rules out drop glue and invariants
+    // that a constructor would have to uphold for a capture-less closure.
+    unsafe { std::mem::MaybeUninit::<C>::uninit().assume_init() }
+}

@@ -1,0 +1,301 @@
+//! The runtime half of `par_map!`: what the macro's expansion calls.
+//!
+//! - [`procs`] runs a `#[process_fn]` (or a lifted closure, see [`Lifted`])
+//!   over the data in a process [`Pool`];
+//! - [`ThreadData`] picks, by autoref specialization, rayon's own parallel
+//!   iterator when the data has one, or collects the data first when not.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
+
+use crate::__private::Portable;
+use crate::entry::{EntryDesc, ProcessFn};
+use crate::error::{Error, Result};
+use crate::pool::Pool;
+use crate::process::StartMethod;
+
+/// The options of a process-mode `par_map!`.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcOptions<'p> {
+    /// `procs = n`: workers of a pool made for this call.
+    pub procs: Option<usize>,
+    /// `chunksize = n`.
+    pub chunksize: Option<usize>,
+    /// `ordered = false` yields completion order.
+    pub ordered: bool,
+    /// `start = fork | forkserver | spawn`.
+    pub start: Option<StartMethod>,
+    /// `pool = &pool`: reuse a pool instead of making one.
+    pub pool: Option<&'p Pool>,
+    /// `timeout = duration`: for the whole call.
+    pub timeout: Option<Duration>,
+    /// `progress = true`: a progress bar on stderr.
+    pub progress: bool,
+}
+
+impl Default for ProcOptions<'_> {
+    fn default() -> Self {
+        ProcOptions {
+            procs: None,
+            chunksize: None,
+            ordered: true,
+            start: None,
+            pool: None,
+            timeout: None,
+            progress: false,
+        }
+    }
+}
+
+/// Runs `f` over `data` in worker processes; results in input order (or
+/// completion order with `ordered = false`). The first failure — by index
+/// when ordered — is the error, returned once every item has finished.
+pub fn procs<F, A, I>(f: F, data: I, opts: ProcOptions<'_>) -> Result<Vec<F::Output>>
+where
+    F: ProcessFn<Args = (A,)>,
+    I: IntoIterator<Item = A>,
+{
+    let items: Vec<A> = data.into_iter().collect();
+    let len = items.len();
+    let owned;
+    let pool = match opts.pool {
+        Some(pool) => pool,
+        None => {
+            let procs = opts.procs.unwrap_or_else(crate::cpu_count).max(1);
+            if len == 0 {
+                return Ok(Vec::new());
+            }
+            owned = Pool::builder()
+                .processes(procs.min(len))
+                .start_method(opts.start.unwrap_or_default())
+                .build()?;
+            &owned
+        }
+    };
+    let chunksize = opts
+        .chunksize
+        .unwrap_or_else(|| len.div_ceil(4 * pool.processes()).max(1));
+    let deadline = opts.timeout.map(|t| Instant::now() + t);
+    let bar = opts.progress.then(|| {
+        let bar = indicatif::ProgressBar::new(len as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} items, {per_sec}, eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut results = pool.map_stream(f, items.into_iter().map(|a| (a,)), chunksize, opts.ordered);
+    let mut out = Vec::with_capacity(len);
+    let mut first_error: Option<Error> = None;
+    loop {
+        let Some(next) = results.next_before(deadline) else {
+            if let Some(bar) = &bar {
+                bar.abandon();
+            }
+            drop(results);
+            if opts.pool.is_none() {
+                pool.terminate();
+            }
+            return Err(Error::Timeout(opts.timeout.unwrap_or_default()));
+        };
+        let Some(item) = next else { break };
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+        match item {
+            Ok(v) => out.push(v),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// A non-capturing closure lifted into an entry by `par_map!`: the handle
+/// the parent uses. The registry entry is built from the same closure by
+/// [`EntryDesc::lifted`], so a child of any start method can run it.
+pub struct Lifted<C, A, R> {
+    name: &'static str,
+    f: C,
+    _types: PhantomData<fn(A) -> R>,
+}
+
+impl<C: Copy, A, R> Clone for Lifted<C, A, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C: Copy, A, R> Copy for Lifted<C, A, R> {}
+
+impl<C, A, R> std::fmt::Debug for Lifted<C, A, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Lifted").field(&self.name).finish()
+    }
+}
+
+impl<C, A, R> Lifted<C, A, R>
+where
+    C: Fn(A) -> R + Copy + Send + Sync + 'static,
+{
+    /// The handle for closure `f` registered as `name`.
+    pub const fn new(name: &'static str, f: C) -> Self {
+        Lifted {
+            name,
+            f,
+            _types: PhantomData,
+        }
+    }
+}
+
+/// The child's side only needs to call: the name is never asked for there.
+impl<C: Copy, A, R> Default for Lifted<C, A, R> {
+    fn default() -> Self {
+        Lifted {
+            name: "",
+            f: crate::sys::conjure_zst::<C>(),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<C, A, R> ProcessFn for Lifted<C, A, R>
+where
+    C: Fn(A) -> R + Copy + Send + Sync + 'static,
+    A: Portable,
+    R: Portable,
+{
+    type Args = (A,);
+    type Output = R;
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn call(&self, (a,): (A,)) -> R {
+        (self.f)(a)
+    }
+}
+
+impl EntryDesc {
+    /// The registry entry of a closure that `par_map!` lifted.
+    pub const fn lifted<C, A, R>(name: &'static str, file: &'static str, line: u32, f: C) -> Self
+    where
+        C: Fn(A) -> R + Copy + Send + Sync + 'static,
+        A: Portable,
+        R: Portable,
+    {
+        let _ = f;
+        EntryDesc::new::<Lifted<C, A, R>>(name, file, line)
+    }
+}
+
+/// The data of a thread-mode `par_map!`, taken once by whichever of
+/// [`ViaRayon`] or [`ViaIter`] method resolution picks.
+pub struct ThreadData<D>(Cell<Option<D>>);
+
+impl<D> std::fmt::Debug for ThreadData<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ThreadData")
+    }
+}
+
+impl<D> ThreadData<D> {
+    /// Wraps the data.
+    pub fn new(data: D) -> Self {
+        ThreadData(Cell::new(Some(data)))
+    }
+
+    fn take(&self) -> Result<D> {
+        self.0.take().ok_or(Error::Usage("par_map! data taken twice"))
+    }
+}
+
+/// A rayon pool with `n` threads, made once per size.
+fn rayon_pool(n: usize) -> Result<Arc<rayon::ThreadPool>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(pool) = pools.get(&n) {
+        return Ok(pool.clone());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("multiproc-par-map-{i}"))
+        .build()
+        .map_err(|e| Error::Io {
+            context: "starting par_map! threads",
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    let pool = Arc::new(pool);
+    pools.insert(n, pool.clone());
+    Ok(pool)
+}
+
+/// Runs `job` on `n` threads, turning a panic into [`Error::Panicked`].
+fn on_threads<R: Send>(n: usize, job: impl FnOnce() -> R + Send) -> Result<R> {
+    let pool = rayon_pool(n.max(1))?;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.install(job))).map_err(|payload| Error::Panicked {
+        pid: std::process::id() as i32,
+        message: crate::process::panic_message(&*payload),
+        location: None,
+    })
+}
+
+/// Thread mode for data that rayon can split directly (ranges, `Vec`s,
+/// slices, `&Vec`, …): no copy of the input.
+pub trait ViaRayon<D: IntoParallelIterator> {
+    /// Maps on `n` threads.
+    fn par_map_threads<R, F>(&self, n: usize, f: F) -> Result<Vec<R>>
+    where
+        R: Send,
+        F: Fn(D::Item) -> R + Sync + Send;
+}
+
+impl<D: IntoParallelIterator + Send> ViaRayon<D> for &ThreadData<D> {
+    fn par_map_threads<R, F>(&self, n: usize, f: F) -> Result<Vec<R>>
+    where
+        R: Send,
+        F: Fn(D::Item) -> R + Sync + Send,
+    {
+        let data = self.take()?;
+        on_threads(n, move || data.into_par_iter().map(f).collect())
+    }
+}
+
+/// Thread mode for any other `IntoIterator`: collected first, then split.
+pub trait ViaIter<D: IntoIterator> {
+    /// Maps on `n` threads.
+    fn par_map_threads<R, F>(&self, n: usize, f: F) -> Result<Vec<R>>
+    where
+        R: Send,
+        F: Fn(D::Item) -> R + Sync + Send;
+}
+
+impl<D: IntoIterator> ViaIter<D> for ThreadData<D>
+where
+    D::Item: Send,
+{
+    fn par_map_threads<R, F>(&self, n: usize, f: F) -> Result<Vec<R>>
+    where
+        R: Send,
+        F: Fn(D::Item) -> R + Sync + Send,
+    {
+        let items: Vec<D::Item> = self.take()?.into_iter().collect();
+        on_threads(n, move || items.into_par_iter().map(f).collect())
+    }
+}
