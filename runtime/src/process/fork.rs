@@ -1,6 +1,7 @@
 //! `StartMethod::Fork`: a plain `fork`, the child runs the task in place.
 
 use std::io::Write;
+use std::os::fd::AsFd;
 
 use super::child;
 use super::Launched;
@@ -14,6 +15,9 @@ use crate::sys;
 /// stdio lock that another thread of the parent held.
 pub(crate) fn launch(name: String, daemon: bool, task: impl FnOnce() -> Result<Vec<u8>>) -> Result<Launched> {
     let (parent_end, child_end) = sys::socketpair().map_err(Error::io("creating the result socket"))?;
+    // Everything the parent can do before the fork, it does before: work
+    // after it runs while the child shares (copy-on-write) its pages.
+    sys::set_nonblocking(parent_end.as_fd(), true).map_err(Error::io("fcntl"))?;
     let parent_pid = sys::getpid();
     let parent_name = child::own_name().to_string();
     let mut out = std::io::stdout().lock();

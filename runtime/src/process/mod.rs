@@ -96,10 +96,10 @@ pub(crate) struct Launched {
 }
 
 impl Launched {
-    /// A child of this process: we reap it through its pidfd.
+    /// A child of this process: we reap it through its pidfd. `result`
+    /// must already be non-blocking.
     fn local(pid: i32, result: OwnedFd) -> Result<Self> {
         let pidfd = sys::pidfd_open(pid).map_err(Error::io("pidfd_open"))?;
-        sys::set_nonblocking(result.as_fd(), true).map_err(Error::io("fcntl"))?;
         Ok(Launched {
             pid,
             pidfd,
@@ -330,6 +330,9 @@ struct State {
     result_open: bool,
     outcome: Option<Outcome>,
     bad_frame: Option<Error>,
+    /// The child has exited (its pidfd is readable).
+    ended: bool,
+    /// How it exited, once known.
     exit: Option<WaitStatus>,
     taken: bool,
 }
@@ -428,6 +431,7 @@ impl<R> Process<R> {
                 result_open: true,
                 outcome: None,
                 bad_frame: None,
+                ended: false,
                 exit: None,
                 taken: false,
             }),
@@ -533,7 +537,9 @@ impl<R> Process<R> {
     /// ```
     pub fn exitcode(&self) -> Option<i32> {
         let mut state = self.lock();
-        let _ = self.pump(&mut state, Some(Instant::now()));
+        if matches!(self.pump(&mut state, Some(Instant::now())), Ok(true)) {
+            let _ = self.remote_status(&mut state);
+        }
         state.exit.map(WaitStatus::exitcode)
     }
 
@@ -577,61 +583,90 @@ impl<R> Process<R> {
     }
 
     fn signal(&self, signal: i32) -> Result<()> {
-        if self.lock().exit.is_some() {
+        if self.lock().ended {
             return Ok(());
         }
         sys::pidfd_send_signal(self.shared.pidfd.as_fd(), signal).map_err(Error::io("pidfd_send_signal"))
     }
 
-    /// Readable once the child has exited (its pidfd, or for a forkserver
-    /// child the socket its exit status arrives on).
+    /// Readable once the child has exited: its pidfd.
     pub(crate) fn exit_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.status.as_ref().unwrap_or(&self.shared.pidfd).as_fd()
+        self.shared.pidfd.as_fd()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Reads what the child sent and learns whether it exited, waiting until
-    /// `deadline` (`None`: as long as it takes). Returns whether it exited.
+    /// Reads what the child sent and learns whether it ended, waiting until
+    /// `deadline` (`None`: as long as it takes). Returns whether it ended.
+    ///
+    /// Once the outcome is in, the child is only `_exit`ing: spin briefly
+    /// rather than sleep, since waking a sleeper on the other CPU costs more
+    /// than the exit itself.
     fn pump(&self, state: &mut State, deadline: Option<Instant>) -> Result<bool> {
+        const SPIN: Duration = Duration::from_micros(200);
+        let mut spin_until = None;
         loop {
-            if state.exit.is_some() {
+            if state.ended {
                 self.read_available(state)?;
                 return Ok(true);
             }
-            let exit_fd = self.exit_fd();
-            let mut fds = vec![(exit_fd, sys::POLLIN)];
+            if state.outcome.is_some() && spin_until.is_none() {
+                spin_until = Some(Instant::now() + SPIN);
+            }
+            let now = Instant::now();
+            let spinning = spin_until.is_some_and(|s| now < s) && deadline.is_none_or(|d| now < d);
+            let mut fds = vec![(self.shared.pidfd.as_fd(), sys::POLLIN)];
             if state.result_open {
                 fds.push((self.result.as_fd(), sys::POLLIN));
             }
-            let revents = sys::poll(&fds, deadline).map_err(Error::io("poll"))?;
+            let revents = sys::poll(&fds, if spinning { Some(now) } else { deadline }).map_err(Error::io("poll"))?;
             if revents.iter().all(|r| *r == 0) {
+                if spinning {
+                    // Yield rather than spin: the exiting child may share
+                    // this CPU.
+                    std::thread::yield_now();
+                    continue;
+                }
                 return Ok(false);
             }
             if revents.get(1).is_some_and(|r| *r != 0) {
                 self.read_available(state)?;
             }
             if revents[0] != 0 {
-                self.learn_exit(state)?;
+                self.learn_end(state)?;
             }
         }
     }
 
-    fn learn_exit(&self, state: &mut State) -> Result<()> {
-        state.exit = match &self.status {
-            None => sys::waitid_pidfd(self.shared.pidfd.as_fd(), false).map_err(Error::io("waitid"))?,
-            Some(status) => {
-                let body = codec::read_frame(status.as_fd(), 64).map_err(|e| match e {
-                    Error::Disconnected { .. } => {
-                        Error::ForkServer("the server died before it reported the child's exit".into())
-                    }
-                    other => other,
-                })?;
-                Some(codec::decode::<WaitStatus>(&body)?)
+    /// The pidfd is readable: the child has ended. A local child is reaped
+    /// now; a forkserver child's status comes later from the server, and is
+    /// read only when needed ([`Process::remote_status`]).
+    fn learn_end(&self, state: &mut State) -> Result<()> {
+        if self.status.is_none() {
+            state.exit = sys::waitid_pidfd(self.shared.pidfd.as_fd(), false).map_err(Error::io("waitid"))?;
+            state.ended = state.exit.is_some();
+        } else {
+            state.ended = true;
+        }
+        Ok(())
+    }
+
+    /// Reads a forkserver child's exit status (the server sends it right
+    /// after reaping the child).
+    fn remote_status(&self, state: &mut State) -> Result<()> {
+        let Some(status) = &self.status else { return Ok(()) };
+        if state.exit.is_some() {
+            return Ok(());
+        }
+        let body = codec::read_frame(status.as_fd(), 64).map_err(|e| match e {
+            Error::Disconnected { .. } => {
+                Error::ForkServer("the server died before it reported the child's exit".into())
             }
-        };
+            other => other,
+        })?;
+        state.exit = Some(codec::decode::<WaitStatus>(&body)?);
         Ok(())
     }
 
@@ -743,7 +778,11 @@ impl<R> Process<R> {
                 if let Some(e) = state.bad_frame.take() {
                     return Err(e);
                 }
-                Err(match state.exit.expect("pump returned true") {
+                self.remote_status(state)?;
+                let exit = state
+                    .exit
+                    .ok_or(Error::Usage("exit status read before the child ended"))?;
+                Err(match exit {
                     WaitStatus::Exited(code) => Error::Exited { pid, code },
                     WaitStatus::Signaled(signal, core_dumped) => Error::Signaled {
                         pid,
@@ -759,8 +798,8 @@ impl<R> Process<R> {
 
 impl<R> Drop for Process<R> {
     fn drop(&mut self) {
-        let exited = self.lock().exit.is_some();
-        if !exited && self.status.is_none() {
+        let ended = self.lock().ended;
+        if !ended && self.status.is_none() {
             if let Ok(pidfd) = self.shared.pidfd.try_clone() {
                 reap_in_background(pidfd);
             }

@@ -52,6 +52,7 @@ pub(crate) fn launch(request: &Request, fds: &[OwnedFd]) -> Result<Launched> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         other => other.map_err(Error::io("sending the task to the child"))?,
     }
+    sys::set_nonblocking(parent_end.as_fd(), true).map_err(Error::io("fcntl"))?;
     Launched::local(child.id() as i32, parent_end)
 }
 

@@ -40,6 +40,7 @@ fn join_raw_child(bytes: &'static [u8]) -> Result<u64> {
         }
         sys::Forked::Parent(pid) => {
             drop(child_end);
+            sys::set_nonblocking(parent_end.as_fd(), true).unwrap();
             let launched = Launched::local(pid, parent_end).unwrap();
             let mut p: Process<u64> = Process::new(launched, "raw".into(), false, StartMethod::Fork);
             p.join_timeout(Duration::from_secs(60))
