@@ -37,6 +37,12 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     postcard::to_stdvec(value).map_err(|e| Error::Codec(format!("encode: {e}")))
 }
 
+/// [`encode`] into a buffer that starts with room for `hint` bytes (the
+/// encoder otherwise grows it step by step).
+pub(crate) fn encode_with_hint<T: Serialize + ?Sized>(value: &T, hint: usize) -> Result<Vec<u8>> {
+    postcard::to_extend(value, Vec::with_capacity(hint)).map_err(|e| Error::Codec(format!("encode: {e}")))
+}
+
 /// Decodes a value from exactly `bytes`; trailing bytes are an error.
 ///
 /// # Errors
@@ -49,6 +55,16 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 /// assert!(matches!(err, multiproc::Error::Codec(_)));
 /// ```
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let (value, rest) = postcard::take_from_bytes(bytes).map_err(|e| Error::Codec(format!("decode: {e}")))?;
+    if !rest.is_empty() {
+        return Err(Error::Codec(format!("decode: {} trailing bytes", rest.len())));
+    }
+    Ok(value)
+}
+
+/// Decodes a value that borrows from `bytes` (strings and byte slices read
+/// in place); trailing bytes are an error.
+pub(crate) fn decode_borrowed<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
     let (value, rest) = postcard::take_from_bytes(bytes).map_err(|e| Error::Codec(format!("decode: {e}")))?;
     if !rest.is_empty() {
         return Err(Error::Codec(format!("decode: {} trailing bytes", rest.len())));

@@ -82,15 +82,12 @@ fn run_erased<F: ProcessFn + Default>(args: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// Runs `F` over an encoded `Vec<F::Args>` — a pool's chunk — and encodes
-/// a `Vec<ItemOutcome<F::Output>>`: a panic fails its item only.
+/// its `ChunkOutcome<F::Output>`: a panic fails its item only.
 fn run_chunk_erased<F: ProcessFn + Default>(chunk: &[u8]) -> Result<Vec<u8>> {
     let items: Vec<F::Args> = crate::codec::decode(chunk)?;
     let f = F::default();
-    let outcomes: Vec<crate::pool::ItemOutcome<F::Output>> = items
-        .into_iter()
-        .map(|args| crate::pool::ItemOutcome::run(|| f.call(args)))
-        .collect();
-    crate::codec::encode(&outcomes)
+    let outcome = crate::pool::ChunkOutcome::run(items, |args| f.call(args));
+    crate::codec::encode_with_hint(&outcome, chunk.len() + 64)
 }
 
 /// Runs `entry` on encoded arguments, in whatever process this is.

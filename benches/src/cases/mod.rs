@@ -6,12 +6,13 @@
 //! the peer values that each [`Figure`]'s [`PeerQuery`] names.
 
 mod codec;
+mod pool;
 mod process;
 
 use serde_json::{Map, Value};
 
 /// Every case, in the order a full run takes them.
-pub(crate) const CASES: &[Case] = &[process::CASE, codec::CASE];
+pub(crate) const CASES: &[Case] = &[process::CASE, pool::CASE, codec::CASE];
 
 /// Finds a case by its command-line name.
 pub(crate) fn find(name: &str) -> Option<&'static Case> {
@@ -54,8 +55,6 @@ pub(crate) enum Better {
     /// times.
     Lower,
     /// Larger is better: throughputs.
-    // No case reports a throughput yet; the pool, queue and pipe cases will.
-    #[allow(dead_code)]
     Higher,
 }
 

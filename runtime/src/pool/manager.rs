@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use super::result::{ChunkResult, Sink};
-use super::wire::{Reply, TaskRef, TaskResult};
+use super::wire::{Reply, Task, TaskResult};
 use super::worker::{pool_worker, WorkerConfig, DONE, SLOT_BYTES};
 use crate::codec::{self, FrameReader};
 use crate::error::{Error, Result};
@@ -277,10 +277,10 @@ impl Manager {
                     self.next_seq += 1;
                     take -= 1;
                 }
-                let batch: Vec<TaskRef<'_>> = w
+                let batch: Vec<Task<'_>> = w
                     .inflight
                     .range(first..)
-                    .map(|(seq, job)| TaskRef {
+                    .map(|(seq, job)| Task {
                         seq: *seq,
                         entry: job.entry,
                         chunk: &job.chunk,
@@ -541,7 +541,7 @@ fn read_replies(w: &mut Worker) -> Option<String> {
 
 /// An empty batch: asks a worker to exit.
 fn stop_frame() -> Vec<u8> {
-    codec::encode_frame(&Vec::<TaskRef<'_>>::new()).unwrap_or_default()
+    codec::encode_frame(&Vec::<Task<'_>>::new()).unwrap_or_default()
 }
 
 /// Writes as much of the worker's pending batch as the socket takes.

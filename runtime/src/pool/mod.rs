@@ -25,8 +25,7 @@ use crossbeam_channel::{Receiver, Sender};
 use self::manager::{Config, Job, Manager, Shared, CLOSED, RUNNING, TERMINATING};
 pub use self::result::AsyncResult;
 use self::result::{decode_all, decode_one, Callback, ChunkResult, Collector, Sink};
-#[doc(hidden)]
-pub use self::wire::ItemOutcome;
+pub(crate) use self::wire::ChunkOutcome;
 use crate::codec;
 use crate::entry::ProcessFn;
 use crate::error::{Error, Result};
@@ -355,13 +354,14 @@ impl Pool {
         for (index, chunk) in items.chunks(chunksize).enumerate() {
             let job = Job {
                 entry: f.name(),
-                chunk: codec::encode(chunk)?,
+                chunk: codec::encode_with_hint(chunk, std::mem::size_of_val(chunk) + 64)?,
                 sink: Arc::clone(&sink),
                 index,
             };
             tx.send(job).map_err(|_| Error::PoolTerminated)?;
+            // Workers start on the first chunks while later ones encode.
+            self.shared.nudge();
         }
-        self.shared.nudge();
         Ok(())
     }
 
@@ -973,11 +973,11 @@ impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
             index: start + k,
             source: Box::new(e),
         };
-        let decoded = result.and_then(|bytes| codec::decode::<Vec<ItemOutcome<F::Output>>>(&bytes));
+        let decoded = result.and_then(|bytes| codec::decode::<ChunkOutcome<F::Output>>(&bytes));
         match decoded {
-            Ok(outcomes) => {
-                for (k, o) in outcomes.into_iter().enumerate() {
-                    self.ready.push_back(o.into_result(pid).map_err(|e| item_failed(k, e)));
+            Ok(outcome) => {
+                for (k, r) in outcome.into_results(pid).enumerate() {
+                    self.ready.push_back(r.map_err(|e| item_failed(k, e)));
                 }
             }
             Err(e) => {

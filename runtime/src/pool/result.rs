@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-use super::wire::ItemOutcome;
+use super::wire::ChunkOutcome;
 use crate::codec;
 use crate::error::{Error, Result};
 
 /// A chunk's result as the I/O thread delivers it: the worker's pid and
-/// the encoded `Vec<ItemOutcome<R>>`, or why the whole chunk failed.
+/// the encoded `ChunkOutcome<R>`, or why the whole chunk failed.
 pub(crate) type ChunkResult = (i32, Result<Vec<u8>>);
 
 /// Receives the results of one job's chunks.
@@ -36,7 +36,7 @@ pub(crate) struct Collector {
 }
 
 struct CollectorState {
-    chunks: Vec<Option<ChunkResult>>,
+    chunks: Vec<Option<Arc<ChunkResult>>>,
     missing: usize,
     done: bool,
     callback: Option<Callback>,
@@ -81,22 +81,36 @@ impl Collector {
         true
     }
 
-    /// Decodes every item, in input order; the first failure (by index) is
-    /// the error, as `ItemFailed`.
+    /// Waits for chunk `i` (which must exist).
+    fn chunk(&self, i: usize) -> Option<Arc<ChunkResult>> {
+        let mut state = self.lock();
+        loop {
+            match state.chunks.get(i) {
+                None => return None,
+                Some(Some(chunk)) => return Some(chunk.clone()),
+                Some(None) => state = self.ready.wait(state).unwrap_or_else(|p| p.into_inner()),
+            }
+        }
+    }
+
+    /// Decodes every item, in input order, each chunk as soon as it has
+    /// arrived (so decoding overlaps the work still running); the first
+    /// failure (by index) is the error, as `ItemFailed`.
     pub(crate) fn values<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
-        let state = self.lock();
-        let mut out = Vec::with_capacity(state.chunks.len() * self.chunksize);
-        for (i, chunk) in state.chunks.iter().enumerate() {
+        let chunks = self.lock().chunks.len();
+        let mut out = Vec::with_capacity(chunks * self.chunksize);
+        for i in 0..chunks {
+            let chunk = self.chunk(i).ok_or(Error::Usage("a chunk vanished"))?;
+            let (pid, result) = &*chunk;
             let start = i * self.chunksize;
-            let (pid, result) = chunk.as_ref().ok_or(Error::Usage("result read before it was ready"))?;
             let item_failed = |k: usize, e: Error| Error::ItemFailed {
                 index: start + k,
                 source: Box::new(e),
             };
             let bytes = result.as_ref().map_err(|e| item_failed(0, e.clone()))?;
-            let outcomes: Vec<ItemOutcome<T>> = codec::decode(bytes)?;
-            for (k, outcome) in outcomes.into_iter().enumerate() {
-                out.push(outcome.into_result(*pid).map_err(|e| item_failed(k, e))?);
+            let outcome: ChunkOutcome<T> = codec::decode(bytes)?;
+            for (k, item) in outcome.into_results(*pid).enumerate() {
+                out.push(item.map_err(|e| item_failed(k, e))?);
             }
         }
         Ok(out)
@@ -109,11 +123,13 @@ impl Sink for Collector {
             let mut state = self.lock();
             if let Some(slot) = state.chunks.get_mut(index) {
                 if slot.is_none() {
-                    *slot = Some(result);
+                    *slot = Some(Arc::new(result));
                     state.missing -= 1;
                 }
             }
             if state.missing > 0 || state.done {
+                // Wakes a `get` that decodes chunk by chunk.
+                self.ready.notify_all();
                 return;
             }
             state.callback.take()
@@ -269,8 +285,11 @@ impl<R> AsyncResult<R> {
     /// # }
     /// ```
     pub fn get(&self) -> Result<R> {
+        let value = (self.decode)(&self.collector);
+        // Decoding returns at a failure; the result is ready (callbacks
+        // run, every item finished) only once everything has arrived.
         self.collector.wait_until(None);
-        (self.decode)(&self.collector)
+        value
     }
 
     /// Like [`get`](AsyncResult::get), but gives up after `timeout` with

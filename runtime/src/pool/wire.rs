@@ -3,7 +3,7 @@
 //! Parent → worker: one frame is a `Vec<Task>` (a batch). Worker → parent:
 //! one frame is a [`Reply`]. Each task is a chunk of one entry's argument
 //! tuples, encoded as one `Vec<Args>`; its result is one encoded
-//! `Vec<ItemOutcome<Output>>`, so a panic fails its item and no other.
+//! `ChunkOutcome<Output>`, so a panic fails its item and no other.
 
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
@@ -12,24 +12,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
-/// One chunk of work.
+/// One chunk of work. Borrowed on both sides: the parent keeps the chunk
+/// (to run it elsewhere should this worker die before starting it), and the
+/// worker reads it in place from the frame.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Task {
+pub(crate) struct Task<'a> {
     /// Pool-wide sequence number, increasing in dispatch order (never 0).
     pub(crate) seq: u64,
     /// The entry's stable name.
-    pub(crate) entry: String,
-    /// The chunk: an encoded `Vec<Args>`.
-    #[serde(with = "serde_bytes")]
-    pub(crate) chunk: Vec<u8>,
-}
-
-/// A [`Task`] as the parent encodes it, borrowing the chunk it keeps (to
-/// run it elsewhere should this worker die before starting it).
-#[derive(Debug, Serialize)]
-pub(crate) struct TaskRef<'a> {
-    pub(crate) seq: u64,
     pub(crate) entry: &'a str,
+    /// The chunk: an encoded `Vec<Args>`.
     #[serde(with = "serde_bytes")]
     pub(crate) chunk: &'a [u8],
 }
@@ -48,16 +40,57 @@ pub(crate) enum Reply {
 /// A chunk's result.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum TaskResult {
-    /// An encoded `Vec<ItemOutcome<Output>>`.
+    /// An encoded `ChunkOutcome<Output>`.
     Ran(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The chunk could not run at all (unknown entry, undecodable chunk).
     Failed(String),
 }
 
-/// How one item of a chunk ended.
-#[doc(hidden)]
+/// How a chunk's items ended: all returned (the common case, encoded as a
+/// plain sequence of values), or some panicked.
 #[derive(Debug, Serialize, Deserialize)]
-pub enum ItemOutcome<T> {
+pub(crate) enum ChunkOutcome<T> {
+    /// Every item returned.
+    All(Vec<T>),
+    /// At least one item panicked.
+    Mixed(Vec<ItemOutcome<T>>),
+}
+
+impl<T> ChunkOutcome<T> {
+    /// Runs `f` on every item, catching panics item by item.
+    pub(crate) fn run<A>(items: Vec<A>, f: impl Fn(A) -> T) -> Self {
+        let mut values = Vec::with_capacity(items.len());
+        let mut items = items.into_iter();
+        for item in items.by_ref() {
+            match ItemOutcome::run(|| f(item)) {
+                ItemOutcome::Ok(v) => values.push(v),
+                failed => {
+                    let mut mixed: Vec<ItemOutcome<T>> = values.into_iter().map(ItemOutcome::Ok).collect();
+                    mixed.push(failed);
+                    mixed.extend(items.map(|item| ItemOutcome::run(|| f(item))));
+                    return ChunkOutcome::Mixed(mixed);
+                }
+            }
+        }
+        ChunkOutcome::All(values)
+    }
+
+    /// Each item's result, in order, attributing panics to worker `pid`.
+    pub(crate) fn into_results(self, pid: i32) -> impl Iterator<Item = Result<T, Error>> {
+        let (all, mixed) = match self {
+            ChunkOutcome::All(v) => (Some(v), None),
+            ChunkOutcome::Mixed(v) => (None, Some(v)),
+        };
+        all.into_iter()
+            .flatten()
+            .map(Ok)
+            .chain(mixed.into_iter().flatten().map(move |o| o.into_result(pid)))
+    }
+}
+
+/// How one item of a chunk ended.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum ItemOutcome<T> {
     /// The function returned.
     Ok(T),
     /// The function panicked.

@@ -86,9 +86,10 @@ fn serve(config: WorkerConfig) {
         return;
     }
     loop {
-        let batch: Vec<Task> = match codec::read_frame(channel.as_fd(), codec::MAX_FRAME_LEN)
-            .and_then(|body| codec::decode::<Vec<Task>>(&body))
-        {
+        let Ok(body) = codec::read_frame(channel.as_fd(), codec::MAX_FRAME_LEN) else {
+            return;
+        };
+        let batch = match codec::decode_borrowed::<Vec<Task<'_>>>(&body) {
             // An empty batch asks the worker to exit (not end of file: a
             // worker forked later may hold a copy of the parent's end).
             Ok(batch) if batch.is_empty() => return,
@@ -101,7 +102,7 @@ fn serve(config: WorkerConfig) {
         for (i, task) in batch.into_iter().enumerate() {
             started.store(sys::monotonic_ns(), Ordering::Relaxed);
             slot.store(task.seq, Ordering::Release);
-            let result = match crate::entry::run_chunk_by_name(&task.entry, &task.chunk) {
+            let result = match crate::entry::run_chunk_by_name(task.entry, task.chunk) {
                 Ok(bytes) => TaskResult::Ran(bytes),
                 Err(e) => TaskResult::Failed(e.to_string()),
             };
