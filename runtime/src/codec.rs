@@ -189,7 +189,22 @@ impl FrameReader {
         u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]])
     }
 
-    /// Takes the next complete frame's body, if one is buffered.
+    /// Reads what a non-blocking descriptor has, straight into the frame
+    /// being assembled (no intermediate buffer). Returns the bytes read;
+    /// 0 means end of file.
+    pub(crate) fn read_from(&mut self, fd: std::os::fd::BorrowedFd<'_>) -> std::io::Result<usize> {
+        const STEP: usize = 64 * 1024;
+        let want = if self.buf.len() < HEADER_LEN {
+            STEP
+        } else {
+            // The rest of this frame at once (bounded by the limit), or a step.
+            let len = (self.announced() as usize).min(self.max);
+            (HEADER_LEN + len).saturating_sub(self.buf.len()).max(STEP)
+        };
+        crate::sys::read_into_spare(fd, &mut self.buf, want)
+    }
+
+    /// Takes the next complete frame, if one is buffered.
     ///
     /// # Errors
     /// [`Error::FrameTooLarge`] as soon as a header announces more than the
@@ -200,9 +215,9 @@ impl FrameReader {
     /// ```
     /// let mut reader = multiproc::codec::FrameReader::new(8);
     /// reader.push(&[0, 0, 0, 0]);
-    /// assert_eq!(reader.next_frame().unwrap(), Some(vec![]));
+    /// assert_eq!(reader.next_frame().unwrap().as_deref(), Some(&[][..]));
     /// ```
-    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>> {
+    pub fn next_frame(&mut self) -> Result<Option<Frame>> {
         if self.buf.len() < HEADER_LEN {
             return Ok(None);
         }
@@ -216,10 +231,22 @@ impl FrameReader {
         if self.buf.len() < HEADER_LEN + len {
             return Ok(None);
         }
+        // A frame that fills the buffer exactly (the usual case for large
+        // ones) is handed over without a copy.
         let rest = self.buf.split_off(HEADER_LEN + len);
-        let mut frame = std::mem::replace(&mut self.buf, rest);
-        frame.drain(..HEADER_LEN);
-        Ok(Some(frame))
+        Ok(Some(Frame(std::mem::replace(&mut self.buf, rest))))
+    }
+}
+
+/// One frame from a [`FrameReader`]; derefs to its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame(Vec<u8>);
+
+impl std::ops::Deref for Frame {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0[HEADER_LEN..]
     }
 }
 

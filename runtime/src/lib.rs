@@ -24,6 +24,7 @@
 //! - [`pool`] — `Pool`, `AsyncResult`, lazy `imap`;
 //! - [`codec`] — the one wire format of every channel;
 //! - [`entry`] — the [`ProcessFn`] trait and the registry of entry points;
+//! - [`par_map!`] — map a function over data in worker processes or on threads;
 //! - [`Error`](enum@Error) — the one error type.
 
 #![warn(missing_docs)]
@@ -45,6 +46,70 @@ mod sys;
 pub use entry::{registered_entries, ProcessFn};
 pub use error::{Error, Result};
 pub use multiproc_macros::process_fn;
+
+/// Maps a function over data in parallel — in worker processes, or on
+/// threads — and returns a [`Result`]`<Vec<R>>` in input order.
+///
+/// `par_map!(f, data, option = value, …)`. `f` is a path to a
+/// [`#[process_fn]`](process_fn) or a closure; `data` is anything
+/// `IntoIterator`. Options, in any order:
+///
+/// | option | meaning |
+/// |---|---|
+/// | `procs = n` | `n` worker processes (the default: [`cpu_count()`]) |
+/// | `threads = n` | `n` threads of this process instead of processes |
+/// | `chunksize = n` | items sent to a worker at a time |
+/// | `ordered = false` | results in completion order |
+/// | `start = fork \| forkserver \| spawn` | the start method of the workers |
+/// | `pool = &pool` | run on an existing [`Pool`] |
+/// | `timeout = duration` | fail with [`Error::Timeout`] after this long |
+/// | `progress = true` | a progress bar on stderr |
+///
+/// In process mode, a closure takes one parameter with its type written out
+/// and captures nothing: it is lifted into a registered entry that every
+/// worker finds by name, like a `#[process_fn]`. A failed item makes the
+/// whole call fail with [`Error::ItemFailed`], which says which item.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+///
+/// #[process_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// # fn main() -> multiproc::Result<()> {
+/// // In two worker processes.
+/// let squares = par_map!(square, 0..10u64, procs = 2)?;
+/// assert_eq!(squares, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+///
+/// // A closure, lifted into an entry; its parameter's type is written out.
+/// let cubes = par_map!(|x: u64| x * x * x, 0..4u64, procs = 2, start = spawn)?;
+/// assert_eq!(cubes, [0, 1, 8, 27]);
+///
+/// // On threads a closure may capture, and borrow the data.
+/// let offset = 100;
+/// let shifted = par_map!(|x: &u64| x + offset, &squares, threads = 4)?;
+/// assert_eq!(shifted[3], 109);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A closure that worker processes run cannot use a local of the code
+/// around it; pass the value inside the data instead:
+///
+/// ```compile_fail
+/// # use multiproc::prelude::*;
+/// # fn main() -> multiproc::Result<()> {
+/// let factor = 3;
+/// let tripled = par_map!(|x: u64| x * factor, 0..10u64, procs = 2)?;
+/// # Ok(())
+/// # }
+/// ```
+#[doc(inline)]
+pub use multiproc_macros::par_map;
 pub use pool::{AsyncResult, IMap, Pool, PoolBuilder};
 pub use process::{
     active_children, cpu_count, current_process, parent_process, Process, ProcessBuilder, ProcessInfo, StartMethod,
@@ -59,7 +124,7 @@ pub use process::{
 /// let _method = StartMethod::Spawn;
 /// ```
 pub mod prelude {
-    pub use crate::{process_fn, AsyncResult, Error, Pool, Process, ProcessFn, StartMethod};
+    pub use crate::{par_map, process_fn, AsyncResult, Error, Pool, Process, ProcessFn, StartMethod};
 }
 
 /// The README's code blocks, compiled and run as doctests.

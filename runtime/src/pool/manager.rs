@@ -113,7 +113,6 @@ struct Worker {
     tasks_sent: u64,
     timed_out: bool,
     retiring: bool,
-    scratch: Vec<u8>,
 }
 
 pub(crate) struct Manager {
@@ -198,7 +197,6 @@ impl Manager {
             tasks_sent: 0,
             timed_out: false,
             retiring: false,
-            scratch: vec![0; 256 * 1024],
         })
     }
 
@@ -489,21 +487,18 @@ impl Manager {
 fn read_replies(w: &mut Worker) -> Option<String> {
     let mut replies = Vec::new();
     loop {
-        match sys::read(w.channel.as_fd(), &mut w.scratch) {
+        match w.reader.read_from(w.channel.as_fd()) {
             Ok(0) => break,
-            Ok(n) => {
-                w.reader.push(&w.scratch[..n]);
-                loop {
-                    match w.reader.next_frame() {
-                        Ok(Some(body)) => replies.push(codec::decode::<Reply>(&body)),
-                        Ok(None) => break,
-                        Err(e) => {
-                            replies.push(Err(e));
-                            break;
-                        }
+            Ok(_) => loop {
+                match w.reader.next_frame() {
+                    Ok(Some(body)) => replies.push(codec::decode::<Reply>(&body)),
+                    Ok(None) => break,
+                    Err(e) => {
+                        replies.push(Err(e));
+                        break;
                     }
                 }
-            }
+            },
             Err(_) => break,
         }
     }

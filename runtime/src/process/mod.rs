@@ -672,30 +672,26 @@ impl<R> Process<R> {
 
     /// Drains the result socket without blocking.
     fn read_available(&self, state: &mut State) -> Result<()> {
-        let mut buf = [0u8; 64 * 1024];
         while state.result_open {
-            match sys::read(self.result.as_fd(), &mut buf) {
+            match state.reader.read_from(self.result.as_fd()) {
                 // A child that died with our request unread resets the socket.
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => state.result_open = false,
-                Ok(0) => state.result_open = false,
-                Ok(n) => {
-                    state.reader.push(&buf[..n]);
-                    match state.reader.next_frame() {
-                        Ok(Some(body)) if state.outcome.is_none() && state.bad_frame.is_none() => {
-                            match codec::decode::<Outcome>(&body) {
-                                Ok(outcome) => state.outcome = Some(outcome),
-                                Err(e) => state.bad_frame = Some(e),
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            state.bad_frame = Some(e);
-                            state.result_open = false;
-                        }
-                    }
-                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) => return Err(Error::io("reading the child's result")(e)),
+                Ok(0) => state.result_open = false,
+                Ok(_) => match state.reader.next_frame() {
+                    Ok(Some(body)) if state.outcome.is_none() && state.bad_frame.is_none() => {
+                        match codec::decode::<Outcome>(&body) {
+                            Ok(outcome) => state.outcome = Some(outcome),
+                            Err(e) => state.bad_frame = Some(e),
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        state.bad_frame = Some(e);
+                        state.result_open = false;
+                    }
+                },
             }
         }
         Ok(())

@@ -349,6 +349,22 @@ pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     })
 }
 
+/// `read(2)` of up to `max` bytes appended to `buf`, written straight into
+/// its spare capacity.
+pub(crate) fn read_into_spare(fd: BorrowedFd<'_>, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    buf.reserve(max);
+    let spare = buf.spare_capacity_mut();
+    let want = spare.len().min(max);
+    let n = retry(|| {
+        // SAFETY: `spare` is writable memory of at least `want` bytes owned
+        // by `buf`; read writes at most `want` bytes into it.
+        cvt(unsafe { libc::read(fd.as_raw_fd(), spare.as_mut_ptr() as *mut libc::c_void, want) }).map(|n| n as usize)
+    })?;
+    // SAFETY: the kernel initialized the first `n` spare bytes.
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
+}
+
 /// Reads exactly `buf.len()` bytes from a blocking descriptor.
 pub(crate) fn read_exact(fd: BorrowedFd<'_>, mut buf: &mut [u8]) -> io::Result<()> {
     while !buf.is_empty() {
