@@ -78,11 +78,17 @@ fn run(options: &Options) -> Result<CaseOutput, String> {
         best = best.max(rate);
     }
     figures.push(
-        Figure::new(NAME, "Pool(2).map x*x, default chunksize", best, "items/s", Better::Higher)
-            .peer(PeerQuery::new("pool2_map").filter("chunksize", "default"))
-            .target(Target::PeerFactorAtLeast(10.0))
-            .with("n", n_map)
-            .with("stat", "best of 5"),
+        Figure::new(
+            NAME,
+            "Pool(2).map x*x, default chunksize",
+            best,
+            "items/s",
+            Better::Higher,
+        )
+        .peer(PeerQuery::new("pool2_map").filter("chunksize", "default"))
+        .target(Target::PeerFactorAtLeast(10.0))
+        .with("n", n_map)
+        .with("stat", "best of 5"),
     );
 
     // The same including the pool's start-up, as a one-off par_map! pays it.
@@ -157,11 +163,17 @@ fn run(options: &Options) -> Result<CaseOutput, String> {
         return Err("CPU-bound map disagrees with the serial loop".into());
     }
     figures.push(
-        Figure::new(NAME, "CPU-bound map speed-up, Pool(2) vs serial", serial_s / pool_s, "x", Better::Higher)
-            .peer(PeerQuery::new("cpu_map_speedup_pool2"))
-            .with("serial_s", serial_s)
-            .with("pool_s", pool_s)
-            .with("n", n_cpu),
+        Figure::new(
+            NAME,
+            "CPU-bound map speed-up, Pool(2) vs serial",
+            serial_s / pool_s,
+            "x",
+            Better::Higher,
+        )
+        .peer(PeerQuery::new("cpu_map_speedup_pool2"))
+        .with("serial_s", serial_s)
+        .with("pool_s", pool_s)
+        .with("n", n_cpu),
     );
 
     // imap over a lazy input: the parent's peak RSS must not grow with it.
@@ -176,10 +188,16 @@ fn run(options: &Options) -> Result<CaseOutput, String> {
     let elapsed = t.elapsed().as_secs_f64();
     let grown_mib = peak_rss_kib().saturating_sub(before) as f64 / 1024.0;
     figures.push(
-        Figure::new(NAME, "imap over lazy 10M input: peak RSS growth", grown_mib, "MiB", Better::Lower)
-            .with("n", n_lazy)
-            .with("input_if_collected_mib", n_lazy as f64 * 8.0 / 1048576.0)
-            .with("items_per_s", n_lazy as f64 / elapsed),
+        Figure::new(
+            NAME,
+            "imap over lazy 10M input: peak RSS growth",
+            grown_mib,
+            "MiB",
+            Better::Lower,
+        )
+        .with("n", n_lazy)
+        .with("input_if_collected_mib", n_lazy as f64 * 8.0 / 1048576.0)
+        .with("items_per_s", n_lazy as f64 / elapsed),
     );
     Ok(CaseOutput {
         figures,
