@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+mod par_map;
 mod process_fn;
 
 /// Marks a free function as an entry point that a child process can run.
@@ -19,4 +20,41 @@ mod process_fn;
 #[proc_macro_attribute]
 pub fn process_fn(attr: proc_macro::TokenStream, item: proc_macro::TokenStream) -> proc_macro::TokenStream {
     process_fn::run(attr.into(), item.into()).into()
+}
+
+/// Maps a function over data in parallel — in worker processes, or on
+/// threads — and returns `multiproc::Result<Vec<R>>` in input order.
+///
+/// `par_map!(f, data, option = value, …)`:
+/// - `f` is a path to a `#[process_fn]` (`square`, `crate::m::square`) or a
+///   closure; in process mode a closure takes one parameter with its type
+///   written out (`|x: u64| x * x`) and captures nothing: it is lifted into
+///   a registered entry that each worker finds by name;
+/// - `data` is anything `IntoIterator`: a `Vec`, a range, an iterator (and,
+///   on threads, a slice or `&Vec`);
+/// - options, in any order: `procs = n` or `threads = n` (neither: one
+///   worker process per CPU); for processes also `chunksize = n`,
+///   `ordered = false`, `start = fork | forkserver | spawn`, `pool = &pool`
+///   (reuse a pool), `timeout = duration` and `progress = true`.
+///
+/// ```ignore
+/// use multiproc::prelude::*;
+///
+/// #[process_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// let squares = par_map!(square, 0..10u64, procs = 2)?;
+/// let cubes = par_map!(|x: u64| x * x * x, 0..10u64, start = spawn)?;
+/// let offset = 3;
+/// let shifted = par_map!(|x: &u64| x + offset, &squares, threads = 4)?;
+/// ```
+///
+/// Misuse — an unknown or repeated option, options that exclude each other,
+/// a process-mode closure that captures a local — is a compile error at the
+/// offending tokens. See the `multiproc` crate for runnable examples.
+#[proc_macro]
+pub fn par_map(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    par_map::run(input.into()).into()
 }

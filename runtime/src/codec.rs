@@ -166,6 +166,18 @@ impl FrameReader {
         !self.buf.is_empty()
     }
 
+    /// Changes the largest frame accepted from now on.
+    pub(crate) fn set_max(&mut self, max: usize) {
+        self.max = max;
+    }
+
+    /// Whether a whole frame is buffered (or a header that is over the
+    /// limit: taking it gives the error at once).
+    pub(crate) fn complete(&self) -> bool {
+        self.buf.len() >= HEADER_LEN
+            && (self.announced() as usize > self.max || self.buf.len() >= HEADER_LEN + self.announced() as usize)
+    }
+
     /// How many more bytes the frame being assembled needs (at least 1 while
     /// the header is incomplete). Lets a reader ask for no more than one frame.
     ///

@@ -100,35 +100,30 @@ pub(crate) fn run_by_name(entry: &str, args: &[u8]) -> Result<Vec<u8>> {
 #[linkme::distributed_slice]
 pub static ENTRIES: [EntryDesc];
 
-type Registry = std::result::Result<HashMap<&'static str, &'static EntryDesc>, (String, String, String)>;
+/// Every entry by name, and the names that more than one entry claims
+/// (with where the first two are defined).
+struct Registry {
+    entries: HashMap<&'static str, &'static EntryDesc>,
+    duplicates: HashMap<&'static str, (String, String)>,
+}
 
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        let mut map = HashMap::with_capacity(ENTRIES.len());
+        let mut entries = HashMap::with_capacity(ENTRIES.len());
+        let mut duplicates = HashMap::new();
         for entry in ENTRIES.iter() {
-            if let Some(first) = map.insert(entry.name, entry) {
-                return Err((
-                    entry.name.to_string(),
-                    format!("{}:{}", first.file, first.line),
-                    format!("{}:{}", entry.file, entry.line),
-                ));
+            if let Some(first) = entries.insert(entry.name, entry) {
+                duplicates.entry(entry.name).or_insert_with(|| {
+                    (
+                        format!("{}:{}", first.file, first.line),
+                        format!("{}:{}", entry.file, entry.line),
+                    )
+                });
             }
         }
-        Ok(map)
+        Registry { entries, duplicates }
     })
-}
-
-/// Checks that the registry is sound (no two entries share a name).
-pub(crate) fn check_registry() -> Result<()> {
-    registry()
-        .as_ref()
-        .map(drop)
-        .map_err(|(name, first, second)| Error::DuplicateEntry {
-            name: name.clone(),
-            first: first.clone(),
-            second: second.clone(),
-        })
 }
 
 /// Runs `entry`'s chunk runner.
@@ -136,11 +131,20 @@ pub(crate) fn run_chunk_by_name(entry: &str, chunk: &[u8]) -> Result<Vec<u8>> {
     (lookup(entry)?.run_chunk)(chunk)
 }
 
-/// Finds the entry registered under `name`.
+/// Finds the entry registered under `name`. A name that two entries
+/// claim is an error for that name only: the rest of the program works.
 pub(crate) fn lookup(name: &str) -> Result<&'static EntryDesc> {
-    check_registry()?;
-    let map = registry().as_ref().expect("checked above");
-    map.get(name)
+    let registry = registry();
+    if let Some((first, second)) = registry.duplicates.get(name) {
+        return Err(Error::DuplicateEntry {
+            name: name.to_string(),
+            first: first.clone(),
+            second: second.clone(),
+        });
+    }
+    registry
+        .entries
+        .get(name)
         .copied()
         .ok_or_else(|| Error::UnknownEntry(name.to_string()))
 }

@@ -13,7 +13,7 @@
 //! already in the child's copy of memory.
 
 use std::cell::RefCell;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use serde::de::Error as _;
 use serde::ser::Error as _;
@@ -23,6 +23,7 @@ use crate::error::Result;
 
 thread_local! {
     static OUTGOING: RefCell<Option<Vec<OwnedFd>>> = const { RefCell::new(None) };
+    static ORIGINALS: RefCell<Vec<RawFd>> = const { RefCell::new(Vec::new()) };
     static INCOMING: RefCell<Vec<Option<OwnedFd>>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -38,16 +39,23 @@ impl AsFd for TravelFd {
 
 impl Serialize for TravelFd {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let index = OUTGOING.with(|out| -> std::result::Result<u32, String> {
-            let mut out = out.borrow_mut();
-            let list = out
-                .as_mut()
-                .ok_or("a descriptor can travel only inside the arguments of a process start")?;
-            list.push(self.0.try_clone().map_err(|e| format!("dup: {e}"))?);
-            Ok((list.len() - 1) as u32)
-        });
-        serializer.serialize_u32(index.map_err(S::Error::custom)?)
+        serialize_fd(&self.0.as_fd(), serializer)
     }
+}
+
+/// Serializes a borrowed descriptor the way [`TravelFd`] does (for a
+/// `#[serde(serialize_with)]` field of a shared object's wire form).
+pub(crate) fn serialize_fd<S: Serializer>(fd: &BorrowedFd<'_>, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    let index = OUTGOING.with(|out| -> std::result::Result<u32, String> {
+        let mut out = out.borrow_mut();
+        let list = out
+            .as_mut()
+            .ok_or("a descriptor can travel only inside the arguments of a process start")?;
+        list.push(fd.try_clone_to_owned().map_err(|e| format!("dup: {e}"))?);
+        ORIGINALS.with(|o| o.borrow_mut().push(fd.as_raw_fd()));
+        Ok((list.len() - 1) as u32)
+    });
+    serializer.serialize_u32(index.map_err(S::Error::custom)?)
 }
 
 impl<'de> Deserialize<'de> for TravelFd {
@@ -66,6 +74,46 @@ pub(crate) fn encode_with_fds<T: Serialize>(value: &T) -> Result<(Vec<u8>, Vec<O
     let bytes = crate::codec::encode(value);
     let fds = OUTGOING.with(|out| out.borrow_mut().take()).unwrap_or_default();
     Ok((bytes?, fds))
+}
+
+/// The descriptors (their numbers in this process) that `value` holds:
+/// what a forked child must keep open for its task.
+pub(crate) fn fds_in<T: Serialize>(value: &T) -> Result<Vec<RawFd>> {
+    ORIGINALS.with(|o| o.borrow_mut().clear());
+    encode_with_fds(value)?;
+    Ok(ORIGINALS.with(|o| std::mem::take(&mut *o.borrow_mut())))
+}
+
+/// An owned descriptor of a shared object, tracked so that a child forked
+/// for another task closes it (see `sys::fdreg`).
+#[derive(Debug)]
+pub(crate) struct TrackedFd(Option<OwnedFd>);
+
+impl TrackedFd {
+    pub(crate) fn new(fd: OwnedFd) -> Self {
+        crate::sys::fdreg::register(fd.as_raw_fd());
+        TrackedFd(Some(fd))
+    }
+}
+
+impl AsFd for TrackedFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_ref().expect("present until drop").as_fd()
+    }
+}
+
+impl AsRawFd for TrackedFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
+    }
+}
+
+impl Drop for TrackedFd {
+    fn drop(&mut self) {
+        if let Some(fd) = self.0.take() {
+            crate::sys::fdreg::unregister(fd.as_raw_fd());
+        }
+    }
 }
 
 /// Runs `f` — which decodes — with `fds` available to [`TravelFd`].

@@ -22,6 +22,7 @@
 //! Module map (one module per concept of the guide):
 //! - [`process`] — `Process`, start methods, `current_process`, …;
 //! - [`pool`] — `Pool`, `AsyncResult`, lazy `imap`;
+//! - [`pipe`] — `Pipe` and its `Connection` ends;
 //! - [`codec`] — the one wire format of every channel;
 //! - [`entry`] — the [`ProcessFn`] trait and the registry of entry points;
 //! - [`par_map!`] — map a function over data in worker processes or on threads;
@@ -39,6 +40,7 @@ pub mod entry;
 mod error;
 mod handoff;
 mod par_map;
+pub mod pipe;
 pub mod pool;
 pub mod process;
 mod sys;

@@ -149,6 +149,8 @@ impl<C, A, R> std::fmt::Debug for Lifted<C, A, R> {
 impl<C, A, R> Lifted<C, A, R>
 where
     C: Fn(A) -> R + Copy + Send + Sync + 'static,
+    A: Portable,
+    R: Portable,
 {
     /// The handle for closure `f` registered as `name`.
     pub const fn new(name: &'static str, f: C) -> Self {

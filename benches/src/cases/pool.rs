@@ -154,7 +154,7 @@ fn run(options: &Options) -> Result<CaseOutput, String> {
     // CPU-bound speed-up.
     let n_cpu: u64 = if q { 100 } else { 1000 };
     let t = Instant::now();
-    let serial: Vec<u64> = (0..n_cpu).map(|i| burn(i)).collect();
+    let serial: Vec<u64> = (0..n_cpu).map(*burn).collect();
     let serial_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let parallel = pool.map(burn, 0..n_cpu).map_err(err("cpu map"))?;

@@ -14,7 +14,7 @@
 //! back to the front of the queue and run elsewhere, exactly once.
 
 use std::collections::VecDeque;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ use super::wire::{Reply, Task, TaskResult};
 use super::worker::{pool_worker, WorkerConfig, DONE, SLOT_BYTES};
 use crate::codec::{self, FrameReader};
 use crate::error::{Error, Result};
-use crate::handoff::TravelFd;
+use crate::handoff::{TrackedFd, TravelFd};
 use crate::process::{Process, StartMethod};
 use crate::sys;
 
@@ -101,7 +101,7 @@ pub(crate) struct Config {
 struct Worker {
     process: Process<()>,
     pid: i32,
-    channel: OwnedFd,
+    channel: TrackedFd,
     slot: usize,
     reader: FrameReader,
     out: Vec<u8>,
@@ -186,7 +186,7 @@ impl Manager {
         Ok(Worker {
             pid: process.pid(),
             process,
-            channel: ours,
+            channel: TrackedFd::new(ours),
             slot,
             reader: FrameReader::new(codec::MAX_FRAME_LEN),
             out: Vec::new(),

@@ -185,7 +185,7 @@ impl PoolBuilder {
         if processes == 0 {
             return Err(Error::Usage("a pool needs at least one process"));
         }
-        crate::entry::check_registry()?;
+        crate::entry::lookup(self::worker::pool_worker.name())?;
         let config = Config {
             processes,
             start_method: self.start_method,
@@ -351,6 +351,7 @@ impl Pool {
     /// Encodes `items` in chunks of `chunksize` and queues them for `f`.
     fn submit<F: ProcessFn>(&self, f: &F, items: &[F::Args], chunksize: usize, sink: Arc<dyn Sink>) -> Result<()> {
         let tx = self.sender()?;
+        crate::entry::lookup(f.name())?;
         for (index, chunk) in items.chunks(chunksize).enumerate() {
             let job = Job {
                 entry: f.name(),
@@ -940,16 +941,18 @@ impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
                 break;
             }
             let chunk_len = chunk.len();
-            let job = codec::encode(&chunk).and_then(|bytes| {
-                let tx = self.pool.sender()?;
-                tx.send(Job {
-                    entry: self.f.name(),
-                    chunk: bytes,
-                    sink: self.tx.clone(),
-                    index: self.next_chunk,
-                })
-                .map_err(|_| Error::PoolTerminated)
-            });
+            let job = crate::entry::lookup(self.f.name())
+                .and_then(|_| codec::encode(&chunk))
+                .and_then(|bytes| {
+                    let tx = self.pool.sender()?;
+                    tx.send(Job {
+                        entry: self.f.name(),
+                        chunk: bytes,
+                        sink: self.tx.clone(),
+                        index: self.next_chunk,
+                    })
+                    .map_err(|_| Error::PoolTerminated)
+                });
             let len = chunk_len;
             match job {
                 Ok(()) => {

@@ -13,7 +13,16 @@ use crate::sys;
 /// Stdout and stderr are flushed — and held locked across the fork — so the
 /// child neither prints the parent's buffered output again nor inherits a
 /// stdio lock that another thread of the parent held.
-pub(crate) fn launch(name: String, daemon: bool, task: impl FnOnce() -> Result<Vec<u8>>) -> Result<Launched> {
+///
+/// With `keep: Some(fds)`, the child closes every tracked descriptor of the
+/// parent's shared objects except `fds` (its task's own); with `None` it
+/// keeps everything, as `os.fork` does.
+pub(crate) fn launch(
+    name: String,
+    daemon: bool,
+    keep: Option<Vec<std::os::fd::RawFd>>,
+    task: impl FnOnce() -> Result<Vec<u8>>,
+) -> Result<Launched> {
     let (parent_end, child_end) = sys::socketpair().map_err(Error::io("creating the result socket"))?;
     // Everything the parent can do before the fork, it does before: work
     // after it runs while the child shares (copy-on-write) its pages.
@@ -30,6 +39,9 @@ pub(crate) fn launch(name: String, daemon: bool, task: impl FnOnce() -> Result<V
             drop(parent_end);
             super::forkserver::forget_in_child();
             super::forget_children_in_child();
+            if let Some(keep) = &keep {
+                sys::fdreg::close_all_except(keep);
+            }
             child::set_identity(name, parent_pid, parent_name);
             if daemon {
                 child::die_with(parent_pid);

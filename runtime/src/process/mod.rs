@@ -268,12 +268,20 @@ impl ProcessBuilder {
     /// # }
     /// ```
     pub fn start<F: ProcessFn>(mut self, f: F, args: F::Args) -> Result<Process<F::Output>> {
-        entry::check_registry()?;
+        entry::lookup(f.name())?;
         let name = self.take_name();
         let launched = match self.start_method {
-            StartMethod::Fork => fork::launch(name.clone(), self.daemon, move || codec::encode(&f.call(args)))?,
+            StartMethod::Fork => {
+                let keep = if sys::fdreg::any() {
+                    crate::handoff::fds_in(&args)?
+                } else {
+                    Vec::new()
+                };
+                fork::launch(name.clone(), self.daemon, Some(keep), move || {
+                    codec::encode(&f.call(args))
+                })?
+            }
             method => {
-                entry::lookup(f.name())?;
                 let (args, fds) = crate::handoff::encode_with_fds(&args)?;
                 let request = Request {
                     entry: f.name().to_string(),
@@ -298,6 +306,11 @@ impl ProcessBuilder {
     /// closure into a child.
     ///
     /// The child has only the calling thread; see [`StartMethod::Fork`].
+    /// As with `os.fork`, it inherits every descriptor of the parent —
+    /// including the ends of pipes it does not use, which it should drop so
+    /// that their readers see end of file. (`start` with
+    /// [`StartMethod::Fork`] closes those of multiproc's shared objects that
+    /// its arguments do not hold.)
     ///
     /// # Errors
     /// [`Error::Io`] when `fork` fails.
@@ -318,7 +331,7 @@ impl ProcessBuilder {
         C: FnOnce() -> R,
     {
         let name = self.take_name();
-        let launched = fork::launch(name.clone(), self.daemon, move || codec::encode(&task()))?;
+        let launched = fork::launch(name.clone(), self.daemon, None, move || codec::encode(&task()))?;
         Ok(Process::new(launched, name, self.daemon, StartMethod::Fork))
     }
 }

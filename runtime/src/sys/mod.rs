@@ -325,6 +325,44 @@ pub(crate) fn write_all(sock: BorrowedFd<'_>, mut data: &[u8]) -> io::Result<()>
     Ok(())
 }
 
+/// Writes all of several buffers, in order, with as few `sendmsg` calls as
+/// the socket allows, without `SIGPIPE`; waits for room on a non-blocking
+/// socket.
+pub(crate) fn write_all_vectored(sock: BorrowedFd<'_>, bufs: &[&[u8]]) -> io::Result<()> {
+    let total: usize = bufs.iter().map(|b| b.len()).sum();
+    let mut done = 0;
+    while done < total {
+        // Skip what is sent; build iovecs for the rest.
+        let mut skip = done;
+        let mut iov: Vec<libc::iovec> = Vec::with_capacity(bufs.len());
+        for b in bufs {
+            if skip >= b.len() {
+                skip -= b.len();
+                continue;
+            }
+            iov.push(libc::iovec {
+                iov_base: b[skip..].as_ptr() as *mut libc::c_void,
+                iov_len: b.len() - skip,
+            });
+            skip = 0;
+        }
+        // SAFETY: msghdr is plain data; zeroed is valid before we fill it.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = iov.len() as _;
+        // SAFETY: the iovecs point into `bufs`, alive for the call.
+        match cvt(unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) }) {
+            Ok(n) => done += n as usize,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                poll(&[(sock, libc::POLLOUT)], None)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// One non-blocking `send` without `SIGPIPE`; returns the bytes taken.
 pub(crate) fn write_nonblocking(sock: BorrowedFd<'_>, data: &[u8]) -> io::Result<usize> {
     retry(|| {
@@ -654,4 +692,61 @@ pub(crate) fn conjure_zst<C: Copy>() -> C {
     // zero-sized read from a dangling, aligned, non-null pointer is valid;
     // a capture-less closure has no invariant beyond its type.
     unsafe { std::ptr::NonNull::<C>::dangling().as_ptr().read() }
+}
+
+/// The descriptors multiproc's shared objects hold in this process (pipe
+/// ends, pool channels): a lock-free bitmap, so that a forked child can
+/// read it whatever the parent's other threads were doing, and close the
+/// ones its task was not given — otherwise a child would keep, say, the
+/// other end of a pipe open, and its reader would never see end of file.
+pub(crate) mod fdreg {
+    use std::os::fd::RawFd;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+    const WORDS: usize = 1024;
+    static BITS: [AtomicU64; WORDS] = [const { AtomicU64::new(0) }; WORDS];
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+
+    fn slot(fd: RawFd) -> Option<(usize, u64)> {
+        let fd = usize::try_from(fd).ok()?;
+        (fd < WORDS * 64).then(|| (fd / 64, 1u64 << (fd % 64)))
+    }
+
+    /// Tracks `fd` (descriptors beyond 65 535 are not tracked).
+    pub(crate) fn register(fd: RawFd) {
+        if let Some((word, bit)) = slot(fd) {
+            if BITS[word].fetch_or(bit, Ordering::AcqRel) & bit == 0 {
+                COUNT.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+    }
+
+    /// Stops tracking `fd`; call before closing it.
+    pub(crate) fn unregister(fd: RawFd) {
+        if let Some((word, bit)) = slot(fd) {
+            if BITS[word].fetch_and(!bit, Ordering::AcqRel) & bit != 0 {
+                COUNT.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+    }
+
+    /// Whether any descriptor is tracked.
+    pub(crate) fn any() -> bool {
+        COUNT.load(Ordering::Acquire) > 0
+    }
+
+    /// In a forked child: closes every tracked descriptor not in `keep`.
+    pub(crate) fn close_all_except(keep: &[RawFd]) {
+        for (word, bits) in BITS.iter().enumerate() {
+            let mut bits = bits.load(Ordering::Acquire);
+            while bits != 0 {
+                let fd = (word * 64 + bits.trailing_zeros() as usize) as RawFd;
+                bits &= bits - 1;
+                if !keep.contains(&fd) {
+                    unregister(fd);
+                    super::close_raw(fd);
+                }
+            }
+        }
+    }
 }

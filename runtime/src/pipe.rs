@@ -1,0 +1,518 @@
+//! The guide's `Pipe`: two connected [`Connection`] ends.
+//!
+//! An end is a Unix stream socket carrying the crate's frames (a `u32`
+//! length and a body). `send`/`recv` carry serde values; `send_bytes`/
+//! `recv_bytes` carry raw bytes in the same framing, so either side may use
+//! either. An end can be an argument of a `#[process_fn]` with any start
+//! method: its descriptor travels with the start (SCM_RIGHTS).
+//!
+//! When the other end is gone (closed, or its process died), `recv` returns
+//! [`Error::Disconnected`] instead of blocking forever.
+
+use std::fmt;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::codec::{self, Frame, FrameReader, MAX_FRAME_LEN};
+use crate::error::{Error, Result};
+use crate::handoff::{TrackedFd, TravelFd};
+use crate::sys;
+
+/// A pair of connected ends — the guide's `multiprocessing.Pipe()`.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+/// use multiproc::pipe::{Connection, Pipe};
+///
+/// #[process_fn]
+/// fn child(conn: Connection) {
+///     conn.send(&vec![42, 0, -1]).unwrap();
+///     let reply: String = conn.recv().unwrap();
+///     conn.send(&reply.to_uppercase()).unwrap();
+/// }
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let (parent_end, child_end) = Pipe::new()?;
+/// let mut p = Process::builder().start(child, (child_end,))?;
+/// assert_eq!(parent_end.recv::<Vec<i32>>()?, vec![42, 0, -1]);
+/// parent_end.send("hello")?;
+/// assert_eq!(parent_end.recv::<String>()?, "HELLO");
+/// p.join()?;
+/// // The child is gone, and so is the other end: no hang.
+/// assert!(matches!(parent_end.recv::<String>(), Err(Error::Disconnected { .. })));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Pipe;
+
+impl Pipe {
+    /// Two ends that can both send and receive (`Pipe(duplex=True)`).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the sockets cannot be created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let (a, b) = multiproc::pipe::Pipe::new()?;
+    /// a.send(&1u8)?;
+    /// b.send(&2u8)?;
+    /// assert_eq!((b.recv::<u8>()?, a.recv::<u8>()?), (1, 2));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new() -> Result<(Connection, Connection)> {
+        let (a, b) = sys::socketpair().map_err(Error::io("creating a pipe"))?;
+        Ok((Connection::from_fd(a, true, true)?, Connection::from_fd(b, true, true)?))
+    }
+
+    /// `(receiver, sender)`: the first end only receives, the second only
+    /// sends (`Pipe(duplex=False)`).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the sockets cannot be created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let (rx, tx) = multiproc::pipe::Pipe::one_way()?;
+    /// tx.send("one way")?;
+    /// assert_eq!(rx.recv::<String>()?, "one way");
+    /// assert!(rx.send(&0).is_err()); // the receiving end cannot send
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn one_way() -> Result<(Connection, Connection)> {
+        let (a, b) = sys::socketpair().map_err(Error::io("creating a pipe"))?;
+        Ok((
+            Connection::from_fd(a, true, false)?,
+            Connection::from_fd(b, false, true)?,
+        ))
+    }
+}
+
+/// One end of a [`Pipe`] — the guide's `Connection`.
+///
+/// Safe to share between threads: sends are whole frames under a lock, and
+/// so are receives.
+pub struct Connection {
+    fd: TrackedFd,
+    readable: bool,
+    writable: bool,
+    reader: Mutex<FrameReader>,
+    writer: Mutex<()>,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("fd", &self.fd.as_raw_fd())
+            .field("readable", &self.readable)
+            .field("writable", &self.writable)
+            .finish()
+    }
+}
+
+impl Connection {
+    fn from_fd(fd: OwnedFd, readable: bool, writable: bool) -> Result<Self> {
+        sys::set_nonblocking(fd.as_fd(), true).map_err(Error::io("fcntl"))?;
+        Ok(Connection {
+            fd: TrackedFd::new(fd),
+            readable,
+            writable,
+            reader: Mutex::new(FrameReader::new(MAX_FRAME_LEN)),
+            writer: Mutex::new(()),
+        })
+    }
+
+    /// Whether this end can receive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let (rx, tx) = multiproc::pipe::Pipe::one_way()?;
+    /// assert!(rx.readable() && !rx.writable());
+    /// assert!(tx.writable() && !tx.readable());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn readable(&self) -> bool {
+        self.readable
+    }
+
+    /// Whether this end can send.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let (a, _b) = multiproc::pipe::Pipe::new()?;
+    /// assert!(a.writable());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn writable(&self) -> bool {
+        self.writable
+    }
+
+    fn write_frame(&self, body: &[u8]) -> Result<()> {
+        if !self.writable {
+            return Err(Error::Usage("this end of the pipe cannot send (Pipe::one_way)"));
+        }
+        if body.len() > MAX_FRAME_LEN {
+            return Err(Error::FrameTooLarge {
+                len: body.len() as u64,
+                max: MAX_FRAME_LEN as u64,
+            });
+        }
+        let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let header = (body.len() as u32).to_le_bytes();
+        sys::write_all_vectored(self.fd.as_fd(), &[&header, body]).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Error::Disconnected { partial: false }
+            } else {
+                Error::io("sending on a pipe")(e)
+            }
+        })
+    }
+
+    /// Sends a serde value (the guide's `send(obj)`).
+    ///
+    /// # Errors
+    /// [`Error::Disconnected`] when the other end is gone; [`Error::Codec`];
+    /// [`Error::Usage`] on a receive-only end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let (a, b) = multiproc::pipe::Pipe::new()?;
+    /// a.send(&("tuple", 1.5))?;
+    /// assert_eq!(b.recv::<(String, f64)>()?, ("tuple".to_string(), 1.5));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn send<T: Serialize + ?Sized>(&self, value: &T) -> Result<()> {
+        self.write_frame(&codec::encode(value)?)
+    }
+
+    /// Sends raw bytes (the guide's `send_bytes(buf)`).
+    ///
+    /// # Errors
+    /// As [`send`](Connection::send).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let (a, b) = multiproc::pipe::Pipe::new()?;
+    /// a.send_bytes(b"raw")?;
+    /// assert_eq!(b.recv_bytes()?, b"raw");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn send_bytes(&self, bytes: &[u8]) -> Result<()> {
+        self.write_frame(bytes)
+    }
+
+    /// Sends `size` bytes of `buf` starting at `offset` (the guide's
+    /// `send_bytes(buf, offset, size)`).
+    ///
+    /// # Errors
+    /// [`Error::Usage`] when the range is outside `buf`; else as
+    /// [`send`](Connection::send).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let (a, b) = multiproc::pipe::Pipe::new()?;
+    /// a.send_bytes_range(b"0123456789", 2, 3)?;
+    /// assert_eq!(b.recv_bytes()?, b"234");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn send_bytes_range(&self, buf: &[u8], offset: usize, size: usize) -> Result<()> {
+        let end = offset.checked_add(size).filter(|end| *end <= buf.len());
+        let end = end.ok_or(Error::Usage("send_bytes_range: offset + size is outside the buffer"))?;
+        self.write_frame(&buf[offset..end])
+    }
+
+    fn lock_reader(&self) -> Result<MutexGuard<'_, FrameReader>> {
+        if !self.readable {
+            return Err(Error::Usage("this end of the pipe cannot receive (Pipe::one_way)"));
+        }
+        Ok(self.reader.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Reads until a whole frame is in, or `deadline` passes (`Ok(None)`).
+    fn read_frame(&self, reader: &mut FrameReader, deadline: Option<Instant>) -> Result<Option<Frame>> {
+        loop {
+            if let Some(frame) = reader.next_frame()? {
+                return Ok(Some(frame));
+            }
+            match reader.read_from(self.fd.as_fd()) {
+                Ok(0) => {
+                    return Err(Error::Disconnected {
+                        partial: reader.has_partial(),
+                    })
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    let ready = sys::poll(&[(self.fd.as_fd(), sys::POLLIN)], deadline).map_err(Error::io("poll"))?;
+                    if ready[0] == 0 {
+                        return Ok(None);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    return Err(Error::Disconnected {
+                        partial: reader.has_partial(),
+                    })
+                }
+                Err(e) => return Err(Error::io("receiving on a pipe")(e)),
+            }
+        }
+    }
+
+    fn recv_frame(&self, timeout: Option<Duration>) -> Result<Frame> {
+        let mut reader = self.lock_reader()?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        self.read_frame(&mut reader, deadline)?
+            .ok_or(Error::Timeout(timeout.unwrap_or_default()))
+    }
+
+    /// Receives a serde value, waiting as long as it takes (the guide's
+    /// `recv()`).
+    ///
+    /// # Errors
+    /// [`Error::Disconnected`] when the other end is gone (never a hang);
+    /// [`Error::Codec`] for bytes that are not a `T`; [`Error::FrameTooLarge`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let (a, b) = multiproc::pipe::Pipe::new()?;
+    /// a.send(&vec![1u8, 2])?;
+    /// drop(a);
+    /// assert_eq!(b.recv::<Vec<u8>>()?, vec![1, 2]);
+    /// assert!(b.recv::<Vec<u8>>().is_err()); // end of file
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn recv<T: DeserializeOwned>(&self) -> Result<T> {
+        codec::decode(&self.recv_frame(None)?)
+    }
+
+    /// Like [`recv`](Connection::recv), but gives up after `timeout` with
+    /// [`Error::Timeout`]; a message still on its way stays for the next call.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`], or any error of [`recv`](Connection::recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let (a, _b) = multiproc::pipe::Pipe::new()?;
+    /// let r = a.recv_timeout::<u8>(std::time::Duration::from_millis(5));
+    /// assert!(matches!(r, Err(multiproc::Error::Timeout(_))));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn recv_timeout<T: DeserializeOwned>(&self, timeout: Duration) -> Result<T> {
+        codec::decode(&self.recv_frame(Some(timeout))?)
+    }
+
+    /// Receives one message's raw bytes (the guide's `recv_bytes()`).
+    ///
+    /// # Errors
+    /// As [`recv`](Connection::recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let (a, b) = multiproc::pipe::Pipe::new()?;
+    /// a.send_bytes(&[9; 3])?;
+    /// assert_eq!(b.recv_bytes()?, vec![9, 9, 9]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn recv_bytes(&self) -> Result<Vec<u8>> {
+        Ok(self.recv_frame(None)?.to_vec())
+    }
+
+    /// Like [`recv_bytes`](Connection::recv_bytes), refusing a message
+    /// longer than `maxlength` (the guide's `recv_bytes(maxlength)`): the
+    /// announced length is checked before anything is read into memory.
+    /// As in Python, the connection is unusable afterwards.
+    ///
+    /// # Errors
+    /// [`Error::FrameTooLarge`] for a longer message; else as
+    /// [`recv`](Connection::recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let (a, b) = multiproc::pipe::Pipe::new()?;
+    /// a.send_bytes(&[0; 100])?;
+    /// assert!(matches!(b.recv_bytes_max(10), Err(multiproc::Error::FrameTooLarge { len: 100, max: 10 })));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn recv_bytes_max(&self, maxlength: usize) -> Result<Vec<u8>> {
+        let mut reader = self.lock_reader()?;
+        reader.set_max(maxlength);
+        let frame = self.read_frame(&mut reader, None);
+        reader.set_max(MAX_FRAME_LEN);
+        Ok(frame?.ok_or(Error::Usage("no deadline, yet no message"))?.to_vec())
+    }
+
+    /// Receives one message into `buf`, returning its length (the guide's
+    /// `recv_bytes_into`).
+    ///
+    /// # Errors
+    /// [`Error::FrameTooLarge`] when `buf` is too short (the message is
+    /// consumed, as Python's `BufferTooShort` does); else as
+    /// [`recv`](Connection::recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let (a, b) = multiproc::pipe::Pipe::new()?;
+    /// a.send_bytes(b"abc")?;
+    /// let mut buf = [0u8; 8];
+    /// let n = b.recv_bytes_into(&mut buf)?;
+    /// assert_eq!(&buf[..n], b"abc");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn recv_bytes_into(&self, buf: &mut [u8]) -> Result<usize> {
+        let frame = self.recv_frame(None)?;
+        if frame.len() > buf.len() {
+            return Err(Error::FrameTooLarge {
+                len: frame.len() as u64,
+                max: buf.len() as u64,
+            });
+        }
+        buf[..frame.len()].copy_from_slice(&frame);
+        Ok(frame.len())
+    }
+
+    /// Whether a message can be received without blocking, waiting up to
+    /// `timeout` for one (the guide's `poll(timeout)`). End of file counts as
+    /// ready: the next `recv` returns the error at once.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when polling fails; [`Error::Usage`] on a send-only end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let (a, b) = multiproc::pipe::Pipe::new()?;
+    /// assert!(!b.poll(std::time::Duration::ZERO)?);
+    /// a.send(&1)?;
+    /// assert!(b.poll(std::time::Duration::from_secs(60))?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn poll(&self, timeout: Duration) -> Result<bool> {
+        let mut reader = self.lock_reader()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if reader.complete() {
+                return Ok(true);
+            }
+            match reader.read_from(self.fd.as_fd()) {
+                Ok(0) => return Ok(true),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    let ready =
+                        sys::poll(&[(self.fd.as_fd(), sys::POLLIN)], Some(deadline)).map_err(Error::io("poll"))?;
+                    if ready[0] == 0 {
+                        return Ok(false);
+                    }
+                }
+                Err(_) => return Ok(true),
+            }
+        }
+    }
+
+    /// Closes this end (the guide's `close()`); the other end's `recv` then
+    /// fails with [`Error::Disconnected`]. Dropping does the same.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let (a, b) = multiproc::pipe::Pipe::new()?;
+    /// a.close();
+    /// assert!(b.recv::<u8>().is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn close(self) {}
+}
+
+impl AsFd for Connection {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for Connection {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// What travels: the descriptor and the direction. Buffered bytes of a
+/// half-read message do not; hand over an end between messages.
+#[derive(Deserialize)]
+struct Wire {
+    fd: TravelFd,
+    readable: bool,
+    writable: bool,
+}
+
+/// [`Wire`] as it is sent, borrowing the descriptor.
+#[derive(Serialize)]
+struct WireRef<'a> {
+    #[serde(serialize_with = "crate::handoff::serialize_fd")]
+    fd: BorrowedFd<'a>,
+    readable: bool,
+    writable: bool,
+}
+
+impl Serialize for Connection {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        WireRef {
+            fd: self.fd.as_fd(),
+            readable: self.readable,
+            writable: self.writable,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Connection {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let wire = Wire::deserialize(deserializer)?;
+        Connection::from_fd(wire.fd.0, wire.readable, wire.writable).map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,10 @@
+use multiproc::prelude::*;
+
+#[process_fn]
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+fn main() {
+    let _ = par_map!(square);
+}

@@ -1,0 +1,6 @@
+use multiproc::prelude::*;
+
+fn main() {
+    let _ = par_map!(|x: u64| x + 1, 0..10u64, threads = 2, chunksize = 4);
+    let _ = par_map!(|x: u64| x + 1, 0..10u64, ordered = false, threads = 2, start = fork);
+}
