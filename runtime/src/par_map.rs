@@ -60,7 +60,7 @@ where
     F: ProcessFn<Args = (A,)>,
     I: IntoIterator<Item = A>,
 {
-    let items: Vec<A> = data.into_iter().collect();
+    let items: Vec<(A,)> = data.into_iter().map(|a| (a,)).collect();
     let len = items.len();
     let owned;
     let pool = match opts.pool {
@@ -80,6 +80,21 @@ where
     let chunksize = opts
         .chunksize
         .unwrap_or_else(|| len.div_ceil(4 * pool.processes()).max(1));
+    let give_up = |e: Error| {
+        if opts.pool.is_none() && matches!(e, Error::Timeout(_)) {
+            pool.terminate();
+        }
+        e
+    };
+    // In input order without a progress bar: the pool's own map, which
+    // decodes whole chunks (no per-item hand-off).
+    if opts.ordered && !opts.progress {
+        let pending = pool.map_async_chunked(f, items, chunksize)?;
+        return match opts.timeout {
+            None => pending.get(),
+            Some(t) => pending.get_timeout(t).map_err(give_up),
+        };
+    }
     let deadline = opts.timeout.map(|t| Instant::now() + t);
     let bar = opts.progress.then(|| {
         let bar = indicatif::ProgressBar::new(len as u64);
@@ -89,7 +104,7 @@ where
         );
         bar
     });
-    let mut results = pool.map_stream(f, items.into_iter().map(|a| (a,)), chunksize, opts.ordered);
+    let mut results = pool.map_stream(f, items.into_iter(), chunksize, opts.ordered);
     let mut out = Vec::with_capacity(len);
     let mut first_error: Option<Error> = None;
     loop {
@@ -98,10 +113,7 @@ where
                 bar.abandon();
             }
             drop(results);
-            if opts.pool.is_none() {
-                pool.terminate();
-            }
-            return Err(Error::Timeout(opts.timeout.unwrap_or_default()));
+            return Err(give_up(Error::Timeout(opts.timeout.unwrap_or_default())));
         };
         let Some(item) = next else { break };
         if let Some(bar) = &bar {

@@ -91,6 +91,78 @@ fn run(options: &Options) -> Result<CaseOutput, String> {
         .with("stat", "best of 5"),
     );
 
+    // par_map!, reusing the pool, and making its own.
+    let data: Vec<u64> = (0..n_map).collect();
+    let mut best = 0.0f64;
+    for _ in 0..if q { 1 } else { 5 } {
+        let t = Instant::now();
+        let out = par_map!(square, data.iter().copied(), pool = &pool).map_err(err("par_map!"))?;
+        best = best.max(n_map as f64 / t.elapsed().as_secs_f64());
+        black_box(out);
+    }
+    figures.push(
+        Figure::new(NAME, "par_map!(pool = &pool) x*x", best, "items/s", Better::Higher)
+            .peer(PeerQuery::new("pool2_map").filter("chunksize", "default"))
+            .target(Target::PeerFactorAtLeast(10.0))
+            .with("n", n_map)
+            .with("stat", "best of 5"),
+    );
+    let t = Instant::now();
+    let out = par_map!(square, data.iter().copied(), procs = 2).map_err(err("par_map!"))?;
+    black_box(out);
+    figures.push(
+        Figure::new(
+            NAME,
+            "par_map!(procs = 2) x*x, pool made per call",
+            n_map as f64 / t.elapsed().as_secs_f64(),
+            "items/s",
+            Better::Higher,
+        )
+        .peer(PeerQuery::new("pool2_map").filter("chunksize", "default"))
+        .with("n", n_map),
+    );
+
+    // Threads: par_map! against rayon's own par_iter on the same data.
+    use rayon::prelude::*;
+    let rayon_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let (mut ours_s, mut rayon_s) = (f64::MAX, f64::MAX);
+    for round in 0..if q { 4 } else { 40 } {
+        // Alternate which goes first, so neither always finds warm caches.
+        for turn in [round % 2, 1 - round % 2] {
+            let t = Instant::now();
+            let out: Vec<u64> = if turn == 0 {
+                par_map!(|x: &u64| x.wrapping_mul(*x), &data, threads = 2).map_err(err("par_map! threads"))?
+            } else {
+                rayon_pool.install(|| data.par_iter().map(|x| x.wrapping_mul(*x)).collect())
+            };
+            let s = t.elapsed().as_secs_f64();
+            if out.len() != data.len() || out[3] != 9 {
+                return Err("threads map returned wrong results".into());
+            }
+            if turn == 0 {
+                ours_s = ours_s.min(s);
+            } else {
+                rayon_s = rayon_s.min(s);
+            }
+        }
+    }
+    figures.push(
+        Figure::new(
+            NAME,
+            "par_map!(threads = 2) time / rayon par_iter time",
+            ours_s / rayon_s,
+            "x",
+            Better::Lower,
+        )
+        .target(Target::AtMost(1.2))
+        .with("ours_items_per_s", n_map as f64 / ours_s)
+        .with("rayon_items_per_s", n_map as f64 / rayon_s)
+        .with("stat", "best of 40 each, order alternating"),
+    );
+
     // The same including the pool's start-up, as a one-off par_map! pays it.
     let t = Instant::now();
     let fresh = Pool::new(2).map_err(err("starting Pool(2)"))?;

@@ -728,6 +728,16 @@ impl Pool {
         IMap::new(self, f, items.into_iter().map(|a| (a,)), chunksize, false)
     }
 
+    /// `map_async` of whole argument tuples with a given chunk size.
+    pub(crate) fn map_async_chunked<F: ProcessFn>(
+        &self,
+        f: F,
+        items: Vec<F::Args>,
+        chunksize: usize,
+    ) -> Result<AsyncResult<Vec<F::Output>>> {
+        self.map_async_inner(f, items, Some(chunksize))
+    }
+
     /// Every item at once (no window), ordered or not: `par_map!`'s engine.
     pub(crate) fn map_stream<F: ProcessFn, I: Iterator<Item = F::Args>>(
         &self,
