@@ -60,8 +60,8 @@ where
     F: ProcessFn<Args = (A,)>,
     I: IntoIterator<Item = A>,
 {
-    let items: Vec<(A,)> = data.into_iter().map(|a| (a,)).collect();
-    let len = items.len();
+    let items = Items::new(data.into_iter().map(|a| (a,)));
+    let len = items.len;
     let owned;
     let pool = match opts.pool {
         Some(pool) => pool,
@@ -104,7 +104,7 @@ where
         );
         bar
     });
-    let mut results = pool.map_stream(f, items.into_iter(), chunksize, opts.ordered);
+    let mut results = pool.map_stream(f, items, chunksize, opts.ordered);
     let mut out = Vec::with_capacity(len);
     let mut first_error: Option<Error> = None;
     loop {
@@ -132,6 +132,51 @@ where
     match first_error {
         Some(e) => Err(e),
         None => Ok(out),
+    }
+}
+
+/// The data as an iterator of known length: streamed when the iterator
+/// knows its length exactly, collected first when not.
+struct Items<I: Iterator> {
+    inner: ItemsInner<I>,
+    len: usize,
+}
+
+enum ItemsInner<I: Iterator> {
+    Streamed(I),
+    Collected(std::vec::IntoIter<I::Item>),
+}
+
+impl<I: Iterator> Items<I> {
+    fn new(iter: I) -> Self {
+        match iter.size_hint() {
+            (low, Some(high)) if low == high => Items {
+                inner: ItemsInner::Streamed(iter),
+                len: low,
+            },
+            _ => {
+                let all: Vec<I::Item> = iter.collect();
+                Items {
+                    len: all.len(),
+                    inner: ItemsInner::Collected(all.into_iter()),
+                }
+            }
+        }
+    }
+}
+
+impl<I: Iterator> Iterator for Items<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        match &mut self.inner {
+            ItemsInner::Streamed(it) => it.next(),
+            ItemsInner::Collected(it) => it.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.len, Some(self.len))
     }
 }
 

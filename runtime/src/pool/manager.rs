@@ -32,6 +32,8 @@ use crate::sys;
 
 /// Unanswered batches a worker may hold.
 const DEPTH: usize = 2;
+/// Kernel buffer asked for each way of a worker channel.
+const CHANNEL_BUFFER: i32 = 4 << 20;
 /// Most chunks in one batch.
 const MAX_BATCH: usize = 256;
 /// Batches stop growing past this many bytes of chunks.
@@ -168,6 +170,9 @@ impl Manager {
             }
         }
         let (ours, theirs) = sys::socketpair().map_err(Error::io("creating a worker channel"))?;
+        for end in [&ours, &theirs] {
+            sys::set_socket_buffers(end.as_fd(), CHANNEL_BUFFER);
+        }
         let progress = self.region.fd().try_clone_to_owned().map_err(Error::io("dup"))?;
         let config = WorkerConfig {
             channel: TravelFd(theirs),

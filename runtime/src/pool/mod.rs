@@ -349,35 +349,72 @@ impl Pool {
     }
 
     /// Encodes `items` in chunks of `chunksize` and queues them for `f`.
-    fn submit<F: ProcessFn>(&self, f: &F, items: &[F::Args], chunksize: usize, sink: Arc<dyn Sink>) -> Result<()> {
+    /// Encodes `items` (exactly `len` of them) in chunks of `chunksize` and
+    /// queues them for `f`: streamed through one reused chunk buffer, so a
+    /// big input is never held twice.
+    fn submit<F: ProcessFn>(
+        &self,
+        f: &F,
+        items: impl Iterator<Item = F::Args>,
+        chunksize: usize,
+        sink: Arc<dyn Sink>,
+    ) -> Result<()> {
         let tx = self.sender()?;
         crate::entry::lookup(f.name())?;
-        for (index, chunk) in items.chunks(chunksize).enumerate() {
+        let mut items = items.peekable();
+        let mut chunk: Vec<F::Args> = Vec::with_capacity(chunksize);
+        let mut index = 0;
+        while items.peek().is_some() {
+            chunk.clear();
+            chunk.extend(items.by_ref().take(chunksize));
             let job = Job {
                 entry: f.name(),
-                chunk: codec::encode_with_hint(chunk, std::mem::size_of_val(chunk) + 64)?,
+                chunk: codec::encode_with_hint(&chunk, std::mem::size_of_val(chunk.as_slice()) + 64)?,
                 sink: Arc::clone(&sink),
                 index,
             };
             tx.send(job).map_err(|_| Error::PoolTerminated)?;
             // Workers start on the first chunks while later ones encode.
             self.shared.nudge();
+            index += 1;
         }
         Ok(())
     }
 
-    fn start_all<F: ProcessFn>(
+    /// Queues every item; `items` is collected first only when its length
+    /// is not known exactly (the default chunk size needs it).
+    fn start_all<F: ProcessFn, I: Iterator<Item = F::Args>>(
         &self,
         f: &F,
-        items: Vec<F::Args>,
+        items: I,
+        chunksize: Option<usize>,
+        callback: Option<Callback>,
+    ) -> Result<Arc<Collector>> {
+        match items.size_hint() {
+            (low, Some(high)) if low == high => self.start_exact(f, items, low, chunksize, callback),
+            _ => {
+                let items: Vec<F::Args> = items.collect();
+                let len = items.len();
+                self.start_exact(f, items.into_iter(), len, chunksize, callback)
+            }
+        }
+    }
+
+    fn start_exact<F: ProcessFn>(
+        &self,
+        f: &F,
+        items: impl Iterator<Item = F::Args>,
+        len: usize,
         chunksize: Option<usize>,
         callback: Option<Callback>,
     ) -> Result<Arc<Collector>> {
         let chunksize = chunksize
-            .unwrap_or_else(|| default_chunksize(items.len(), self.processes))
+            .unwrap_or_else(|| default_chunksize(len, self.processes))
             .max(1);
-        let collector = Collector::new(items.len().div_ceil(chunksize), chunksize, callback);
-        self.submit(f, &items, chunksize, collector.clone())?;
+        let collector = Collector::new(len.div_ceil(chunksize), chunksize, callback);
+        // An iterator that lies about its exact length must not leave the
+        // collector waiting for chunks that never come.
+        self.submit(f, items.take(len), chunksize, collector.clone())?;
         Ok(collector)
     }
 
@@ -428,7 +465,7 @@ impl Pool {
     /// # }
     /// ```
     pub fn apply_async<F: ProcessFn>(&self, f: F, args: F::Args) -> Result<AsyncResult<F::Output>> {
-        let collector = self.start_all(&f, vec![args], Some(1), None)?;
+        let collector = self.start_all(&f, std::iter::once(args), Some(1), None)?;
         Ok(AsyncResult::new(collector, decode_one::<F::Output>))
     }
 
@@ -475,7 +512,7 @@ impl Pool {
             Ok(v) => callback(&v),
             Err(e) => error_callback(&e),
         });
-        let collector = self.start_all(&f, vec![args], Some(1), Some(hook))?;
+        let collector = self.start_all(&f, std::iter::once(args), Some(1), Some(hook))?;
         Ok(AsyncResult::new(collector, decode_one::<F::Output>))
     }
 
@@ -514,8 +551,7 @@ impl Pool {
         F: ProcessFn<Args = (A,)>,
         I: IntoIterator<Item = A>,
     {
-        self.map_async_inner(f, items.into_iter().map(|a| (a,)).collect(), None)?
-            .get()
+        self.map_async_inner(f, items.into_iter().map(|a| (a,)), None)?.get()
     }
 
     /// [`map`](Pool::map) with an explicit chunk size.
@@ -539,7 +575,7 @@ impl Pool {
         F: ProcessFn<Args = (A,)>,
         I: IntoIterator<Item = A>,
     {
-        self.map_async_inner(f, items.into_iter().map(|a| (a,)).collect(), Some(chunksize))?
+        self.map_async_inner(f, items.into_iter().map(|a| (a,)), Some(chunksize))?
             .get()
     }
 
@@ -565,13 +601,13 @@ impl Pool {
         F: ProcessFn<Args = (A,)>,
         I: IntoIterator<Item = A>,
     {
-        self.map_async_inner(f, items.into_iter().map(|a| (a,)).collect(), None)
+        self.map_async_inner(f, items.into_iter().map(|a| (a,)), None)
     }
 
     fn map_async_inner<F: ProcessFn>(
         &self,
         f: F,
-        items: Vec<F::Args>,
+        items: impl Iterator<Item = F::Args>,
         chunksize: Option<usize>,
     ) -> Result<AsyncResult<Vec<F::Output>>> {
         let collector = self.start_all(&f, items, chunksize, None)?;
@@ -603,7 +639,7 @@ impl Pool {
         F: ProcessFn,
         I: IntoIterator<Item = F::Args>,
     {
-        self.map_async_inner(f, items.into_iter().collect(), None)?.get()
+        self.map_async_inner(f, items.into_iter(), None)?.get()
     }
 
     /// Queues a [`starmap`](Pool::starmap) and returns at once.
@@ -627,7 +663,7 @@ impl Pool {
         F: ProcessFn,
         I: IntoIterator<Item = F::Args>,
     {
-        self.map_async_inner(f, items.into_iter().collect(), None)
+        self.map_async_inner(f, items.into_iter(), None)
     }
 
     /// A lazy, ordered map — the guide's `imap`. It pulls from `items` only
@@ -732,7 +768,7 @@ impl Pool {
     pub(crate) fn map_async_chunked<F: ProcessFn>(
         &self,
         f: F,
-        items: Vec<F::Args>,
+        items: impl Iterator<Item = F::Args>,
         chunksize: usize,
     ) -> Result<AsyncResult<Vec<F::Output>>> {
         self.map_async_inner(f, items, Some(chunksize))

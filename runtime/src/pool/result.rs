@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-use super::wire::ChunkOutcome;
-use crate::codec;
+use super::wire::decode_chunk_into;
 use crate::error::{Error, Result};
 
 /// A chunk's result as the I/O thread delivers it: the worker's pid and
@@ -108,9 +107,8 @@ impl Collector {
                 source: Box::new(e),
             };
             let bytes = result.as_ref().map_err(|e| item_failed(0, e.clone()))?;
-            let outcome: ChunkOutcome<T> = codec::decode(bytes)?;
-            for (k, item) in outcome.into_results(*pid).enumerate() {
-                out.push(item.map_err(|e| item_failed(k, e))?);
+            if let Some((k, e)) = decode_chunk_into(bytes, &mut out, *pid)? {
+                return Err(item_failed(k, e));
             }
         }
         Ok(out)

@@ -88,6 +88,80 @@ impl<T> ChunkOutcome<T> {
     }
 }
 
+/// Decodes an encoded `ChunkOutcome<T>` straight onto the end of `out`
+/// (no intermediate `Vec` per chunk). Returns the first failed item's
+/// position in the chunk and its error, if an item panicked; the values
+/// before it are appended.
+pub(crate) fn decode_chunk_into<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    out: &mut Vec<T>,
+    pid: i32,
+) -> crate::error::Result<Option<(usize, Error)>> {
+    use serde::de::{DeserializeSeed, EnumAccess, SeqAccess, VariantAccess, Visitor};
+    use std::fmt;
+
+    /// Appends the elements of a sequence to a `Vec`.
+    struct Append<'a, T>(&'a mut Vec<T>);
+
+    impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Append<'_, T> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Append<'_, T> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a sequence of values")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            // Bounded: a length announced by the peer is not trusted.
+            self.0.reserve(seq.size_hint().unwrap_or(0).min(1 << 20));
+            while let Some(v) = seq.next_element()? {
+                self.0.push(v);
+            }
+            Ok(())
+        }
+    }
+
+    struct Outcome<'a, T>(&'a mut Vec<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Outcome<'_, T> {
+        type Value = Option<Vec<ItemOutcome<T>>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a chunk outcome")
+        }
+        fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
+            let (variant, access): (u32, _) = data.variant()?;
+            match variant {
+                0 => access.newtype_variant_seed(Append(self.0)).map(|()| None),
+                1 => access.newtype_variant::<Vec<ItemOutcome<T>>>().map(Some),
+                other => Err(serde::de::Error::custom(format!("unknown chunk outcome {other}"))),
+            }
+        }
+    }
+
+    let mut de = postcard::Deserializer::from_bytes(bytes);
+    let mixed = serde::Deserializer::deserialize_enum(&mut de, "ChunkOutcome", &["All", "Mixed"], Outcome(out))
+        .map_err(|e| Error::Codec(format!("decode: {e}")))?;
+    if !de
+        .finalize()
+        .map_err(|e| Error::Codec(format!("decode: {e}")))?
+        .is_empty()
+    {
+        return Err(Error::Codec("decode: trailing bytes".into()));
+    }
+    let Some(items) = mixed else { return Ok(None) };
+    for (k, item) in items.into_iter().enumerate() {
+        match item.into_result(pid) {
+            Ok(v) => out.push(v),
+            Err(e) => return Ok(Some((k, e))),
+        }
+    }
+    Ok(None)
+}
+
 /// How one item of a chunk ended.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum ItemOutcome<T> {

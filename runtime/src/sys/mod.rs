@@ -427,6 +427,24 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
     cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) }).map(drop)
 }
 
+/// Asks for `bytes` of kernel buffer in each direction of a socket (the
+/// kernel caps it at `net.core.[rw]mem_max`): fewer wake-ups per large
+/// message.
+pub(crate) fn set_socket_buffers(sock: BorrowedFd<'_>, bytes: i32) {
+    for option in [libc::SO_SNDBUF, libc::SO_RCVBUF] {
+        // SAFETY: setsockopt reads an int from a valid pointer.
+        unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                &bytes as *const i32 as *const libc::c_void,
+                std::mem::size_of::<i32>() as libc::socklen_t,
+            );
+        }
+    }
+}
+
 /// A connected pair of `AF_UNIX` stream sockets, both close-on-exec.
 pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as RawFd; 2];
