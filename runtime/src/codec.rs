@@ -270,13 +270,7 @@ impl FrameReader {
         if self.buf.len() < HEADER_LEN {
             return Ok(None);
         }
-        let len = self.announced() as usize;
-        if len > self.max {
-            return Err(Error::FrameTooLarge {
-                len: len as u64,
-                max: self.max as u64,
-            });
-        }
+        let len = announced_len(self.announced().to_le_bytes(), self.max)?;
         if self.buf.len() < HEADER_LEN + len {
             return Ok(None);
         }
@@ -299,10 +293,8 @@ impl std::ops::Deref for Frame {
     }
 }
 
-/// Reads one whole frame from a blocking descriptor.
-pub(crate) fn read_frame(fd: std::os::fd::BorrowedFd<'_>, max: usize) -> Result<Vec<u8>> {
-    let mut header = [0u8; HEADER_LEN];
-    crate::sys::read_exact(fd, &mut header).map_err(eof_or_io(false))?;
+/// The body length a header announces, refused above `max`.
+fn announced_len(header: [u8; HEADER_LEN], max: usize) -> Result<usize> {
     let len = u32::from_le_bytes(header) as usize;
     if len > max {
         return Err(Error::FrameTooLarge {
@@ -310,9 +302,21 @@ pub(crate) fn read_frame(fd: std::os::fd::BorrowedFd<'_>, max: usize) -> Result<
             max: max as u64,
         });
     }
-    let mut body = vec![0u8; len];
+    Ok(len)
+}
+
+/// Reads the body a header announced, from a blocking descriptor.
+fn read_body(fd: std::os::fd::BorrowedFd<'_>, header: [u8; HEADER_LEN], max: usize) -> Result<Vec<u8>> {
+    let mut body = vec![0u8; announced_len(header, max)?];
     crate::sys::read_exact(fd, &mut body).map_err(eof_or_io(true))?;
     Ok(body)
+}
+
+/// Reads one whole frame from a blocking descriptor.
+pub(crate) fn read_frame(fd: std::os::fd::BorrowedFd<'_>, max: usize) -> Result<Vec<u8>> {
+    let mut header = [0u8; HEADER_LEN];
+    crate::sys::read_exact(fd, &mut header).map_err(eof_or_io(false))?;
+    read_body(fd, header, max)
 }
 
 /// Reads one frame, collecting descriptors that arrive with its first bytes.
@@ -328,16 +332,7 @@ pub(crate) fn recv_frame_with_fds(sock: std::os::fd::BorrowedFd<'_>) -> Result<(
         }
         got += n;
     }
-    let len = u32::from_le_bytes(header) as usize;
-    if len > MAX_FRAME_LEN {
-        return Err(Error::FrameTooLarge {
-            len: len as u64,
-            max: MAX_FRAME_LEN as u64,
-        });
-    }
-    let mut body = vec![0u8; len];
-    crate::sys::read_exact(sock, &mut body).map_err(eof_or_io(true))?;
-    Ok((body, fds))
+    Ok((read_body(sock, header, MAX_FRAME_LEN)?, fds))
 }
 
 /// Maps an early end of file to [`Error::Disconnected`].

@@ -54,8 +54,26 @@ pub fn send_signal(pid: i32, signal: i32) {
     }
 }
 
+/// What the context binaries (`context-bin`, `context-example`) do in
+/// their `main`: start `lib_double` and their own `local` entry with every
+/// start method and print one line each, then say that `main` ran.
+pub fn context_main<F: ProcessFn<Args = (u64,), Output = u64>>(context: &str, local: F) {
+    println!("main ran in {}", std::process::id());
+    report_every_method(context);
+    for method in METHODS {
+        let got = Process::builder()
+            .start_method(method)
+            .start(local, (12,))
+            .and_then(|mut p| p.join_timeout(PATIENCE));
+        match got {
+            Ok(v) => println!("{context}-local {method} ok {v}"),
+            Err(e) => println!("{context}-local {method} error {e}"),
+        }
+    }
+}
+
 /// Runs `lib_double` with every start method and prints one line per
-/// method; the context binaries call this from their `main`.
+/// method.
 pub fn report_every_method(context: &str) {
     for method in METHODS {
         let got = Process::builder()

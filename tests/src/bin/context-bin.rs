@@ -9,14 +9,5 @@ fn local_square(x: u64) -> u64 {
 }
 
 fn main() {
-    println!("main ran in {}", std::process::id());
-    multiproc_tests::report_every_method("bin");
-    for method in multiproc_tests::METHODS {
-        let v = Process::builder()
-            .start_method(method)
-            .start(local_square, (12,))
-            .and_then(|mut p| p.join())
-            .unwrap();
-        println!("bin-local {method} ok {v}");
-    }
+    multiproc_tests::context_main("bin", local_square);
 }
