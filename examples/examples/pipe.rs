@@ -27,12 +27,12 @@ use multiproc::pipe::{Connection, Pipe};
 use multiproc::prelude::*;
 
 #[process_fn]
-fn f(subconn: Connection) {
+fn f(subconn: Connection) -> multiproc::Result<()> {
     std::thread::sleep(Duration::from_secs(1));
-    subconn.send("吃了么").expect("the parent is listening");
-    let greeting: String = subconn.recv().expect("the parent answers");
-    println!("来自父亲的问候: {greeting}");
+    subconn.send("吃了么")?;
+    println!("来自父亲的问候: {}", subconn.recv::<String>()?);
     subconn.close();
+    Ok(())
 }
 
 fn main() -> multiproc::Result<()> {
@@ -40,6 +40,7 @@ fn main() -> multiproc::Result<()> {
     let mut p = Process::builder().start(f, (child_conn,))?;
     println!("来自儿子的问候: {}", parent_conn.recv::<String>()?);
     parent_conn.send("嗯")?;
-    p.join()?;
+    // The outer `?` is the child's fate; the inner one, what `f` returned.
+    p.join()??;
     Ok(())
 }

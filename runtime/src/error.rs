@@ -137,7 +137,7 @@ pub enum Error {
     /// A call that needs another one first (for example `Pool::join`
     /// before `close` or `terminate`).
     #[error("{0}")]
-    Usage(&'static str),
+    Usage(std::borrow::Cow<'static, str>),
     /// An operating-system call failed.
     #[error("{context}: {source}")]
     Io {
@@ -199,7 +199,7 @@ impl Clone for Error {
             Error::PoolClosed => Error::PoolClosed,
             Error::PoolTerminated => Error::PoolTerminated,
             Error::InitializerFailed(m) => Error::InitializerFailed(m.clone()),
-            Error::Usage(m) => Error::Usage(m),
+            Error::Usage(m) => Error::Usage(m.clone()),
             Error::Io { context, source } => Error::Io {
                 context,
                 source: std::io::Error::new(source.kind(), source.to_string()),
@@ -235,6 +235,128 @@ impl Error {
 
     pub(crate) fn io(context: &'static str) -> impl FnOnce(std::io::Error) -> Error {
         move |source| Error::Io { context, source }
+    }
+}
+
+/// How an [`Error`] travels between processes: owned data only. A
+/// `#[process_fn]` may return `multiproc::Result<T>`, and its error arrives
+/// in the parent as it was made in the child.
+#[derive(serde::Serialize, serde::Deserialize)]
+enum Wire {
+    Panicked(i32, String, Option<String>),
+    Signaled(i32, i32, bool),
+    Exited(i32, i32),
+    Timeout(Duration),
+    AlreadyJoined(i32),
+    UnknownEntry(String),
+    DuplicateEntry(String, String, String),
+    ChildSetup(i32, String),
+    Codec(String),
+    FrameTooLarge(u64, u64),
+    Disconnected(bool),
+    ForkServer(String),
+    ItemFailed(usize, Box<Wire>),
+    ResultLost(i32, String),
+    TaskTimeout(Duration),
+    PoolClosed,
+    PoolTerminated,
+    InitializerFailed(String),
+    Usage(String),
+    Io(String, String),
+}
+
+impl From<&Error> for Wire {
+    fn from(e: &Error) -> Wire {
+        match e.clone() {
+            Error::Panicked { pid, message, location } => Wire::Panicked(pid, message, location),
+            Error::Signaled {
+                pid,
+                signal,
+                core_dumped,
+                ..
+            } => Wire::Signaled(pid, signal, core_dumped),
+            Error::Exited { pid, code } => Wire::Exited(pid, code),
+            Error::Timeout(d) => Wire::Timeout(d),
+            Error::AlreadyJoined { pid } => Wire::AlreadyJoined(pid),
+            Error::UnknownEntry(n) => Wire::UnknownEntry(n),
+            Error::DuplicateEntry { name, first, second } => Wire::DuplicateEntry(name, first, second),
+            Error::ChildSetup { pid, message } => Wire::ChildSetup(pid, message),
+            Error::Codec(m) => Wire::Codec(m),
+            Error::FrameTooLarge { len, max } => Wire::FrameTooLarge(len, max),
+            Error::Disconnected { partial } => Wire::Disconnected(partial),
+            Error::ForkServer(m) => Wire::ForkServer(m),
+            Error::ItemFailed { index, source } => Wire::ItemFailed(index, Box::new(Wire::from(&*source))),
+            Error::ResultLost { pid, cause } => Wire::ResultLost(pid, cause),
+            Error::TaskTimeout(d) => Wire::TaskTimeout(d),
+            Error::PoolClosed => Wire::PoolClosed,
+            Error::PoolTerminated => Wire::PoolTerminated,
+            Error::InitializerFailed(m) => Wire::InitializerFailed(m),
+            Error::Usage(m) => Wire::Usage(m.into_owned()),
+            Error::Io { context, source } => Wire::Io(context.to_string(), source.to_string()),
+        }
+    }
+}
+
+impl From<Wire> for Error {
+    fn from(w: Wire) -> Error {
+        match w {
+            Wire::Panicked(pid, message, location) => Error::Panicked { pid, message, location },
+            Wire::Signaled(pid, signal, core_dumped) => Error::Signaled {
+                pid,
+                signal,
+                name: crate::sys::signal_name(signal),
+                core_dumped,
+            },
+            Wire::Exited(pid, code) => Error::Exited { pid, code },
+            Wire::Timeout(d) => Error::Timeout(d),
+            Wire::AlreadyJoined(pid) => Error::AlreadyJoined { pid },
+            Wire::UnknownEntry(n) => Error::UnknownEntry(n),
+            Wire::DuplicateEntry(name, first, second) => Error::DuplicateEntry { name, first, second },
+            Wire::ChildSetup(pid, message) => Error::ChildSetup { pid, message },
+            Wire::Codec(m) => Error::Codec(m),
+            Wire::FrameTooLarge(len, max) => Error::FrameTooLarge { len, max },
+            Wire::Disconnected(partial) => Error::Disconnected { partial },
+            Wire::ForkServer(m) => Error::ForkServer(m),
+            Wire::ItemFailed(index, source) => Error::ItemFailed {
+                index,
+                source: Box::new(Error::from(*source)),
+            },
+            Wire::ResultLost(pid, cause) => Error::ResultLost { pid, cause },
+            Wire::TaskTimeout(d) => Error::TaskTimeout(d),
+            Wire::PoolClosed => Error::PoolClosed,
+            Wire::PoolTerminated => Error::PoolTerminated,
+            Wire::InitializerFailed(m) => Error::InitializerFailed(m),
+            Wire::Usage(m) => Error::Usage(m.into()),
+            // The context was a static string in the other process; its text
+            // stays, in the message.
+            Wire::Io(context, message) => Error::Io {
+                context: "in another process",
+                source: std::io::Error::other(format!("{context}: {message}")),
+            },
+        }
+    }
+}
+
+/// Errors are serde types, so a `#[process_fn]` can return
+/// `multiproc::Result<T>`.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::Error;
+/// let e = Error::Exited { pid: 7, code: 3 };
+/// let back: Error = multiproc::codec::decode(&multiproc::codec::encode(&e).unwrap()).unwrap();
+/// assert_eq!(back.to_string(), e.to_string());
+/// ```
+impl serde::Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        Wire::from(self).serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Error {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        Wire::deserialize(deserializer).map(Error::from)
     }
 }
 

@@ -278,7 +278,7 @@ impl<D> ThreadData<D> {
     }
 
     fn take(&self) -> Result<D> {
-        self.0.take().ok_or(Error::Usage("par_map! data taken twice"))
+        self.0.take().ok_or(Error::Usage("par_map! data taken twice".into()))
     }
 }
 

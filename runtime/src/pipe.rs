@@ -168,7 +168,7 @@ impl Connection {
 
     fn write_frame(&self, body: &[u8]) -> Result<()> {
         if !self.writable {
-            return Err(Error::Usage("this end of the pipe cannot send (Pipe::one_way)"));
+            return Err(Error::Usage("this end of the pipe cannot send (Pipe::one_way)".into()));
         }
         if body.len() > MAX_FRAME_LEN {
             return Err(Error::FrameTooLarge {
@@ -245,13 +245,17 @@ impl Connection {
     /// ```
     pub fn send_bytes_range(&self, buf: &[u8], offset: usize, size: usize) -> Result<()> {
         let end = offset.checked_add(size).filter(|end| *end <= buf.len());
-        let end = end.ok_or(Error::Usage("send_bytes_range: offset + size is outside the buffer"))?;
+        let end = end.ok_or(Error::Usage(
+            "send_bytes_range: offset + size is outside the buffer".into(),
+        ))?;
         self.write_frame(&buf[offset..end])
     }
 
     fn lock_reader(&self) -> Result<MutexGuard<'_, FrameReader>> {
         if !self.readable {
-            return Err(Error::Usage("this end of the pipe cannot receive (Pipe::one_way)"));
+            return Err(Error::Usage(
+                "this end of the pipe cannot receive (Pipe::one_way)".into(),
+            ));
         }
         Ok(self.reader.lock().unwrap_or_else(|p| p.into_inner()))
     }
@@ -378,7 +382,9 @@ impl Connection {
         reader.set_max(maxlength);
         let frame = self.read_frame(&mut reader, None);
         reader.set_max(MAX_FRAME_LEN);
-        Ok(frame?.ok_or(Error::Usage("no deadline, yet no message"))?.to_vec())
+        Ok(frame?
+            .ok_or(Error::Usage("no deadline, yet no message".into()))?
+            .to_vec())
     }
 
     /// Receives one message into `buf`, returning its length (the guide's

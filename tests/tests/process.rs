@@ -314,3 +314,29 @@ fn many_concurrent_starts_from_threads() {
         assert_eq!(t.join().unwrap(), 2 * i as u64);
     }
 }
+
+#[process_fn]
+fn fallible(fail: bool) -> multiproc::Result<u32> {
+    if fail {
+        Err(Error::Exited { pid: 1, code: 99 })
+    } else {
+        Ok(7)
+    }
+}
+
+#[test]
+fn an_entry_can_return_a_multiproc_result() {
+    for method in METHODS {
+        assert_eq!(
+            start(method, fallible, (false,))
+                .join_timeout(PATIENCE)
+                .unwrap()
+                .unwrap(),
+            7
+        );
+        match start(method, fallible, (true,)).join_timeout(PATIENCE).unwrap() {
+            Err(Error::Exited { pid: 1, code: 99 }) => {}
+            other => panic!("{method}: {other:?}"),
+        }
+    }
+}

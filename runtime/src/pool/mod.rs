@@ -183,7 +183,7 @@ impl PoolBuilder {
         }
         let processes = self.processes.unwrap_or_else(crate::cpu_count);
         if processes == 0 {
-            return Err(Error::Usage("a pool needs at least one process"));
+            return Err(Error::Usage("a pool needs at least one process".into()));
         }
         crate::entry::lookup(self::worker::pool_worker.name())?;
         let config = Config {
@@ -868,7 +868,7 @@ impl Pool {
 
     fn join_deadline(&self, timeout: Option<Duration>) -> Result<()> {
         if self.shared.state.load(Ordering::Acquire) == RUNNING {
-            return Err(Error::Usage("Pool::join needs close() or terminate() first"));
+            return Err(Error::Usage("Pool::join needs close() or terminate() first".into()));
         }
         // Nothing is ever sent: the channel disconnects when the I/O thread ends.
         match timeout {

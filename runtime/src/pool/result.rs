@@ -99,7 +99,7 @@ impl Collector {
         let chunks = self.lock().chunks.len();
         let mut out = Vec::with_capacity(chunks * self.chunksize);
         for i in 0..chunks {
-            let chunk = self.chunk(i).ok_or(Error::Usage("a chunk vanished"))?;
+            let chunk = self.chunk(i).ok_or(Error::Usage("a chunk vanished".into()))?;
             let (pid, result) = &*chunk;
             let start = i * self.chunksize;
             let item_failed = |k: usize, e: Error| Error::ItemFailed {
@@ -149,7 +149,7 @@ pub(crate) fn decode_one<R: DeserializeOwned>(c: &Collector) -> Result<R> {
             other => other,
         })?
         .pop()
-        .ok_or(Error::Usage("a single-item result had no item"))
+        .ok_or(Error::Usage("a single-item result had no item".into()))
 }
 
 /// Decodes every item of a job (`map_async`, `starmap_async`).

@@ -790,7 +790,7 @@ impl<R> Process<R> {
                 self.remote_status(state)?;
                 let exit = state
                     .exit
-                    .ok_or(Error::Usage("exit status read before the child ended"))?;
+                    .ok_or(Error::Usage("exit status read before the child ended".into()))?;
                 Err(match exit {
                     WaitStatus::Exited(code) => Error::Exited { pid, code },
                     WaitStatus::Signaled(signal, core_dumped) => Error::Signaled {
