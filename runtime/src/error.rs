@@ -134,6 +134,15 @@ pub enum Error {
     /// A worker's initializer failed; the pool cannot run tasks.
     #[error("a worker's initializer failed, so the pool cannot run tasks: {0}")]
     InitializerFailed(String),
+    /// `put` on a full queue ran out of time (Python's `queue.Full`).
+    #[error("the queue is full")]
+    Full,
+    /// `get` on an empty queue ran out of time (Python's `queue.Empty`).
+    #[error("the queue is empty")]
+    Empty,
+    /// `put` on a queue handle after its `close()`.
+    #[error("this queue handle was closed; it puts no more")]
+    QueueClosed,
     /// A call that needs another one first (for example `Pool::join`
     /// before `close` or `terminate`).
     #[error("{0}")]
@@ -198,6 +207,9 @@ impl Clone for Error {
             Error::TaskTimeout(d) => Error::TaskTimeout(*d),
             Error::PoolClosed => Error::PoolClosed,
             Error::PoolTerminated => Error::PoolTerminated,
+            Error::Full => Error::Full,
+            Error::Empty => Error::Empty,
+            Error::QueueClosed => Error::QueueClosed,
             Error::InitializerFailed(m) => Error::InitializerFailed(m.clone()),
             Error::Usage(m) => Error::Usage(m.clone()),
             Error::Io { context, source } => Error::Io {
@@ -260,6 +272,9 @@ enum Wire {
     TaskTimeout(Duration),
     PoolClosed,
     PoolTerminated,
+    Full,
+    Empty,
+    QueueClosed,
     InitializerFailed(String),
     Usage(String),
     Io(String, String),
@@ -290,6 +305,9 @@ impl From<&Error> for Wire {
             Error::TaskTimeout(d) => Wire::TaskTimeout(d),
             Error::PoolClosed => Wire::PoolClosed,
             Error::PoolTerminated => Wire::PoolTerminated,
+            Error::Full => Wire::Full,
+            Error::Empty => Wire::Empty,
+            Error::QueueClosed => Wire::QueueClosed,
             Error::InitializerFailed(m) => Wire::InitializerFailed(m),
             Error::Usage(m) => Wire::Usage(m.into_owned()),
             Error::Io { context, source } => Wire::Io(context.to_string(), source.to_string()),
@@ -325,6 +343,9 @@ impl From<Wire> for Error {
             Wire::TaskTimeout(d) => Error::TaskTimeout(d),
             Wire::PoolClosed => Error::PoolClosed,
             Wire::PoolTerminated => Error::PoolTerminated,
+            Wire::Full => Error::Full,
+            Wire::Empty => Error::Empty,
+            Wire::QueueClosed => Error::QueueClosed,
             Wire::InitializerFailed(m) => Error::InitializerFailed(m),
             Wire::Usage(m) => Error::Usage(m.into()),
             // The context was a static string in the other process; its text

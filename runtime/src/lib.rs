@@ -23,6 +23,7 @@
 //! - [`process`] — `Process`, start methods, `current_process`, …;
 //! - [`pool`] — `Pool`, `AsyncResult`, lazy `imap`;
 //! - [`pipe`] — `Pipe` and its `Connection` ends;
+//! - [`queue`] — `Queue`, `SimpleQueue`, `JoinableQueue`;
 //! - [`codec`] — the one wire format of every channel;
 //! - [`entry`] — the [`ProcessFn`] trait and the registry of entry points;
 //! - [`par_map!`] — map a function over data in worker processes or on threads;
@@ -43,6 +44,7 @@ mod par_map;
 pub mod pipe;
 pub mod pool;
 pub mod process;
+pub mod queue;
 mod sys;
 
 pub use entry::{registered_entries, ProcessFn};

@@ -214,8 +214,9 @@ pub(crate) fn ignore_sigpipe() {
     }
 }
 
-/// Sends `data` on a Unix socket with `fds` attached as SCM_RIGHTS.
-pub(crate) fn send_with_fds(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+/// One `sendmsg` of `data` with `fds` attached as SCM_RIGHTS, without
+/// `SIGPIPE`; returns the bytes sent.
+fn sendmsg_once(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>], flags: i32) -> io::Result<usize> {
     let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
     let fd_bytes = std::mem::size_of_val(raw.as_slice()) as u32;
     // SAFETY: CMSG_SPACE is a pure computation.
@@ -242,15 +243,26 @@ pub(crate) fn send_with_fds(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd
             std::ptr::copy_nonoverlapping(raw.as_ptr(), libc::CMSG_DATA(cmsg) as *mut RawFd, raw.len());
         }
     }
-    let sent = retry(|| {
+    retry(|| {
         // SAFETY: `msg` points at live buffers for the duration of the call.
-        cvt(unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) })
-    })? as usize;
+        cvt(unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL | flags) }).map(|n| n as usize)
+    })
+}
+
+/// Sends `data` on a stream socket with `fds` attached (to its first byte).
+pub(crate) fn send_with_fds(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+    let sent = sendmsg_once(sock, data, fds, 0)?;
     if sent < data.len() {
         // The descriptors went with the first byte; the rest is plain data.
         write_all(sock, &data[sent..])?;
     }
     Ok(())
+}
+
+/// Sends one whole message on a `SOCK_SEQPACKET` socket, without waiting
+/// (`WouldBlock` when there is no room).
+pub(crate) fn send_message(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+    sendmsg_once(sock, data, fds, libc::MSG_DONTWAIT).map(drop)
 }
 
 /// Receives up to `buf.len()` bytes and any SCM_RIGHTS descriptors sent with
@@ -581,6 +593,18 @@ impl SharedRegion {
         Self::map(fd)
     }
 
+    /// A region holding a copy of `bytes`, for a message too large to go
+    /// through a socket in one piece: the receiver maps it, no second copy.
+    pub(crate) fn from_bytes(name: &str, bytes: &[u8]) -> io::Result<OwnedFd> {
+        use std::io::Write;
+        let region = Self::new(name, bytes.len().max(1))?;
+        let fd = region.fd.try_clone()?;
+        drop(region);
+        let mut file = std::fs::File::from(fd);
+        file.write_all(bytes)?;
+        Ok(OwnedFd::from(file))
+    }
+
     /// Maps a region received from another process.
     pub(crate) fn map(fd: OwnedFd) -> io::Result<Self> {
         // SAFETY: fstat fills a plain-data struct.
@@ -613,6 +637,23 @@ impl SharedRegion {
     /// The descriptor, to hand to another process.
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+
+    /// The 4-byte atomic at byte `offset`, or `None` when out of bounds or
+    /// misaligned.
+    pub(crate) fn atomic_u32(&self, offset: usize) -> Option<&std::sync::atomic::AtomicU32> {
+        if offset % 4 != 0 || offset.checked_add(4)? > self.len {
+            return None;
+        }
+        // SAFETY: in bounds and 4-aligned; lives as long as `self`; other
+        // processes only access it atomically too.
+        Some(unsafe { &*(self.ptr.as_ptr().add(offset) as *const std::sync::atomic::AtomicU32) })
+    }
+
+    /// The whole region as bytes (for a region only this process writes).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping is `len` readable bytes, alive as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 
     /// The 8-byte atomic at byte `offset`, or `None` when out of bounds or
@@ -766,5 +807,53 @@ pub(crate) mod fdreg {
                 }
             }
         }
+    }
+}
+
+/// A connected pair of `AF_UNIX` `SOCK_SEQPACKET` sockets (each `send` is
+/// one message, each `recv` takes exactly one), close-on-exec.
+pub(crate) fn seqpacket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: `fds` has room for the two descriptors socketpair writes.
+    cvt(unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    })?;
+    // SAFETY: the kernel just returned these two descriptors to us alone.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Waits while the shared `word` equals `expected`, until woken or
+/// `deadline`. Returns `false` on timeout. Spurious returns are possible:
+/// callers re-check their condition.
+pub(crate) fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32, deadline: Option<Instant>) -> bool {
+    let timeout = deadline.map(|d| {
+        let left = d.saturating_duration_since(Instant::now());
+        libc::timespec {
+            tv_sec: left.as_secs() as libc::time_t,
+            tv_nsec: left.subsec_nanos() as libc::c_long,
+        }
+    });
+    if timeout.is_some_and(|t| t.tv_sec == 0 && t.tv_nsec == 0) {
+        return false;
+    }
+    let ts = timeout
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `word` is a valid, aligned u32 for the call; shared (not
+    // private) futex, since other processes map the same memory.
+    let r = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, expected, ts) };
+    !(r == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT))
+}
+
+/// Wakes up to `n` waiters of the shared `word`.
+pub(crate) fn futex_wake(word: &std::sync::atomic::AtomicU32, n: i32) {
+    // SAFETY: as in `futex_wait`.
+    unsafe {
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, n);
     }
 }
