@@ -152,23 +152,38 @@ impl Inner {
 
     /// Takes one message, waiting until `deadline`; returns the item's bytes.
     fn get(&self, deadline: Option<Instant>) -> Result<Vec<u8>> {
-        let mut buf = vec![0u8; INLINE_MAX + 1];
+        // As `Connection` does: catch an item on its way awake rather than
+        // pay a cross-CPU wake-up.
+        const SPIN: Duration = Duration::from_micros(50);
+        let spin_until = Instant::now() + SPIN;
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; INLINE_MAX + 1]);
+        }
         loop {
-            match sys::recv_with_fds(self.rx.as_fd(), &mut buf) {
-                Ok((0, _)) => return Err(Error::Disconnected { partial: false }),
-                Ok((n, mut fds)) => {
-                    self.release();
-                    return match (buf[0], fds.pop()) {
-                        (TAG_INLINE, None) => {
-                            buf.truncate(n);
-                            buf.remove(0);
-                            Ok(buf)
-                        }
-                        (TAG_MEMFD, Some(fd)) if n == 9 => read_memfd(fd, &buf[1..9]),
-                        _ => Err(Error::Codec("a queue message of unknown form".into())),
+            let received = SCRATCH.with(|scratch| {
+                let mut buf = scratch.borrow_mut();
+                sys::recv_with_fds(self.rx.as_fd(), &mut buf).map(|(n, mut fds)| {
+                    let message = match (n, buf.first(), fds.pop()) {
+                        (0, _, _) => None,
+                        (_, Some(&TAG_INLINE), None) => Some(Ok(buf[1..n].to_vec())),
+                        (9, Some(&TAG_MEMFD), Some(fd)) => Some(read_memfd(fd, &buf[1..9])),
+                        _ => Some(Err(Error::Codec("a queue message of unknown form".into()))),
                     };
+                    message
+                })
+            });
+            match received {
+                Ok(None) => return Err(Error::Disconnected { partial: false }),
+                Ok(Some(item)) => {
+                    self.release();
+                    return item;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    let now = Instant::now();
+                    if now < spin_until && deadline.is_none_or(|d| now < d) {
+                        std::hint::spin_loop();
+                        continue;
+                    }
                     let ready = sys::poll(&[(self.rx.as_fd(), sys::POLLIN)], deadline).map_err(Error::io("poll"))?;
                     if ready[0] == 0 {
                         return Err(Error::Empty);

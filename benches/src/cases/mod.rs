@@ -6,13 +6,14 @@
 //! the peer values that each [`Figure`]'s [`PeerQuery`] names.
 
 mod codec;
+mod ipc;
 mod pool;
 mod process;
 
 use serde_json::{Map, Value};
 
 /// Every case, in the order a full run takes them.
-pub(crate) const CASES: &[Case] = &[process::CASE, pool::CASE, codec::CASE];
+pub(crate) const CASES: &[Case] = &[process::CASE, pool::CASE, ipc::PIPE, ipc::QUEUE, codec::CASE];
 
 /// Finds a case by its command-line name.
 pub(crate) fn find(name: &str) -> Option<&'static Case> {
