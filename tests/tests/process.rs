@@ -340,3 +340,35 @@ fn an_entry_can_return_a_multiproc_result() {
         }
     }
 }
+
+#[process_fn]
+fn env_and_cwd(key: String) -> (Option<String>, String) {
+    (
+        std::env::var(key).ok(),
+        std::env::current_dir().unwrap().to_string_lossy().into_owned(),
+    )
+}
+
+/// Children see the parent's environment and working directory as they
+/// are at the start — for a forkserver child too, although its server was
+/// started earlier.
+#[test]
+fn children_inherit_environment_and_working_directory() {
+    // Start the forkserver first, so it predates the change below.
+    start(StartMethod::ForkServer, lib_double, (1,))
+        .join_timeout(PATIENCE)
+        .unwrap();
+    let key = format!("MULTIPROC_TEST_{}", std::process::id());
+    // SAFETY (edition 2024 would require `unsafe`): other tests do not read
+    // or write this variable.
+    std::env::set_var(&key, "here");
+    let cwd = std::env::current_dir().unwrap().to_string_lossy().into_owned();
+    for method in METHODS {
+        let (value, child_cwd) = start(method, env_and_cwd, (key.clone(),))
+            .join_timeout(PATIENCE)
+            .unwrap();
+        assert_eq!(value.as_deref(), Some("here"), "{method}");
+        assert_eq!(child_cwd, cwd, "{method}");
+    }
+    std::env::remove_var(&key);
+}

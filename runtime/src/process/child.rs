@@ -25,6 +25,52 @@ pub(crate) struct Request {
     pub(crate) daemon: bool,
     pub(crate) parent_pid: i32,
     pub(crate) parent_name: String,
+    /// The parent's environment and working directory at the start, for a
+    /// forkserver child (whose server captured its own long ago); empty
+    /// for spawn, which inherits them through `exec`.
+    pub(crate) context: Option<Context>,
+}
+
+/// A parent's environment and working directory.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Context {
+    env: Vec<(Vec<u8>, Vec<u8>)>,
+    cwd: Option<Vec<u8>>,
+}
+
+impl Context {
+    /// This process's environment and working directory.
+    pub(crate) fn current() -> Self {
+        use std::os::unix::ffi::OsStrExt;
+        Context {
+            env: std::env::vars_os()
+                .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+                .collect(),
+            cwd: std::env::current_dir().ok().map(|d| d.as_os_str().as_bytes().to_vec()),
+        }
+    }
+
+    /// Makes this (single-threaded, freshly forked) process's environment
+    /// and working directory the parent's.
+    pub(crate) fn apply(self) {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let wanted: std::collections::HashMap<&[u8], &[u8]> =
+            self.env.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+        for (key, _) in std::env::vars_os() {
+            if !wanted.contains_key(key.as_bytes()) {
+                std::env::remove_var(key);
+            }
+        }
+        for (k, v) in &self.env {
+            if std::env::var_os(OsStr::from_bytes(k)).as_deref() != Some(OsStr::from_bytes(v)) {
+                std::env::set_var(OsStr::from_bytes(k), OsStr::from_bytes(v));
+            }
+        }
+        if let Some(cwd) = self.cwd {
+            let _ = std::env::set_current_dir(OsStr::from_bytes(&cwd));
+        }
+    }
 }
 
 /// The one frame a child writes before it exits.

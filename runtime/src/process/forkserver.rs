@@ -205,6 +205,9 @@ fn start_child(control: &OwnedFd, running: &[Running], body: &[u8], fds: Vec<Own
                 sys::close_raw(r.status.as_raw_fd());
             }
             drop(status);
+            if let Some(context) = request.context {
+                context.apply();
+            }
             child::set_identity(request.name, request.parent_pid, request.parent_name);
             if request.daemon {
                 child::die_with(request.parent_pid);

@@ -290,6 +290,7 @@ impl ProcessBuilder {
                     daemon: self.daemon,
                     parent_pid: sys::getpid(),
                     parent_name: child::own_name().to_string(),
+                    context: (method == StartMethod::ForkServer).then(child::Context::current),
                 };
                 if method == StartMethod::Spawn {
                     spawn::launch(&request, &fds)?
