@@ -32,7 +32,7 @@ pub(crate) struct Request {
 }
 
 /// A parent's environment and working directory.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Context {
     env: Vec<(Vec<u8>, Vec<u8>)>,
     cwd: Option<Vec<u8>>,

@@ -41,6 +41,8 @@ enum Reply {
 struct Server {
     control: OwnedFd,
     pidfd: OwnedFd,
+    /// The environment and working directory the server last took on.
+    context: Option<child::Context>,
 }
 
 static SERVER: Mutex<Option<Server>> = Mutex::new(None);
@@ -73,13 +75,21 @@ fn start_server() -> Result<Server> {
     let pidfd = sys::pidfd_open(pid).map_err(Error::io("pidfd_open on the forkserver"))?;
     super::reap_in_background(pidfd.try_clone().map_err(Error::io("dup"))?);
     CONTROL_FD.store(ours.as_raw_fd(), Ordering::Release);
-    Ok(Server { control: ours, pidfd })
+    Ok(Server {
+        control: ours,
+        pidfd,
+        context: None,
+    })
 }
 
 /// Asks the server (started on first use, restarted if it died) to fork a
 /// child that runs `request`.
-pub(crate) fn launch(request: &Request, fds: &[OwnedFd]) -> Result<Launched> {
-    let frame = codec::encode_frame(request)?;
+///
+/// The parent's environment and working directory go along only when they
+/// changed since the server last took them on: the server adopts them, so
+/// its children inherit them as a spawned child would.
+pub(crate) fn launch(request: &mut Request, fds: &[OwnedFd]) -> Result<Launched> {
+    let context = child::Context::current();
     let mut guard = SERVER.lock().unwrap_or_else(|p| p.into_inner());
     let mut last_error = None;
     for _attempt in 0..2 {
@@ -90,9 +100,17 @@ pub(crate) fn launch(request: &Request, fds: &[OwnedFd]) -> Result<Launched> {
             }
             *guard = Some(start_server()?);
         }
-        let server = guard.as_ref().expect("set above");
+        let server = guard.as_mut().expect("set above");
+        let changed = server.context.as_ref() != Some(&context);
+        request.context = changed.then(|| context.clone());
+        let frame = codec::encode_frame(&*request)?;
         match ask(server, &frame, fds) {
-            Ok(launched) => return Ok(launched),
+            Ok(launched) => {
+                if changed {
+                    server.context = Some(context);
+                }
+                return Ok(launched);
+            }
             Err(e @ (Error::Disconnected { .. } | Error::Io { .. })) => {
                 // The server died between requests: start another once.
                 let _ = sys::pidfd_send_signal(server.pidfd.as_fd(), sys::SIGKILL);
@@ -139,13 +157,22 @@ struct Running {
 
 /// The server loop; runs in the re-executed copy, before `main`, forever.
 pub(crate) fn serve(control: OwnedFd) -> ! {
+    // After a request, poll without sleeping for a while: starts come in
+    // bursts, and waking a sleeping server costs more than the fork.
+    const SPIN: std::time::Duration = std::time::Duration::from_micros(300);
     let mut running: Vec<Running> = Vec::new();
+    let mut spin_until = std::time::Instant::now();
     loop {
         let mut watch: Vec<(BorrowedFd<'_>, i16)> = vec![(control.as_fd(), sys::POLLIN)];
         watch.extend(running.iter().map(|r| (r.pidfd.as_fd(), sys::POLLIN)));
-        let Ok(revents) = sys::poll(&watch, None) else {
+        let now = std::time::Instant::now();
+        let Ok(revents) = sys::poll(&watch, (now < spin_until).then_some(now)) else {
             sys::exit_now(71);
         };
+        if revents.iter().all(|r| *r == 0) {
+            std::hint::spin_loop();
+            continue;
+        }
         let exited: Vec<usize> = revents[1..]
             .iter()
             .enumerate()
@@ -164,6 +191,7 @@ pub(crate) fn serve(control: OwnedFd) -> ! {
             }
         }
         if revents[0] != 0 {
+            spin_until = std::time::Instant::now() + SPIN;
             match codec::recv_frame_with_fds(control.as_fd()) {
                 Ok((body, fds)) => {
                     let reply = start_child(&control, &running, &body, fds);
@@ -191,7 +219,11 @@ pub(crate) fn serve(control: OwnedFd) -> ! {
 }
 
 fn start_child(control: &OwnedFd, running: &[Running], body: &[u8], fds: Vec<OwnedFd>) -> Result<(i32, Running)> {
-    let request: Request = codec::decode(body)?;
+    let mut request: Request = codec::decode(body)?;
+    if let Some(context) = request.context.take() {
+        // The server is single-threaded: it may change its own environment.
+        context.apply();
+    }
     let mut fds = fds.into_iter();
     let (Some(result), Some(status)) = (fds.next(), fds.next()) else {
         return Err(Error::ForkServer("a request without its two sockets".into()));
@@ -205,9 +237,6 @@ fn start_child(control: &OwnedFd, running: &[Running], body: &[u8], fds: Vec<Own
                 sys::close_raw(r.status.as_raw_fd());
             }
             drop(status);
-            if let Some(context) = request.context {
-                context.apply();
-            }
             child::set_identity(request.name, request.parent_pid, request.parent_name);
             if request.daemon {
                 child::die_with(request.parent_pid);

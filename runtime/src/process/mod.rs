@@ -283,19 +283,19 @@ impl ProcessBuilder {
             }
             method => {
                 let (args, fds) = crate::handoff::encode_with_fds(&args)?;
-                let request = Request {
+                let mut request = Request {
                     entry: f.name().to_string(),
                     args,
                     name: name.clone(),
                     daemon: self.daemon,
                     parent_pid: sys::getpid(),
                     parent_name: child::own_name().to_string(),
-                    context: (method == StartMethod::ForkServer).then(child::Context::current),
+                    context: None,
                 };
                 if method == StartMethod::Spawn {
                     spawn::launch(&request, &fds)?
                 } else {
-                    forkserver::launch(&request, &fds)?
+                    forkserver::launch(&mut request, &fds)?
                 }
             }
         };
