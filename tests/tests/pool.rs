@@ -334,3 +334,27 @@ fn close_join_terminate_and_drop() {
 fn zero_processes_is_an_error() {
     assert!(matches!(Pool::new(0), Err(Error::Usage(_))));
 }
+
+/// The CPUs this process may run on.
+#[process_fn]
+fn my_cpus(_x: u64) -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid cpu_set_t of the size passed.
+    unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    // SAFETY: CPU_ISSET reads within the set.
+    (0..64).filter(|&c| unsafe { libc::CPU_ISSET(c, &set) }).collect()
+}
+
+#[test]
+fn pinned_workers_run_on_one_cpu_each() {
+    let p = Pool::builder().processes(2).pin_workers(true).build().unwrap();
+    let sets = p.map_chunked(my_cpus, 0..20, 1).unwrap();
+    assert!(sets.iter().all(|s| s.len() == 1), "{sets:?}");
+    if multiproc::cpu_count() > 1 {
+        let mut cpus: Vec<usize> = sets.iter().map(|s| s[0]).collect();
+        cpus.sort();
+        cpus.dedup();
+        assert_eq!(cpus.len(), 2, "two workers on two CPUs: {sets:?}");
+    }
+}
