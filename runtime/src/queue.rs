@@ -179,13 +179,7 @@ impl Inner {
                     return item;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    let now = Instant::now();
-                    if now < spin_until && deadline.is_none_or(|d| now < d) {
-                        std::hint::spin_loop();
-                        continue;
-                    }
-                    let ready = sys::poll(&[(self.rx.as_fd(), sys::POLLIN)], deadline).map_err(Error::io("poll"))?;
-                    if ready[0] == 0 {
+                    if !sys::wait_readable(self.rx.as_fd(), spin_until, deadline).map_err(Error::io("poll"))? {
                         return Err(Error::Empty);
                     }
                 }

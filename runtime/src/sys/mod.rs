@@ -170,6 +170,19 @@ pub(crate) fn poll(fds: &[(BorrowedFd<'_>, i16)], deadline: Option<Instant>) -> 
     }
 }
 
+/// Waits until `fd` is readable or `deadline` passes (`false`). Until
+/// `spin_until` it checks without sleeping (returning `true` at once so
+/// the caller retries its non-blocking read): waking a sleeper on the other
+/// CPU costs more than a reply that is already on its way.
+pub(crate) fn wait_readable(fd: BorrowedFd<'_>, spin_until: Instant, deadline: Option<Instant>) -> io::Result<bool> {
+    let now = Instant::now();
+    if now < spin_until && deadline.is_none_or(|d| now < d) {
+        std::hint::spin_loop();
+        return Ok(true);
+    }
+    Ok(poll(&[(fd, POLLIN)], deadline)?[0] != 0)
+}
+
 /// Makes the child of `cmd` inherit descriptor `fd` (clears `FD_CLOEXEC` on
 /// the child's copy only, between its fork and exec).
 pub(crate) fn keep_across_exec(cmd: &mut std::process::Command, fd: RawFd) {
@@ -459,16 +472,14 @@ pub(crate) fn set_socket_buffers(sock: BorrowedFd<'_>, bytes: i32) {
 
 /// A connected pair of `AF_UNIX` stream sockets, both close-on-exec.
 pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    unix_pair(libc::SOCK_STREAM)
+}
+
+/// A connected pair of `AF_UNIX` sockets of `kind`, both close-on-exec.
+fn unix_pair(kind: i32) -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as RawFd; 2];
     // SAFETY: `fds` has room for the two descriptors socketpair writes.
-    cvt(unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    })?;
+    cvt(unsafe { libc::socketpair(libc::AF_UNIX, kind | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) })?;
     // SAFETY: the kernel just returned these two descriptors to us alone.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
@@ -813,18 +824,7 @@ pub(crate) mod fdreg {
 /// A connected pair of `AF_UNIX` `SOCK_SEQPACKET` sockets (each `send` is
 /// one message, each `recv` takes exactly one), close-on-exec.
 pub(crate) fn seqpacket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as RawFd; 2];
-    // SAFETY: `fds` has room for the two descriptors socketpair writes.
-    cvt(unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    })?;
-    // SAFETY: the kernel just returned these two descriptors to us alone.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    unix_pair(libc::SOCK_SEQPACKET)
 }
 
 /// Waits while the shared `word` equals `expected`, until woken or
