@@ -211,3 +211,31 @@ fn threads_share_a_queue() {
     seen.dedup();
     assert_eq!(seen.len(), 2000);
 }
+
+#[process_fn]
+fn announce(q: Queue<u32>) {
+    q.put(&std::process::id()).unwrap();
+}
+
+#[process_fn]
+fn nothing(_x: u8) {}
+
+/// A queue handed to a pool's initializer reaches every worker.
+#[test]
+fn a_queue_travels_to_a_pool_initializer() {
+    for method in METHODS {
+        let q = Queue::<u32>::unbounded().unwrap();
+        let pool = Pool::builder()
+            .processes(2)
+            .start_method(method)
+            .initializer(announce, (q.clone(),))
+            .build()
+            .unwrap();
+        let mut pids: Vec<u32> = (0..2).map(|_| q.get_timeout(PATIENCE).unwrap()).collect();
+        pids.sort();
+        let mut workers: Vec<u32> = pool.worker_pids().into_iter().map(|p| p as u32).collect();
+        workers.sort();
+        assert_eq!(pids, workers, "{method}");
+        pool.map(nothing, [0u8]).unwrap();
+    }
+}

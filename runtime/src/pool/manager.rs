@@ -23,7 +23,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::result::{ChunkResult, Sink};
 use super::wire::{Reply, Task, TaskResult};
-use super::worker::{pool_worker, WorkerConfig, DONE, SLOT_BYTES};
+use super::worker::{pool_worker, InitWire, WorkerConfig, DONE, SLOT_BYTES};
 use crate::codec::{self, FrameReader};
 use crate::error::{Error, Result};
 use crate::handoff::{TrackedFd, TravelFd};
@@ -89,12 +89,21 @@ impl Shared {
     }
 }
 
+/// A worker initializer: the entry, its encoded arguments, and the
+/// descriptors those arguments hold (sent along to every worker).
+#[derive(Debug, Clone)]
+pub(crate) struct Initializer {
+    pub(crate) entry: String,
+    pub(crate) args: Vec<u8>,
+    pub(crate) fds: Arc<Vec<std::os::fd::OwnedFd>>,
+}
+
 /// How the pool was configured.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) processes: usize,
     pub(crate) start_method: StartMethod,
-    pub(crate) initializer: Option<(String, Vec<u8>)>,
+    pub(crate) initializer: Option<Initializer>,
     pub(crate) max_tasks_per_child: Option<u64>,
     pub(crate) pin_workers: bool,
     pub(crate) task_timeout: Option<Duration>,
@@ -178,7 +187,19 @@ impl Manager {
             channel: TravelFd(theirs),
             progress: TravelFd(progress),
             slot,
-            initializer: self.config.initializer.clone(),
+            initializer: match &self.config.initializer {
+                None => None,
+                Some(init) => Some(InitWire {
+                    entry: init.entry.clone(),
+                    args: init.args.clone(),
+                    fds: init
+                        .fds
+                        .iter()
+                        .map(|fd| fd.try_clone().map(TravelFd))
+                        .collect::<std::io::Result<_>>()
+                        .map_err(Error::io("dup"))?,
+                }),
+            },
             pin_cpu: self.config.pin_workers.then(|| slot % crate::cpu_count()),
         };
         self.started += 1;

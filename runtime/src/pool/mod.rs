@@ -65,7 +65,7 @@ use crate::process::StartMethod;
 pub struct PoolBuilder {
     processes: Option<usize>,
     start_method: StartMethod,
-    initializer: Option<(String, Vec<u8>)>,
+    initializer: Option<manager::Initializer>,
     initializer_error: Option<Error>,
     max_tasks_per_child: Option<u64>,
     pin_workers: bool,
@@ -113,8 +113,16 @@ impl PoolBuilder {
     /// # drop(b);
     /// ```
     pub fn initializer<F: ProcessFn>(mut self, f: F, args: F::Args) -> Self {
-        match codec::encode(&args) {
-            Ok(bytes) => self.initializer = Some((f.name().to_string(), bytes)),
+        // Shared objects (a queue, a pipe end, …) in the arguments travel
+        // to every worker: their descriptors are kept for each start.
+        match crate::handoff::encode_with_fds(&args) {
+            Ok((bytes, fds)) => {
+                self.initializer = Some(manager::Initializer {
+                    entry: f.name().to_string(),
+                    args: bytes,
+                    fds: Arc::new(fds),
+                })
+            }
             Err(e) => self.initializer_error = Some(e),
         }
         self

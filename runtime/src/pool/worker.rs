@@ -29,13 +29,23 @@ pub(crate) const SLOT_BYTES: usize = 16;
 /// back by the tasks after it, and a crash loses at most this much work.
 const FLUSH_AFTER: Duration = Duration::from_micros(200);
 
+/// A worker initializer as it travels: entry, encoded arguments, and the
+/// descriptors those arguments refer to.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct InitWire {
+    pub(crate) entry: String,
+    #[serde(with = "serde_bytes")]
+    pub(crate) args: Vec<u8>,
+    pub(crate) fds: Vec<TravelFd>,
+}
+
 /// What a worker is started with.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct WorkerConfig {
     pub(crate) channel: TravelFd,
     pub(crate) progress: TravelFd,
     pub(crate) slot: usize,
-    pub(crate) initializer: Option<(String, Vec<u8>)>,
+    pub(crate) initializer: Option<InitWire>,
     pub(crate) pin_cpu: Option<usize>,
 }
 
@@ -69,8 +79,11 @@ fn serve(config: WorkerConfig) {
         // Pinning is advice: a CPU outside the affinity mask is not fatal.
         let _ = sys::pin_to_cpu(cpu);
     }
-    if let Some((entry, args)) = config.initializer {
-        let ran = std::panic::catch_unwind(|| crate::entry::run_by_name(&entry, &args));
+    if let Some(init) = config.initializer {
+        let fds = init.fds.into_iter().map(|fd| fd.0).collect();
+        let ran = std::panic::catch_unwind(|| {
+            crate::handoff::with_incoming(fds, || crate::entry::run_by_name(&init.entry, &init.args))
+        });
         let failure = match ran {
             Ok(Ok(_)) => None,
             Ok(Err(e)) => Some(e.to_string()),
