@@ -79,7 +79,7 @@ where
     };
     let chunksize = opts
         .chunksize
-        .unwrap_or_else(|| len.div_ceil(4 * pool.processes()).max(1));
+        .unwrap_or_else(|| crate::pool::default_chunksize(len, pool.processes()));
     let give_up = |e: Error| {
         if opts.pool.is_none() && matches!(e, Error::Timeout(_)) {
             pool.terminate();
