@@ -6,6 +6,7 @@
 //! (callbacks are the exception: they need the value, so they decode on the
 //! I/O thread, before the result is marked ready, as in Python).
 
+use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -27,31 +28,55 @@ pub(crate) trait Sink: Send + Sync {
 
 pub(crate) type Callback = Box<dyn FnOnce(&Collector) + Send>;
 
+/// Decodes a chunk's bytes into its values on the pool's I/O thread, as
+/// soon as it arrives, in parallel with whatever the caller is doing.
+pub(crate) type Predecode = fn(&[u8], i32) -> Result<Box<dyn Any + Send>>;
+
+/// A chunk decoded ahead: its values, and its first failed item if any.
+type Decoded<T> = (Vec<T>, Option<(usize, Error)>);
+
+/// The [`Predecode`] for values of `T`.
+pub(crate) fn predecode<T: DeserializeOwned + Send + 'static>(bytes: &[u8], pid: i32) -> Result<Box<dyn Any + Send>> {
+    let mut values: Vec<T> = Vec::new();
+    let failure = decode_chunk_into(bytes, &mut values, pid)?;
+    Ok(Box::new((values, failure)))
+}
+
 /// Collects every chunk of one job; ready when the last one arrives.
 pub(crate) struct Collector {
     state: Mutex<CollectorState>,
     ready: Condvar,
     chunksize: usize,
+    predecode: Option<Predecode>,
 }
 
 struct CollectorState {
     chunks: Vec<Option<Arc<ChunkResult>>>,
+    /// Chunks decoded ahead, taken by the first `values` call.
+    decoded: Vec<Option<Box<dyn Any + Send>>>,
     missing: usize,
     done: bool,
     callback: Option<Callback>,
 }
 
 impl Collector {
-    pub(crate) fn new(chunks: usize, chunksize: usize, callback: Option<Callback>) -> Arc<Self> {
+    pub(crate) fn new(
+        chunks: usize,
+        chunksize: usize,
+        callback: Option<Callback>,
+        predecode: Option<Predecode>,
+    ) -> Arc<Self> {
         Arc::new(Collector {
             state: Mutex::new(CollectorState {
                 chunks: (0..chunks).map(|_| None).collect(),
+                decoded: (0..chunks).map(|_| None).collect(),
                 missing: chunks,
                 done: chunks == 0,
                 callback,
             }),
             ready: Condvar::new(),
             chunksize,
+            predecode,
         })
     }
 
@@ -95,7 +120,7 @@ impl Collector {
     /// Decodes every item, in input order, each chunk as soon as it has
     /// arrived (so decoding overlaps the work still running); the first
     /// failure (by index) is the error, as `ItemFailed`.
-    pub(crate) fn values<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
+    pub(crate) fn values<T: DeserializeOwned + 'static>(&self) -> Result<Vec<T>> {
         let chunks = self.lock().chunks.len();
         let mut out = Vec::with_capacity(chunks * self.chunksize);
         for i in 0..chunks {
@@ -107,7 +132,16 @@ impl Collector {
                 source: Box::new(e),
             };
             let bytes = result.as_ref().map_err(|e| item_failed(0, e.clone()))?;
-            if let Some((k, e)) = decode_chunk_into(bytes, &mut out, *pid)? {
+            let ahead = self.lock().decoded.get_mut(i).and_then(Option::take);
+            let failure = match ahead.map(|b| b.downcast::<Decoded<T>>()) {
+                Some(Ok(decoded)) => {
+                    let (values, failure) = *decoded;
+                    out.extend(values);
+                    failure
+                }
+                _ => decode_chunk_into(bytes, &mut out, *pid)?,
+            };
+            if let Some((k, e)) = failure {
                 return Err(item_failed(k, e));
             }
         }
@@ -117,12 +151,19 @@ impl Collector {
 
 impl Sink for Collector {
     fn complete(&self, index: usize, result: ChunkResult) {
+        // Decoded outside the lock: the caller may be decoding an earlier
+        // chunk meanwhile.
+        let ahead = match (&self.predecode, &result) {
+            (Some(predecode), (pid, Ok(bytes))) => predecode(bytes, *pid).ok(),
+            _ => None,
+        };
         let callback = {
             let mut state = self.lock();
             if let Some(slot) = state.chunks.get_mut(index) {
                 if slot.is_none() {
                     *slot = Some(Arc::new(result));
                     state.missing -= 1;
+                    state.decoded[index] = ahead;
                 }
             }
             if state.missing > 0 || state.done {
@@ -142,7 +183,7 @@ impl Sink for Collector {
 }
 
 /// Decodes a one-item job's value, its error unwrapped (`apply_async`).
-pub(crate) fn decode_one<R: DeserializeOwned>(c: &Collector) -> Result<R> {
+pub(crate) fn decode_one<R: DeserializeOwned + 'static>(c: &Collector) -> Result<R> {
     c.values::<R>()
         .map_err(|e| match e {
             Error::ItemFailed { source, .. } => *source,
@@ -153,7 +194,7 @@ pub(crate) fn decode_one<R: DeserializeOwned>(c: &Collector) -> Result<R> {
 }
 
 /// Decodes every item of a job (`map_async`, `starmap_async`).
-pub(crate) fn decode_all<T: DeserializeOwned>(c: &Collector) -> Result<Vec<T>> {
+pub(crate) fn decode_all<T: DeserializeOwned + 'static>(c: &Collector) -> Result<Vec<T>> {
     c.values::<T>()
 }
 
