@@ -239,3 +239,30 @@ fn a_queue_travels_to_a_pool_initializer() {
         pool.map(nothing, [0u8]).unwrap();
     }
 }
+
+#[process_fn]
+fn get_forever(q: Queue<u64>) {
+    while q.get().is_ok() {}
+}
+
+/// A consumer killed while it takes items leaves the queue working for the
+/// others: nothing is locked in user space.
+#[test]
+fn a_consumer_killed_mid_get_does_not_wedge_the_queue() {
+    for method in METHODS {
+        let q = Queue::<u64>::unbounded().unwrap();
+        let consumer = Process::builder()
+            .start_method(method)
+            .start(get_forever, (q.clone(),))
+            .unwrap();
+        for i in 0..10_000 {
+            q.put(&i).unwrap();
+        }
+        consumer.kill().unwrap();
+        let mut consumer = consumer;
+        assert!(consumer.join_timeout(PATIENCE).is_err());
+        while q.try_get().is_ok() {}
+        q.put(&7).unwrap();
+        assert_eq!(q.get_timeout(PATIENCE).unwrap(), 7, "{method}");
+    }
+}
