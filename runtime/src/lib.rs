@@ -24,6 +24,8 @@
 //! - [`pool`] — `Pool`, `AsyncResult`, lazy `imap`;
 //! - [`pipe`] — `Pipe` and its `Connection` ends;
 //! - [`queue`] — `Queue`, `SimpleQueue`, `JoinableQueue`;
+//! - [`shared`] — `Value`, `Array`;
+//! - [`sync`] — `Lock`, `RLock`, `Event`, `Semaphore`, `BoundedSemaphore`;
 //! - [`codec`] — the one wire format of every channel;
 //! - [`entry`] — the [`ProcessFn`] trait and the registry of entry points;
 //! - [`par_map!`] — map a function over data in worker processes or on threads;
@@ -45,6 +47,8 @@ pub mod pipe;
 pub mod pool;
 pub mod process;
 pub mod queue;
+pub mod shared;
+pub mod sync;
 mod sys;
 
 pub use entry::{registered_entries, ProcessFn};

@@ -4,6 +4,7 @@
 //! Each function wraps one syscall family; every libc return value goes
 //! through [`cvt`], and nothing else in the crate checks for `-1`.
 
+use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Instant;
@@ -575,6 +576,39 @@ impl StrSlot {
     }
 }
 
+/// How a [`SharedRegion::lock_mutex`] went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Locked {
+    /// Acquired.
+    Yes,
+    /// Acquired from a holder that died while holding it.
+    OwnerDied,
+    /// Not acquired: held elsewhere past the deadline (or at once, for a try).
+    Busy,
+}
+
+/// Turns a pthread return code (an errno value, not -1) into a result.
+fn check(code: i32) -> io::Result<()> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(code))
+    }
+}
+
+/// `CLOCK_REALTIME` now plus `d`, as pthread's timed waits want it.
+fn realtime_after(d: std::time::Duration) -> libc::timespec {
+    // SAFETY: timespec is plain data; clock_gettime fills it.
+    let mut now: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) };
+    let nanos = now.tv_nsec as u64 + u64::from(d.subsec_nanos());
+    libc::timespec {
+        tv_sec: now.tv_sec + d.as_secs() as libc::time_t + (nanos / 1_000_000_000) as libc::time_t,
+        tv_nsec: (nanos % 1_000_000_000) as libc::c_long,
+    }
+}
+
 /// A block of memory shared with other processes: an anonymous `memfd`
 /// mapped `MAP_SHARED`. The kernel frees it with its last descriptor and
 /// mapping, so nothing is left in `/dev/shm` whatever happens.
@@ -659,6 +693,92 @@ impl SharedRegion {
         // SAFETY: in bounds and 4-aligned; lives as long as `self`; other
         // processes only access it atomically too.
         Some(unsafe { &*(self.ptr.as_ptr().add(offset) as *const std::sync::atomic::AtomicU32) })
+    }
+
+    /// A raw pointer to byte `offset`, when `size` bytes from there are in
+    /// bounds and `align`-aligned.
+    fn checked_ptr(&self, offset: usize, size: usize, align: usize) -> Option<*mut u8> {
+        (offset % align == 0 && offset.checked_add(size)? <= self.len)
+            // SAFETY: in bounds of the mapping, checked just above.
+            .then(|| unsafe { self.ptr.as_ptr().add(offset) })
+    }
+
+    fn mutex_at(&self, offset: usize) -> io::Result<*mut libc::pthread_mutex_t> {
+        self.checked_ptr(
+            offset,
+            std::mem::size_of::<libc::pthread_mutex_t>(),
+            std::mem::align_of::<libc::pthread_mutex_t>(),
+        )
+        .map(|p| p as *mut libc::pthread_mutex_t)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "mutex outside the region"))
+    }
+
+    /// Initializes a process-shared, robust mutex at `offset` (recursive
+    /// for an `RLock`). Only the creator of a fresh region calls this.
+    pub(crate) fn init_mutex(&self, offset: usize, recursive: bool) -> io::Result<()> {
+        let m = self.mutex_at(offset)?;
+        // SAFETY: `attr` is initialized by pthread_mutexattr_init before use
+        // and destroyed after; `m` points at zeroed, suitably aligned memory
+        // inside the mapping that nobody else uses yet.
+        unsafe {
+            let mut attr: libc::pthread_mutexattr_t = std::mem::zeroed();
+            check(libc::pthread_mutexattr_init(&mut attr))?;
+            check(libc::pthread_mutexattr_setpshared(
+                &mut attr,
+                libc::PTHREAD_PROCESS_SHARED,
+            ))?;
+            check(libc::pthread_mutexattr_setrobust(&mut attr, libc::PTHREAD_MUTEX_ROBUST))?;
+            if recursive {
+                check(libc::pthread_mutexattr_settype(
+                    &mut attr,
+                    libc::PTHREAD_MUTEX_RECURSIVE,
+                ))?;
+            }
+            let r = check(libc::pthread_mutex_init(m, &attr));
+            libc::pthread_mutexattr_destroy(&mut attr);
+            r
+        }
+    }
+
+    /// Locks the mutex at `offset`: waits until `deadline` (`None`: as long
+    /// as it takes), or not at all with `try_only`. A holder that died is
+    /// reported as [`Locked::OwnerDied`] — the lock is then held, and made
+    /// consistent again.
+    pub(crate) fn lock_mutex(&self, offset: usize, deadline: Option<Instant>, try_only: bool) -> io::Result<Locked> {
+        let m = self.mutex_at(offset)?;
+        let r = if try_only {
+            // SAFETY: `m` is an initialized process-shared mutex in the mapping.
+            unsafe { libc::pthread_mutex_trylock(m) }
+        } else if let Some(deadline) = deadline {
+            let abs = realtime_after(deadline.saturating_duration_since(Instant::now()));
+            // SAFETY: as above; `abs` is a valid timespec.
+            unsafe { libc::pthread_mutex_timedlock(m, &abs) }
+        } else {
+            // SAFETY: as above.
+            unsafe { libc::pthread_mutex_lock(m) }
+        };
+        match r {
+            0 => Ok(Locked::Yes),
+            libc::EOWNERDEAD => {
+                // SAFETY: we hold the mutex (EOWNERDEAD means acquired).
+                check(unsafe { libc::pthread_mutex_consistent(m) })?;
+                Ok(Locked::OwnerDied)
+            }
+            libc::EBUSY | libc::ETIMEDOUT => Ok(Locked::Busy),
+            e => Err(io::Error::from_raw_os_error(e)),
+        }
+    }
+
+    /// Unlocks the mutex at `offset` (held by this thread).
+    pub(crate) fn unlock_mutex(&self, offset: usize) -> io::Result<()> {
+        let m = self.mutex_at(offset)?;
+        // SAFETY: an initialized mutex that this thread holds.
+        check(unsafe { libc::pthread_mutex_unlock(m) })
+    }
+
+    /// The region's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len
     }
 
     /// The whole region as bytes (for a region only this process writes).
@@ -855,5 +975,80 @@ pub(crate) fn futex_wake(word: &std::sync::atomic::AtomicU32, n: i32) {
     // SAFETY: as in `futex_wait`.
     unsafe {
         libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, n);
+    }
+}
+
+/// Plain data of a region, held under the region's robust mutex: derefs to
+/// `[T]` while alive, unlocks on drop. Not `Send`: a pthread mutex must be
+/// unlocked by the thread that locked it.
+pub(crate) struct LockedSlice<'a, T> {
+    region: &'a SharedRegion,
+    mutex: usize,
+    data: *mut T,
+    len: usize,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl<T> fmt::Debug for LockedSlice<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockedSlice").field("len", &self.len).finish()
+    }
+}
+
+impl SharedRegion {
+    /// Locks the mutex at `mutex` and lends the `len` values of `T` at
+    /// `data`. `Busy` comes back without a guard.
+    pub(crate) fn lock_slice<T: bytemuck::Pod>(
+        &self,
+        mutex: usize,
+        data: usize,
+        len: usize,
+        deadline: Option<Instant>,
+        try_only: bool,
+    ) -> io::Result<(Locked, Option<LockedSlice<'_, T>>)> {
+        let size = std::mem::size_of::<T>()
+            .checked_mul(len)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "too long"))?;
+        let ptr = self
+            .checked_ptr(data, size, std::mem::align_of::<T>())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "data outside the region"))?;
+        let locked = self.lock_mutex(mutex, deadline, try_only)?;
+        if locked == Locked::Busy {
+            return Ok((locked, None));
+        }
+        Ok((
+            locked,
+            Some(LockedSlice {
+                region: self,
+                mutex,
+                data: ptr as *mut T,
+                len,
+                _not_send: std::marker::PhantomData,
+            }),
+        ))
+    }
+}
+
+impl<T> std::ops::Deref for LockedSlice<'_, T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        // SAFETY: the range is in bounds and aligned (checked when the guard
+        // was made), `T: Pod` makes any bytes a valid `T`, and the mutex we
+        // hold is what every process takes before touching this data.
+        unsafe { std::slice::from_raw_parts(self.data, self.len) }
+    }
+}
+
+impl<T> std::ops::DerefMut for LockedSlice<'_, T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        // SAFETY: as in `deref`; `&mut self` makes this the only borrow.
+        unsafe { std::slice::from_raw_parts_mut(self.data, self.len) }
+    }
+}
+
+impl<T> Drop for LockedSlice<'_, T> {
+    fn drop(&mut self) {
+        let _ = self.region.unlock_mutex(self.mutex);
     }
 }

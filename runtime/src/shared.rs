@@ -1,0 +1,559 @@
+//! The guide's shared state: [`Value`] and [`Array`] of plain data in
+//! memory that several processes map, each behind a lock that survives the
+//! death of its holder.
+//!
+//! The memory is an anonymous `memfd` mapped shared: the kernel frees it
+//! with its last descriptor and mapping, so nothing is left in `/dev/shm`
+//! whatever happens. Handing a `Value` or `Array` to a child (an argument of
+//! a `#[process_fn]`) hands over that descriptor.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytemuck::Pod;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{Error, Result};
+use crate::handoff::{TrackedFd, TravelFd};
+use crate::sync::{LockError, LockResult};
+use crate::sys::{Locked, LockedSlice, SharedRegion};
+
+/// A shared memory segment and its descriptor: what every shared object
+/// is made of, and what travels to a child.
+pub(crate) struct Segment {
+    pub(crate) region: SharedRegion,
+    fd: TrackedFd,
+}
+
+impl Segment {
+    pub(crate) fn new(name: &str, len: usize) -> Result<Arc<Self>> {
+        let region = SharedRegion::new(name, len).map_err(Error::io("creating shared memory"))?;
+        let fd = TrackedFd::new(region.fd().try_clone_to_owned().map_err(Error::io("dup"))?);
+        Ok(Arc::new(Segment { region, fd }))
+    }
+
+    /// Locks the robust mutex at offset 0 and lends `len` values of `T` at
+    /// `data`, mapping the outcome to a [`LockResult`].
+    pub(crate) fn lock<T: Pod>(
+        &self,
+        data: usize,
+        len: usize,
+        deadline: Option<Instant>,
+        try_only: bool,
+    ) -> LockResult<LockedSlice<'_, T>> {
+        match self.region.lock_slice::<T>(0, data, len, deadline, try_only) {
+            Ok((Locked::Yes, Some(guard))) => Ok(guard),
+            Ok((Locked::OwnerDied, Some(guard))) => Err(LockError::OwnerDied(guard)),
+            Ok(_) => Err(LockError::Timeout),
+            Err(e) => Err(LockError::Failed(Error::io("locking")(e))),
+        }
+    }
+}
+
+impl Serialize for Segment {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        crate::handoff::serialize_fd(&self.fd.as_fd(), s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Segment {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let fd = TravelFd::deserialize(d)?.0;
+        let region =
+            SharedRegion::map(fd.try_clone().map_err(serde::de::Error::custom)?).map_err(serde::de::Error::custom)?;
+        Ok(Segment {
+            region,
+            fd: TrackedFd::new(fd),
+        })
+    }
+}
+
+impl AsFd for Segment {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// Where the data starts in a segment: after the mutex (and the length).
+const DATA: usize = 64;
+/// Where an array keeps its length.
+const LEN: usize = 48;
+
+/// One value of plain data `T` shared between processes — the guide's
+/// `Value(typecode, value)`, typed. `get` and `set` take its lock; for a
+/// read-modify-write, hold the guard of [`lock`](Value::lock).
+///
+/// `T` is any [`bytemuck::Pod`] type: the guide's type codes (`i8`…`u64`,
+/// `f32`, `f64`, `u8` for `c`) and `#[repr(C)]` structs that derive it.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+/// use multiproc::shared::Value;
+///
+/// #[process_fn]
+/// fn add(counter: Value<i64>, n: i64) {
+///     for _ in 0..n {
+///         *counter.lock().unwrap() += 1;
+///     }
+/// }
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let counter = Value::new(0i64)?;
+/// let mut a = Process::builder().start(add, (counter.clone(), 1000))?;
+/// let mut b = Process::builder().start(add, (counter.clone(), 1000))?;
+/// a.join()?;
+/// b.join()?;
+/// assert_eq!(counter.get()?, 2000); // exact: every += held the lock
+/// # Ok(())
+/// # }
+/// ```
+pub struct Value<T> {
+    seg: Arc<Segment>,
+    _value: PhantomData<T>,
+}
+
+impl<T> Clone for Value<T> {
+    fn clone(&self) -> Self {
+        Value {
+            seg: self.seg.clone(),
+            _value: PhantomData,
+        }
+    }
+}
+
+impl<T: Pod + fmt::Debug> fmt::Debug for Value<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Value").finish_non_exhaustive()
+    }
+}
+
+/// The guard of a [`Value`]: derefs to the value while the lock is held.
+pub struct ValueGuard<'a, T>(LockedSlice<'a, T>);
+
+impl<T> fmt::Debug for ValueGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ValueGuard")
+    }
+}
+
+impl<T> std::ops::Deref for ValueGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0[0]
+    }
+}
+
+impl<T> std::ops::DerefMut for ValueGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0[0]
+    }
+}
+
+fn wrap<'a, T, G>(r: LockResult<LockedSlice<'a, T>>, f: impl Fn(LockedSlice<'a, T>) -> G) -> LockResult<G> {
+    r.map(&f).map_err(|e| e.map(f))
+}
+
+impl<T: Pod> Value<T> {
+    /// A new shared value.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the shared memory cannot be made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let v = multiproc::shared::Value::new(3.5f64)?;
+    /// assert_eq!(v.get()?, 3.5);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new(value: T) -> Result<Self> {
+        let seg = Segment::new("multiproc-value", DATA + std::mem::size_of::<T>())?;
+        seg.region
+            .init_mutex(0, false)
+            .map_err(Error::io("pthread_mutex_init"))?;
+        let v = Value {
+            seg,
+            _value: PhantomData,
+        };
+        v.set(value)?;
+        Ok(v)
+    }
+
+    /// Holds the value's lock; the guard derefs to the value.
+    ///
+    /// # Errors
+    /// [`LockError::OwnerDied`] (with the guard) when a process died
+    /// holding it; the value may be half-updated.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let v = multiproc::shared::Value::new(1u32)?;
+    /// *v.lock().unwrap() *= 10;
+    /// assert_eq!(v.get()?, 10);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn lock(&self) -> LockResult<ValueGuard<'_, T>> {
+        wrap(self.seg.lock::<T>(DATA, 1, None, false), ValueGuard)
+    }
+
+    /// Like [`lock`](Value::lock), waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// [`LockError::Timeout`]; else as [`lock`](Value::lock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let v = multiproc::shared::Value::new(1u8)?;
+    /// let g = v.lock_timeout(std::time::Duration::from_secs(1)).unwrap();
+    /// assert_eq!(*g, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn lock_timeout(&self, timeout: Duration) -> LockResult<ValueGuard<'_, T>> {
+        wrap(
+            self.seg.lock::<T>(DATA, 1, Some(Instant::now() + timeout), false),
+            ValueGuard,
+        )
+    }
+
+    /// The current value (under the lock; a dead holder's value is read
+    /// as it was left).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when locking fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// assert_eq!(multiproc::shared::Value::new(7i8)?.get()?, 7);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get(&self) -> Result<T> {
+        match self.lock() {
+            Ok(g) => Ok(*g),
+            Err(e) => e
+                .into_inner()
+                .map(|g| *g)
+                .ok_or(Error::Usage("the value's lock failed".into())),
+        }
+    }
+
+    /// Replaces the value (under the lock).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when locking fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let v = multiproc::shared::Value::new(0u16)?;
+    /// v.set(9)?;
+    /// assert_eq!(v.get()?, 9);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set(&self, value: T) -> Result<()> {
+        match self.lock() {
+            Ok(mut g) => *g = value,
+            Err(e) => *e.into_inner().ok_or(Error::Usage("the value's lock failed".into()))? = value,
+        }
+        Ok(())
+    }
+}
+
+/// A fixed-length array of plain data `T` shared between processes — the
+/// guide's `Array(typecode, size_or_initializer)`, typed; every access goes
+/// through its lock.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+/// use multiproc::shared::Array;
+///
+/// #[process_fn]
+/// fn negate(a: Array<i32>) {
+///     for x in a.lock().unwrap().iter_mut() {
+///         *x = -*x;
+///     }
+/// }
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let a = Array::from_slice(&[1, 2, 3])?;
+/// Process::builder().start(negate, (a.clone(),))?.join()?;
+/// assert_eq!(a.to_vec()?, vec![-1, -2, -3]);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Array<T> {
+    seg: Arc<Segment>,
+    len: usize,
+    _value: PhantomData<T>,
+}
+
+impl<T> Clone for Array<T> {
+    fn clone(&self) -> Self {
+        Array {
+            seg: self.seg.clone(),
+            len: self.len,
+            _value: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Array<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Array").field("len", &self.len).finish()
+    }
+}
+
+/// The guard of an [`Array`]: derefs to the slice while the lock is held.
+pub struct ArrayGuard<'a, T>(LockedSlice<'a, T>);
+
+impl<T> fmt::Debug for ArrayGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArrayGuard").field("len", &self.0.len()).finish()
+    }
+}
+
+impl<T> std::ops::Deref for ArrayGuard<'_, T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for ArrayGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.0
+    }
+}
+
+impl<T: Pod> Array<T> {
+    /// An array of `len` zeroed values.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the shared memory cannot be made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let a = multiproc::shared::Array::<f64>::new(4)?;
+    /// assert_eq!(a.to_vec()?, vec![0.0; 4]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new(len: usize) -> Result<Self> {
+        let bytes = std::mem::size_of::<T>()
+            .checked_mul(len)
+            .ok_or(Error::Usage("array too large".into()))?;
+        let seg = Segment::new("multiproc-array", DATA + bytes.max(1))?;
+        seg.region
+            .init_mutex(0, false)
+            .map_err(Error::io("pthread_mutex_init"))?;
+        if let Some(l) = seg.region.atomic_u64(LEN) {
+            l.store(len as u64, std::sync::atomic::Ordering::Release);
+        }
+        Ok(Array {
+            seg,
+            len,
+            _value: PhantomData,
+        })
+    }
+
+    /// An array holding a copy of `values`.
+    ///
+    /// # Errors
+    /// As [`new`](Array::new).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let a = multiproc::shared::Array::from_slice(b"abc")?;
+    /// assert_eq!(a.len(), 3);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_slice(values: &[T]) -> Result<Self> {
+        let a = Self::new(values.len())?;
+        a.guard(a.lock())?.copy_from_slice(values);
+        Ok(a)
+    }
+
+    fn guard<'a>(&self, r: LockResult<ArrayGuard<'a, T>>) -> Result<ArrayGuard<'a, T>> {
+        match r {
+            Ok(g) => Ok(g),
+            Err(e) => e.into_inner().ok_or(Error::Usage("the array's lock failed".into())),
+        }
+    }
+
+    /// The number of elements.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// assert_eq!(multiproc::shared::Array::<u8>::new(5)?.len(), 5);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the array has no elements.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// assert!(multiproc::shared::Array::<u8>::new(0)?.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Holds the array's lock; the guard derefs to the slice.
+    ///
+    /// # Errors
+    /// [`LockError::OwnerDied`] (with the guard) when a process died
+    /// holding it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let a = multiproc::shared::Array::from_slice(&[3u8, 1, 2])?;
+    /// a.lock().unwrap().sort();
+    /// assert_eq!(a.to_vec()?, vec![1, 2, 3]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn lock(&self) -> LockResult<ArrayGuard<'_, T>> {
+        wrap(self.seg.lock::<T>(DATA, self.len, None, false), ArrayGuard)
+    }
+
+    /// Like [`lock`](Array::lock), waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// [`LockError::Timeout`]; else as [`lock`](Array::lock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let a = multiproc::shared::Array::<u8>::new(1)?;
+    /// assert!(a.lock_timeout(std::time::Duration::from_secs(1)).is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn lock_timeout(&self, timeout: Duration) -> LockResult<ArrayGuard<'_, T>> {
+        wrap(
+            self.seg
+                .lock::<T>(DATA, self.len, Some(Instant::now() + timeout), false),
+            ArrayGuard,
+        )
+    }
+
+    /// A copy of the elements (under the lock).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when locking fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// assert_eq!(multiproc::shared::Array::from_slice(&[1i16])?.to_vec()?, vec![1]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn to_vec(&self) -> Result<Vec<T>> {
+        Ok(self.guard(self.lock())?.to_vec())
+    }
+}
+
+#[derive(Serialize)]
+struct ArrayWireRef<'a> {
+    seg: &'a Segment,
+    len: u64,
+}
+
+#[derive(Deserialize)]
+struct ArrayWire {
+    seg: Segment,
+    len: u64,
+}
+
+impl<T> Serialize for Value<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.seg.serialize(s)
+    }
+}
+
+impl<'de, T: Pod> Deserialize<'de> for Value<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let seg = Segment::deserialize(d)?;
+        if seg.region.len() < DATA + std::mem::size_of::<T>() {
+            return Err(serde::de::Error::custom(
+                "a shared value's segment is too small for its type",
+            ));
+        }
+        Ok(Value {
+            seg: Arc::new(seg),
+            _value: PhantomData,
+        })
+    }
+}
+
+impl<T> Serialize for Array<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        ArrayWireRef {
+            seg: &self.seg,
+            len: self.len as u64,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de, T: Pod> Deserialize<'de> for Array<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let wire = ArrayWire::deserialize(d)?;
+        let len = usize::try_from(wire.len).map_err(serde::de::Error::custom)?;
+        let need = std::mem::size_of::<T>()
+            .checked_mul(len)
+            .and_then(|b| b.checked_add(DATA))
+            .ok_or_else(|| serde::de::Error::custom("array length overflows"))?;
+        if wire.seg.region.len() < need {
+            return Err(serde::de::Error::custom(
+                "a shared array's segment is too small for its length",
+            ));
+        }
+        Ok(Array {
+            seg: Arc::new(wire.seg),
+            len,
+            _value: PhantomData,
+        })
+    }
+}

@@ -1,0 +1,636 @@
+//! The guide's synchronization primitives across processes (and threads):
+//! [`Lock`], [`RLock`], [`Event`], [`Semaphore`], [`BoundedSemaphore`].
+//!
+//! Each lives in a small shared `memfd` segment. `Lock` and `RLock` are
+//! robust, process-shared pthread mutexes: when a holder dies, the next
+//! acquirer — one already blocked included — gets
+//! [`LockError::OwnerDied`] carrying the guard, repairs what the dead
+//! holder left half-done, and goes on; once that guard is released the
+//! lock is healthy again. `Event` and the semaphores are futex counters.
+//!
+//! A semaphore permit held by a process that dies is not given back: the
+//! semaphore has one permit fewer from then on; a waiter with a timeout is
+//! never stuck past it.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{Error, Result};
+use crate::shared::Segment;
+use crate::sys::{self, LockedSlice};
+
+/// Why a lock was not simply acquired.
+pub enum LockError<G> {
+    /// Acquired, from a holder that died while holding it: what it guarded
+    /// may be half-updated. The guard is inside; the lock is healthy again
+    /// once it is released.
+    OwnerDied(G),
+    /// Not acquired within the time given (or at once, for `try_`).
+    Timeout,
+    /// The operating system refused.
+    Failed(Error),
+}
+
+impl<G> LockError<G> {
+    /// The guard, when the lock was acquired after all (`OwnerDied`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let lock = multiproc::sync::Lock::new()?;
+    /// let _guard = match lock.acquire() {
+    ///     Ok(g) => g,
+    ///     Err(e) => e.into_inner().expect("owner died: take over"),
+    /// };
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_inner(self) -> Option<G> {
+        match self {
+            LockError::OwnerDied(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn map<H>(self, f: impl FnOnce(G) -> H) -> LockError<H> {
+        match self {
+            LockError::OwnerDied(g) => LockError::OwnerDied(f(g)),
+            LockError::Timeout => LockError::Timeout,
+            LockError::Failed(e) => LockError::Failed(e),
+        }
+    }
+}
+
+impl<G> fmt::Debug for LockError<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockError::OwnerDied(_) => f.write_str("OwnerDied(..)"),
+            LockError::Timeout => f.write_str("Timeout"),
+            LockError::Failed(e) => write!(f, "Failed({e:?})"),
+        }
+    }
+}
+
+impl<G> fmt::Display for LockError<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockError::OwnerDied(_) => f.write_str("the lock's previous holder died while holding it"),
+            LockError::Timeout => f.write_str("the lock was not acquired in time"),
+            LockError::Failed(e) => write!(f, "locking failed: {e}"),
+        }
+    }
+}
+
+impl<G> std::error::Error for LockError<G> {}
+
+/// What acquiring a lock gives: the guard, or why not.
+pub type LockResult<G> = std::result::Result<G, LockError<G>>;
+
+macro_rules! robust_lock {
+    ($(#[$doc:meta])* $name:ident, $guard:ident, $recursive:expr, $seg_name:expr) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name {
+            seg: Arc<Segment>,
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(stringify!($name))
+            }
+        }
+
+        /// Held while alive; released on drop. Not `Send`: a lock is
+        /// released by the thread that acquired it.
+        #[must_use = "the lock is released when the guard is dropped"]
+        pub struct $guard<'a>(#[allow(dead_code)] LockedSlice<'a, u8>);
+
+        impl fmt::Debug for $guard<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(stringify!($guard))
+            }
+        }
+
+        impl $name {
+            /// A new, unlocked lock.
+            ///
+            /// # Errors
+            /// [`Error::Io`] when the shared memory cannot be made.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("let lock = multiproc::sync::", stringify!($name), "::new().unwrap();")]
+            /// drop(lock.acquire().unwrap());
+            /// ```
+            pub fn new() -> Result<Self> {
+                let seg = Segment::new($seg_name, 64)?;
+                seg.region.init_mutex(0, $recursive).map_err(Error::io("pthread_mutex_init"))?;
+                Ok($name { seg })
+            }
+
+            fn acquire_with(&self, deadline: Option<Instant>, try_only: bool) -> LockResult<$guard<'_>> {
+                self.seg.lock::<u8>(0, 0, deadline, try_only).map($guard).map_err(|e| e.map($guard))
+            }
+
+            /// Waits for the lock (the guide's `acquire()`; `with lock:`
+            /// is the guard's scope).
+            ///
+            /// # Errors
+            /// [`LockError::OwnerDied`] with the guard when the holder died.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("let lock = multiproc::sync::", stringify!($name), "::new().unwrap();")]
+            /// {
+            ///     let _held = lock.acquire().unwrap();
+            /// } // released here
+            /// ```
+            pub fn acquire(&self) -> LockResult<$guard<'_>> {
+                self.acquire_with(None, false)
+            }
+
+            /// Waits at most `timeout` (the guide's `acquire(timeout=…)`).
+            ///
+            /// # Errors
+            /// [`LockError::Timeout`]; else as `acquire`.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("let lock = multiproc::sync::", stringify!($name), "::new().unwrap();")]
+            /// assert!(lock.acquire_timeout(std::time::Duration::from_secs(1)).is_ok());
+            /// ```
+            pub fn acquire_timeout(&self, timeout: Duration) -> LockResult<$guard<'_>> {
+                self.acquire_with(Some(Instant::now() + timeout), false)
+            }
+
+            /// Takes the lock only if it is free now (`acquire(False)`).
+            ///
+            /// # Errors
+            /// [`LockError::Timeout`] when it is held; else as `acquire`.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("let lock = multiproc::sync::", stringify!($name), "::new().unwrap();")]
+            /// assert!(lock.try_acquire().is_ok());
+            /// ```
+            pub fn try_acquire(&self) -> LockResult<$guard<'_>> {
+                self.acquire_with(None, true)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                self.seg.serialize(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                let seg = Segment::deserialize(d)?;
+                if seg.region.len() < 64 {
+                    return Err(serde::de::Error::custom("a lock's segment is too small"));
+                }
+                Ok($name { seg: Arc::new(seg) })
+            }
+        }
+    };
+}
+
+robust_lock!(
+    /// A lock shared by processes and threads — the guide's `Lock`, and a
+    /// holder's death is reported, never a deadlock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use multiproc::prelude::*;
+    /// use multiproc::sync::Lock;
+    ///
+    /// #[process_fn]
+    /// fn report(lock: Lock, who: u32) {
+    ///     let _held = lock.acquire().unwrap();
+    ///     println!("worker {who} holds the lock");
+    /// }
+    ///
+    /// # fn main() -> multiproc::Result<()> {
+    /// let lock = Lock::new()?;
+    /// let mut children: Vec<_> = (0..3)
+    ///     .map(|i| Process::builder().start(report, (lock.clone(), i)))
+    ///     .collect::<Result<_, _>>()?;
+    /// for c in &mut children {
+    ///     c.join()?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    Lock,
+    LockGuard,
+    false,
+    "multiproc-lock"
+);
+
+robust_lock!(
+    /// A re-entrant lock — the guide's `RLock`: the thread that holds it may
+    /// acquire it again; it is free once every guard is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let lock = multiproc::sync::RLock::new()?;
+    /// let outer = lock.acquire().unwrap();
+    /// let inner = lock.acquire().unwrap(); // no deadlock
+    /// drop((inner, outer));
+    /// # Ok(())
+    /// # }
+    /// ```
+    RLock,
+    RLockGuard,
+    true,
+    "multiproc-rlock"
+);
+
+/// A flag that processes wait on — the guide's `Event`.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+/// use multiproc::sync::Event;
+///
+/// #[process_fn]
+/// fn waiter(e: Event) -> bool {
+///     e.wait_timeout(std::time::Duration::from_secs(60))
+/// }
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let e = Event::new()?;
+/// let mut p = Process::builder().start(waiter, (e.clone(),))?;
+/// e.set();
+/// assert!(p.join()?);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Event {
+    seg: Arc<Segment>,
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event").field("set", &self.is_set()).finish()
+    }
+}
+
+fn word(seg: &Segment, offset: usize) -> &AtomicU32 {
+    seg.region.atomic_u32(offset).expect("segments are at least 64 bytes")
+}
+
+impl Event {
+    /// A new event, not set.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the shared memory cannot be made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!multiproc::sync::Event::new().unwrap().is_set());
+    /// ```
+    pub fn new() -> Result<Self> {
+        Ok(Event {
+            seg: Segment::new("multiproc-event", 64)?,
+        })
+    }
+
+    /// Sets the flag and wakes every waiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = multiproc::sync::Event::new().unwrap();
+    /// e.set();
+    /// assert!(e.is_set());
+    /// ```
+    pub fn set(&self) {
+        let w = word(&self.seg, 0);
+        w.store(1, Ordering::Release);
+        sys::futex_wake(w, i32::MAX);
+    }
+
+    /// Clears the flag.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = multiproc::sync::Event::new().unwrap();
+    /// e.set();
+    /// e.clear();
+    /// assert!(!e.is_set());
+    /// ```
+    pub fn clear(&self) {
+        word(&self.seg, 0).store(0, Ordering::Release);
+    }
+
+    /// Whether the flag is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!multiproc::sync::Event::new().unwrap().is_set());
+    /// ```
+    pub fn is_set(&self) -> bool {
+        word(&self.seg, 0).load(Ordering::Acquire) != 0
+    }
+
+    fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        let w = word(&self.seg, 0);
+        loop {
+            if w.load(Ordering::Acquire) != 0 {
+                return true;
+            }
+            if !sys::futex_wait(w, 0, deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
+                return w.load(Ordering::Acquire) != 0;
+            }
+        }
+    }
+
+    /// Waits until the flag is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = multiproc::sync::Event::new().unwrap();
+    /// e.set();
+    /// e.wait();
+    /// ```
+    pub fn wait(&self) {
+        self.wait_until(None);
+    }
+
+    /// Waits at most `timeout`; returns whether the flag was set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = multiproc::sync::Event::new().unwrap();
+    /// assert!(!e.wait_timeout(std::time::Duration::from_millis(5)));
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.wait_until(Some(Instant::now() + timeout))
+    }
+}
+
+/// A counter of permits — the guide's `Semaphore(n)`.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> multiproc::Result<()> {
+/// let slots = multiproc::sync::Semaphore::new(2)?;
+/// let a = slots.acquire();
+/// let b = slots.acquire();
+/// assert!(slots.try_acquire().is_none()); // both permits taken
+/// drop(a);
+/// assert!(slots.try_acquire().is_some());
+/// # drop(b);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Semaphore {
+    seg: Arc<Segment>,
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Semaphore").field("value", &self.value()).finish()
+    }
+}
+
+/// A permit of a [`Semaphore`], given back on drop.
+#[must_use = "the permit is given back when the guard is dropped"]
+pub struct SemaphoreGuard<'a>(&'a Semaphore);
+
+impl fmt::Debug for SemaphoreGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SemaphoreGuard")
+    }
+}
+
+impl Drop for SemaphoreGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.release();
+    }
+}
+
+const VALUE: usize = 0;
+const BOUND: usize = 4;
+
+impl Semaphore {
+    fn with(value: u32, bound: u32) -> Result<Self> {
+        let seg = Segment::new("multiproc-semaphore", 64)?;
+        word(&seg, VALUE).store(value, Ordering::Release);
+        word(&seg, BOUND).store(bound, Ordering::Release);
+        Ok(Semaphore { seg })
+    }
+
+    /// A semaphore with `permits` permits.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the shared memory cannot be made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(multiproc::sync::Semaphore::new(3).unwrap().value(), 3);
+    /// ```
+    pub fn new(permits: u32) -> Result<Self> {
+        Self::with(permits, 0)
+    }
+
+    /// The permits free now (approximate, like Python's `get_value`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = multiproc::sync::Semaphore::new(1).unwrap();
+    /// let _p = s.acquire();
+    /// assert_eq!(s.value(), 0);
+    /// ```
+    pub fn value(&self) -> u32 {
+        word(&self.seg, VALUE).load(Ordering::Acquire)
+    }
+
+    fn acquire_until(&self, deadline: Option<Instant>, try_only: bool) -> Option<SemaphoreGuard<'_>> {
+        let w = word(&self.seg, VALUE);
+        loop {
+            let v = w.load(Ordering::Acquire);
+            if v > 0 {
+                if w.compare_exchange(v, v - 1, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    return Some(SemaphoreGuard(self));
+                }
+                continue;
+            }
+            if try_only {
+                return None;
+            }
+            if !sys::futex_wait(w, 0, deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
+        }
+    }
+
+    /// Waits for a permit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = multiproc::sync::Semaphore::new(1).unwrap();
+    /// let _permit = s.acquire();
+    /// ```
+    pub fn acquire(&self) -> SemaphoreGuard<'_> {
+        loop {
+            if let Some(g) = self.acquire_until(None, false) {
+                return g;
+            }
+        }
+    }
+
+    /// Waits at most `timeout` for a permit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = multiproc::sync::Semaphore::new(0).unwrap();
+    /// assert!(s.acquire_timeout(std::time::Duration::from_millis(5)).is_none());
+    /// ```
+    pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphoreGuard<'_>> {
+        self.acquire_until(Some(Instant::now() + timeout), false)
+    }
+
+    /// Takes a permit only if one is free now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(multiproc::sync::Semaphore::new(1).unwrap().try_acquire().is_some());
+    /// ```
+    pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
+        self.acquire_until(None, true)
+    }
+
+    /// Gives a permit back without a guard (the guide's `release()`).
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for a [`BoundedSemaphore`] released past its bound
+    /// (the guide's `ValueError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = multiproc::sync::Semaphore::new(0).unwrap();
+    /// s.release().unwrap();
+    /// assert_eq!(s.value(), 1);
+    /// ```
+    pub fn release(&self) -> Result<()> {
+        let w = word(&self.seg, VALUE);
+        let bound = word(&self.seg, BOUND).load(Ordering::Acquire);
+        let mut v = w.load(Ordering::Acquire);
+        loop {
+            if bound > 0 && v >= bound {
+                return Err(Error::Usage(
+                    "a BoundedSemaphore was released more times than acquired".into(),
+                ));
+            }
+            match w.compare_exchange(v, v + 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(now) => v = now,
+            }
+        }
+        sys::futex_wake(w, 1);
+        Ok(())
+    }
+}
+
+/// A [`Semaphore`] that refuses to be released past its initial value —
+/// the guide's `BoundedSemaphore`.
+///
+/// # Examples
+///
+/// ```
+/// let s = multiproc::sync::BoundedSemaphore::new(1).unwrap();
+/// assert!(s.release().is_err()); // never acquired
+/// ```
+#[derive(Clone, Debug)]
+pub struct BoundedSemaphore(Semaphore);
+
+impl BoundedSemaphore {
+    /// A bounded semaphore with `permits` permits.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the shared memory cannot be made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = multiproc::sync::BoundedSemaphore::new(2).unwrap();
+    /// assert_eq!(s.value(), 2);
+    /// ```
+    pub fn new(permits: u32) -> Result<Self> {
+        Ok(BoundedSemaphore(Semaphore::with(permits, permits)?))
+    }
+}
+
+impl std::ops::Deref for BoundedSemaphore {
+    type Target = Semaphore;
+
+    fn deref(&self) -> &Semaphore {
+        &self.0
+    }
+}
+
+macro_rules! travels {
+    ($($ty:ident),*) => {$(
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                self.seg.serialize(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                let seg = Segment::deserialize(d)?;
+                if seg.region.len() < 64 {
+                    return Err(serde::de::Error::custom("a segment is too small"));
+                }
+                Ok($ty { seg: Arc::new(seg) })
+            }
+        }
+    )*};
+}
+
+travels!(Event, Semaphore);
+
+impl Serialize for BoundedSemaphore {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for BoundedSemaphore {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Semaphore::deserialize(d).map(BoundedSemaphore)
+    }
+}
