@@ -1,0 +1,213 @@
+//! Shared values and sync primitives across processes, for every start
+//! method: exact counts, owner death reported (never a deadlock), timeouts.
+
+use std::time::{Duration, Instant};
+
+use multiproc::prelude::*;
+use multiproc::shared::{Array, Value};
+use multiproc::sync::{BoundedSemaphore, Event, Lock, LockError, RLock, Semaphore};
+use multiproc_tests::{eventually, METHODS, PATIENCE};
+
+#[process_fn]
+fn add(counter: Value<u64>, n: u64) {
+    for _ in 0..n {
+        *counter.lock().unwrap() += 1;
+    }
+}
+
+/// Takes the lock, says so, and sleeps holding it until killed.
+#[process_fn]
+fn hold_forever(lock: Lock, held: Event) {
+    let _guard = lock.acquire().unwrap();
+    held.set();
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+#[process_fn]
+fn hold_value_forever(v: Value<u64>, held: Event) {
+    let mut g = v.lock().unwrap();
+    *g = 12345; // a "half-done" update
+    held.set();
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+#[process_fn]
+fn fill(a: Array<u32>, base: u32) {
+    for (i, x) in a.lock().unwrap().iter_mut().enumerate() {
+        *x = base + i as u32;
+    }
+}
+
+#[process_fn]
+fn wait_then_set(go: Event, done: Event) {
+    assert!(go.wait_timeout(PATIENCE));
+    done.set();
+}
+
+#[process_fn]
+fn use_slot(slots: Semaphore, inside: Value<u32>, most: Value<u32>) {
+    let _permit = slots.acquire();
+    let now = {
+        let mut g = inside.lock().unwrap();
+        *g += 1;
+        *g
+    };
+    {
+        let mut m = most.lock().unwrap();
+        *m = (*m).max(now);
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    *inside.lock().unwrap() -= 1;
+}
+
+#[test]
+fn two_processes_count_exactly_under_the_value_lock() {
+    for method in METHODS {
+        let counter = Value::new(0u64).unwrap();
+        let mut kids: Vec<_> = (0..2)
+            .map(|_| {
+                Process::builder()
+                    .start_method(method)
+                    .start(add, (counter.clone(), 20_000))
+                    .unwrap()
+            })
+            .collect();
+        for k in &mut kids {
+            k.join_timeout(PATIENCE).unwrap();
+        }
+        assert_eq!(counter.get().unwrap(), 40_000, "{method}");
+    }
+}
+
+#[test]
+fn arrays_are_shared() {
+    for method in METHODS {
+        let a = Array::<u32>::new(100).unwrap();
+        Process::builder()
+            .start_method(method)
+            .start(fill, (a.clone(), 7))
+            .unwrap()
+            .join_timeout(PATIENCE)
+            .unwrap();
+        assert_eq!(a.to_vec().unwrap(), (7..107).collect::<Vec<u32>>(), "{method}");
+    }
+}
+
+#[test]
+fn a_dead_holder_is_reported_to_the_next_acquirer() {
+    for method in METHODS {
+        let lock = Lock::new().unwrap();
+        let held = Event::new().unwrap();
+        let holder = Process::builder()
+            .start_method(method)
+            .start(hold_forever, (lock.clone(), held.clone()))
+            .unwrap();
+        assert!(held.wait_timeout(PATIENCE));
+        assert!(matches!(lock.try_acquire(), Err(LockError::Timeout)));
+        // A waiter already blocked when the holder dies wakes with the news.
+        let waiter = {
+            let lock = lock.clone();
+            std::thread::spawn(move || match lock.acquire_timeout(PATIENCE) {
+                Err(LockError::OwnerDied(guard)) => {
+                    drop(guard);
+                    "owner died"
+                }
+                Ok(_) => "acquired plainly",
+                Err(_) => "failed",
+            })
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        holder.kill().unwrap();
+        assert_eq!(waiter.join().unwrap(), "owner died", "{method}");
+        // Released once: healthy again.
+        assert!(lock.acquire_timeout(PATIENCE).is_ok());
+    }
+}
+
+#[test]
+fn a_value_whose_holder_died_can_be_repaired() {
+    let v = Value::new(0u64).unwrap();
+    let held = Event::new().unwrap();
+    let holder = Process::builder()
+        .start(hold_value_forever, (v.clone(), held.clone()))
+        .unwrap();
+    assert!(held.wait_timeout(PATIENCE));
+    holder.kill().unwrap();
+    let mut holder = holder;
+    let _ = holder.join_timeout(PATIENCE);
+    match v.lock_timeout(PATIENCE) {
+        Err(LockError::OwnerDied(mut g)) => {
+            assert_eq!(*g, 12345); // what the dead holder left
+            *g = 0; // repaired
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(v.get().unwrap(), 0);
+}
+
+#[test]
+fn rlock_is_reentrant_and_excludes_others() {
+    let lock = RLock::new().unwrap();
+    let outer = lock.acquire().unwrap();
+    let inner = lock.acquire().unwrap();
+    let other = {
+        let lock = lock.clone();
+        std::thread::spawn(move || lock.try_acquire().is_ok())
+    };
+    assert!(!other.join().unwrap());
+    drop((inner, outer));
+    let lock2 = lock.clone();
+    assert!(std::thread::spawn(move || lock2.try_acquire().is_ok()).join().unwrap());
+}
+
+#[test]
+fn events_cross_processes() {
+    for method in METHODS {
+        let (go, done) = (Event::new().unwrap(), Event::new().unwrap());
+        let mut p = Process::builder()
+            .start_method(method)
+            .start(wait_then_set, (go.clone(), done.clone()))
+            .unwrap();
+        assert!(!done.wait_timeout(Duration::from_millis(10)));
+        go.set();
+        assert!(done.wait_timeout(PATIENCE), "{method}");
+        p.join_timeout(PATIENCE).unwrap();
+        done.clear();
+        assert!(!done.is_set());
+    }
+}
+
+/// The guide's example: 5 users, 2 slots.
+#[test]
+fn a_semaphore_admits_at_most_its_permits() {
+    let slots = Semaphore::new(2).unwrap();
+    let inside = Value::new(0u32).unwrap();
+    let most = Value::new(0u32).unwrap();
+    let mut users: Vec<_> = (0..5)
+        .map(|_| {
+            Process::builder()
+                .start(use_slot, (slots.clone(), inside.clone(), most.clone()))
+                .unwrap()
+        })
+        .collect();
+    for u in &mut users {
+        u.join_timeout(PATIENCE).unwrap();
+    }
+    assert!(most.get().unwrap() <= 2);
+    assert_eq!(inside.get().unwrap(), 0);
+    assert_eq!(slots.value(), 2);
+    let t = Instant::now();
+    let (_a, _b) = (slots.acquire(), slots.acquire());
+    assert!(slots.acquire_timeout(Duration::from_millis(30)).is_none());
+    assert!(t.elapsed() >= Duration::from_millis(30));
+}
+
+#[test]
+fn a_bounded_semaphore_refuses_extra_releases() {
+    let s = BoundedSemaphore::new(1).unwrap();
+    assert!(matches!(s.release(), Err(Error::Usage(_))));
+    let permit = s.acquire();
+    drop(permit);
+    assert_eq!(s.value(), 1);
+    assert!(eventually(|| s.value() == 1));
+}
