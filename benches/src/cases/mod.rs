@@ -9,11 +9,19 @@ mod codec;
 mod ipc;
 mod pool;
 mod process;
+mod sync;
 
 use serde_json::{Map, Value};
 
 /// Every case, in the order a full run takes them.
-pub(crate) const CASES: &[Case] = &[process::CASE, pool::CASE, ipc::PIPE, ipc::QUEUE, codec::CASE];
+pub(crate) const CASES: &[Case] = &[
+    process::CASE,
+    pool::CASE,
+    ipc::PIPE,
+    ipc::QUEUE,
+    sync::CASE,
+    codec::CASE,
+];
 
 /// Finds a case by its command-line name.
 pub(crate) fn find(name: &str) -> Option<&'static Case> {
