@@ -44,7 +44,7 @@ pub(crate) fn run_group(group: &str) -> Result<PeerRun, String> {
     let script = script_path();
     let out = Command::new(PYTHON)
         .arg(&script)
-        .arg(group)
+        .args(group.split_whitespace())
         .output()
         .map_err(|e| format!("cannot run {PYTHON} {}: {e}", script.display()))?;
     if !out.status.success() {

@@ -43,6 +43,7 @@ pub(crate) struct Case {
     /// One line on what it measures (`--list`).
     pub(crate) about: &'static str,
     /// The group of `py_baseline.py` that holds its peer figures, if any.
+    /// (Several groups, space-separated, run together.)
     pub(crate) peer_group: Option<&'static str>,
     /// Measures ours.
     pub(crate) run: fn(&Options) -> Result<CaseOutput, String>,

@@ -20,7 +20,7 @@ use super::{Better, Case, CaseOutput, Figure, Options, PeerQuery, Stats, Target}
 pub(crate) const CASE: Case = Case {
     name: "sync",
     about: "Lock uncontended vs std Mutex and Python; Value += 1 by 2 processes; Event wake-up",
-    peer_group: Some("lock"),
+    peer_group: Some("lock value"),
     run,
 };
 
