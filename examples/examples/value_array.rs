@@ -21,7 +21,7 @@ use multiproc::shared::{Array, Value};
 
 #[process_fn]
 fn f(n: Value<f64>, a: Array<i32>) -> multiproc::Result<()> {
-    n.set(3.14)?;
+    n.set(std::f64::consts::PI)?; // the guide writes 3.14
     if let Ok(mut guard) = a.lock() {
         guard[0] = 5;
     }
