@@ -143,6 +143,10 @@ pub enum Error {
     /// `put` on a queue handle after its `close()`.
     #[error("this queue handle was closed; it puts no more")]
     QueueClosed,
+    /// The barrier is broken: aborted, reset while parties waited, or a
+    /// party's wait timed out (Python's `BrokenBarrierError`).
+    #[error("the barrier is broken")]
+    BrokenBarrier,
     /// A call that needs another one first (for example `Pool::join`
     /// before `close` or `terminate`).
     #[error("{0}")]
@@ -210,6 +214,7 @@ impl Clone for Error {
             Error::Full => Error::Full,
             Error::Empty => Error::Empty,
             Error::QueueClosed => Error::QueueClosed,
+            Error::BrokenBarrier => Error::BrokenBarrier,
             Error::InitializerFailed(m) => Error::InitializerFailed(m.clone()),
             Error::Usage(m) => Error::Usage(m.clone()),
             Error::Io { context, source } => Error::Io {
@@ -275,6 +280,7 @@ enum Wire {
     Full,
     Empty,
     QueueClosed,
+    BrokenBarrier,
     InitializerFailed(String),
     Usage(String),
     Io(String, String),
@@ -308,6 +314,7 @@ impl From<&Error> for Wire {
             Error::Full => Wire::Full,
             Error::Empty => Wire::Empty,
             Error::QueueClosed => Wire::QueueClosed,
+            Error::BrokenBarrier => Wire::BrokenBarrier,
             Error::InitializerFailed(m) => Wire::InitializerFailed(m),
             Error::Usage(m) => Wire::Usage(m.into_owned()),
             Error::Io { context, source } => Wire::Io(context.to_string(), source.to_string()),
@@ -346,6 +353,7 @@ impl From<Wire> for Error {
             Wire::Full => Error::Full,
             Wire::Empty => Error::Empty,
             Wire::QueueClosed => Error::QueueClosed,
+            Wire::BrokenBarrier => Error::BrokenBarrier,
             Wire::InitializerFailed(m) => Error::InitializerFailed(m),
             Wire::Usage(m) => Error::Usage(m.into()),
             // The context was a static string in the other process; its text

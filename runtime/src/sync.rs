@@ -1,5 +1,6 @@
 //! The guide's synchronization primitives across processes (and threads):
-//! [`Lock`], [`RLock`], [`Event`], [`Semaphore`], [`BoundedSemaphore`].
+//! [`Lock`], [`RLock`], [`Condition`], [`Event`], [`Semaphore`],
+//! [`BoundedSemaphore`], [`Barrier`].
 //!
 //! Each lives in a small shared `memfd` segment. `Lock` and `RLock` are
 //! robust, process-shared pthread mutexes: when a holder dies, the next
@@ -634,3 +635,390 @@ impl<'de> Deserialize<'de> for BoundedSemaphore {
         Semaphore::deserialize(d).map(BoundedSemaphore)
     }
 }
+
+/// Where a condition keeps its notification counter (after the mutex).
+const SEQ: usize = 48;
+
+/// A condition variable with its own lock — the guide's `Condition`:
+/// waiters release the lock while they wait for a `notify`.
+///
+/// As with every condition variable, a wait may return without a notify;
+/// [`wait_while`](Condition::wait_while) re-checks a predicate for you.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+/// use multiproc::shared::Value;
+/// use multiproc::sync::Condition;
+///
+/// #[process_fn]
+/// fn stage_two(cond: Condition, stage: Value<u32>) -> u32 {
+///     let guard = cond.acquire().unwrap();
+///     let guard = cond.wait_while(guard, || stage.get().unwrap() < 1).unwrap();
+///     drop(guard);
+///     stage.get().unwrap()
+/// }
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let cond = Condition::new()?;
+/// let stage = Value::new(0u32)?;
+/// let mut p = Process::builder().start(stage_two, (cond.clone(), stage.clone()))?;
+/// {
+///     let _held = cond.acquire().unwrap();
+///     stage.set(1)?;
+///     cond.notify_all();
+/// }
+/// assert_eq!(p.join()?, 1);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Condition {
+    seg: Arc<Segment>,
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Condition")
+    }
+}
+
+/// The lock of a [`Condition`], held while alive.
+#[must_use = "the lock is released when the guard is dropped"]
+pub struct ConditionGuard<'a>(#[allow(dead_code)] LockedSlice<'a, u8>);
+
+impl fmt::Debug for ConditionGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ConditionGuard")
+    }
+}
+
+impl Condition {
+    /// A new condition with its own (robust) lock.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the shared memory cannot be made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = multiproc::sync::Condition::new().unwrap();
+    /// drop(c.acquire().unwrap());
+    /// ```
+    pub fn new() -> Result<Self> {
+        let seg = Segment::new("multiproc-condition", 64)?;
+        seg.region
+            .init_mutex(0, false)
+            .map_err(Error::io("pthread_mutex_init"))?;
+        Ok(Condition { seg })
+    }
+
+    fn lock_until(&self, deadline: Option<Instant>) -> LockResult<ConditionGuard<'_>> {
+        self.seg
+            .lock::<u8>(0, 0, deadline, false)
+            .map(ConditionGuard)
+            .map_err(|e| e.map(ConditionGuard))
+    }
+
+    /// Takes the condition's lock.
+    ///
+    /// # Errors
+    /// [`LockError::OwnerDied`] with the guard when a holder died.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = multiproc::sync::Condition::new().unwrap();
+    /// let _held = c.acquire().unwrap();
+    /// ```
+    pub fn acquire(&self) -> LockResult<ConditionGuard<'_>> {
+        self.lock_until(None)
+    }
+
+    fn wait_until<'a>(
+        &'a self,
+        guard: ConditionGuard<'a>,
+        deadline: Option<Instant>,
+    ) -> LockResult<ConditionGuard<'a>> {
+        let seq = word(&self.seg, SEQ);
+        let seen = seq.load(Ordering::Acquire);
+        drop(guard);
+        sys::futex_wait(seq, seen, deadline);
+        // The lock is taken again even past the deadline, as Python does.
+        self.lock_until(None)
+    }
+
+    /// Releases the lock, waits for a notify, takes the lock again.
+    ///
+    /// # Errors
+    /// [`LockError::OwnerDied`] when, meanwhile, a holder died.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = multiproc::sync::Condition::new().unwrap();
+    /// let g = c.acquire().unwrap();
+    /// let g = c.wait_timeout(g, std::time::Duration::from_millis(1)).unwrap();
+    /// drop(g);
+    /// ```
+    pub fn wait<'a>(&'a self, guard: ConditionGuard<'a>) -> LockResult<ConditionGuard<'a>> {
+        self.wait_until(guard, None)
+    }
+
+    /// Like [`wait`](Condition::wait), waiting at most `timeout` for the
+    /// notify (the lock is taken again either way).
+    ///
+    /// # Errors
+    /// As [`wait`](Condition::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = multiproc::sync::Condition::new().unwrap();
+    /// let g = c.acquire().unwrap();
+    /// drop(c.wait_timeout(g, std::time::Duration::from_millis(1)).unwrap());
+    /// ```
+    pub fn wait_timeout<'a>(&'a self, guard: ConditionGuard<'a>, timeout: Duration) -> LockResult<ConditionGuard<'a>> {
+        self.wait_until(guard, Some(Instant::now() + timeout))
+    }
+
+    /// Waits while `condition()` holds (the guide's `wait_for`, inverted as
+    /// Rust's `Condvar::wait_while` is).
+    ///
+    /// # Errors
+    /// As [`wait`](Condition::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = multiproc::sync::Condition::new().unwrap();
+    /// let g = c.acquire().unwrap();
+    /// let _g = c.wait_while(g, || false).unwrap(); // nothing to wait for
+    /// ```
+    pub fn wait_while<'a>(
+        &'a self,
+        mut guard: ConditionGuard<'a>,
+        mut condition: impl FnMut() -> bool,
+    ) -> LockResult<ConditionGuard<'a>> {
+        while condition() {
+            guard = self.wait_until(guard, None)?;
+        }
+        Ok(guard)
+    }
+
+    /// Wakes up to `n` waiters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// multiproc::sync::Condition::new().unwrap().notify(1);
+    /// ```
+    pub fn notify(&self, n: u32) {
+        let seq = word(&self.seg, SEQ);
+        seq.fetch_add(1, Ordering::AcqRel);
+        sys::futex_wake(seq, i32::try_from(n).unwrap_or(i32::MAX));
+    }
+
+    /// Wakes every waiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// multiproc::sync::Condition::new().unwrap().notify_all();
+    /// ```
+    pub fn notify_all(&self) {
+        self.notify(u32::MAX);
+    }
+}
+
+/// Barrier words: parties, arrived, generation, broken.
+const PARTIES: usize = 0;
+const ARRIVED: usize = 4;
+const GENERATION: usize = 8;
+const BROKEN: usize = 12;
+
+/// A meeting point for a fixed number of parties — the guide's `Barrier`.
+/// Each `wait` returns once all parties have called it, with an index
+/// unique among them (0 for the last to arrive).
+///
+/// A party whose wait times out breaks the barrier, and every waiter gets
+/// [`Error::BrokenBarrier`]; so does a party that dies before it arrives,
+/// once the others' timeouts run out.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+/// use multiproc::sync::Barrier;
+///
+/// #[process_fn]
+/// fn meet(b: Barrier) -> u32 {
+///     b.wait_timeout(std::time::Duration::from_secs(60)).unwrap()
+/// }
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let b = Barrier::new(2)?;
+/// let mut p = Process::builder().start(meet, (b.clone(),))?;
+/// let mine = b.wait()?;
+/// let theirs = p.join()?;
+/// assert_eq!(mine + theirs, 1); // indices 0 and 1
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Barrier {
+    seg: Arc<Segment>,
+}
+
+impl fmt::Debug for Barrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Barrier").field("parties", &self.parties()).finish()
+    }
+}
+
+impl Barrier {
+    /// A barrier for `parties` parties.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for zero parties; [`Error::Io`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(multiproc::sync::Barrier::new(3).unwrap().parties(), 3);
+    /// ```
+    pub fn new(parties: u32) -> Result<Self> {
+        if parties == 0 {
+            return Err(Error::Usage("a barrier needs at least one party".into()));
+        }
+        let seg = Segment::new("multiproc-barrier", 64)?;
+        word(&seg, PARTIES).store(parties, Ordering::Release);
+        Ok(Barrier { seg })
+    }
+
+    /// The number of parties.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(multiproc::sync::Barrier::new(1).unwrap().parties(), 1);
+    /// ```
+    pub fn parties(&self) -> u32 {
+        word(&self.seg, PARTIES).load(Ordering::Acquire)
+    }
+
+    /// Whether the barrier is broken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::sync::Barrier::new(2).unwrap();
+    /// b.abort();
+    /// assert!(b.broken());
+    /// ```
+    pub fn broken(&self) -> bool {
+        word(&self.seg, BROKEN).load(Ordering::Acquire) != 0
+    }
+
+    /// Breaks the barrier: every waiter, now and later, gets
+    /// [`Error::BrokenBarrier`] until [`reset`](Barrier::reset).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::sync::Barrier::new(2).unwrap();
+    /// b.abort();
+    /// assert!(matches!(b.wait(), Err(multiproc::Error::BrokenBarrier)));
+    /// ```
+    pub fn abort(&self) {
+        word(&self.seg, BROKEN).store(1, Ordering::Release);
+        let generation = word(&self.seg, GENERATION);
+        generation.fetch_add(1, Ordering::AcqRel);
+        sys::futex_wake(generation, i32::MAX);
+    }
+
+    /// Makes a broken barrier usable again (waiters of the current round
+    /// get [`Error::BrokenBarrier`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::sync::Barrier::new(1).unwrap();
+    /// b.abort();
+    /// b.reset();
+    /// assert_eq!(b.wait().unwrap(), 0);
+    /// ```
+    pub fn reset(&self) {
+        word(&self.seg, ARRIVED).store(0, Ordering::Release);
+        word(&self.seg, BROKEN).store(0, Ordering::Release);
+        let generation = word(&self.seg, GENERATION);
+        generation.fetch_add(1, Ordering::AcqRel);
+        sys::futex_wake(generation, i32::MAX);
+    }
+
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<u32> {
+        if self.broken() {
+            return Err(Error::BrokenBarrier);
+        }
+        let parties = self.parties();
+        let generation = word(&self.seg, GENERATION);
+        let gen = generation.load(Ordering::Acquire);
+        let arrived = word(&self.seg, ARRIVED).fetch_add(1, Ordering::AcqRel) + 1;
+        if arrived >= parties {
+            word(&self.seg, ARRIVED).store(0, Ordering::Release);
+            generation.fetch_add(1, Ordering::AcqRel);
+            sys::futex_wake(generation, i32::MAX);
+            return Ok(0);
+        }
+        loop {
+            if generation.load(Ordering::Acquire) != gen {
+                return if self.broken() {
+                    Err(Error::BrokenBarrier)
+                } else {
+                    Ok(parties - arrived)
+                };
+            }
+            if !sys::futex_wait(generation, gen, deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
+                if generation.load(Ordering::Acquire) != gen {
+                    continue;
+                }
+                self.abort();
+                return Err(Error::BrokenBarrier);
+            }
+        }
+    }
+
+    /// Waits until every party has arrived; returns this party's index.
+    ///
+    /// # Errors
+    /// [`Error::BrokenBarrier`] when the barrier is or becomes broken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(multiproc::sync::Barrier::new(1).unwrap().wait().unwrap(), 0);
+    /// ```
+    pub fn wait(&self) -> Result<u32> {
+        self.wait_until(None)
+    }
+
+    /// Like [`wait`](Barrier::wait), breaking the barrier after `timeout`.
+    ///
+    /// # Errors
+    /// [`Error::BrokenBarrier`], on timeout too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::sync::Barrier::new(2).unwrap();
+    /// let r = b.wait_timeout(std::time::Duration::from_millis(5));
+    /// assert!(matches!(r, Err(multiproc::Error::BrokenBarrier)));
+    /// assert!(b.broken());
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<u32> {
+        self.wait_until(Some(Instant::now() + timeout))
+    }
+}
+
+travels!(Condition, Barrier);

@@ -211,3 +211,87 @@ fn a_bounded_semaphore_refuses_extra_releases() {
     assert_eq!(s.value(), 1);
     assert!(eventually(|| s.value() == 1));
 }
+
+#[process_fn]
+fn stage_waiter(cond: multiproc::sync::Condition, stage: Value<u32>, want: u32) -> u32 {
+    let guard = cond.acquire().unwrap();
+    let guard = cond.wait_while(guard, || stage.get().unwrap() < want).unwrap();
+    drop(guard);
+    stage.get().unwrap()
+}
+
+/// The guide's two-stage Condition example, across processes.
+#[test]
+fn a_condition_wakes_waiters_in_other_processes() {
+    for method in METHODS {
+        let cond = multiproc::sync::Condition::new().unwrap();
+        let stage = Value::new(0u32).unwrap();
+        let mut waiters: Vec<_> = (1..=2)
+            .map(|want| {
+                Process::builder()
+                    .start_method(method)
+                    .start(stage_waiter, (cond.clone(), stage.clone(), want))
+                    .unwrap()
+            })
+            .collect();
+        for s in 1..=2 {
+            std::thread::sleep(Duration::from_millis(10));
+            let _held = cond.acquire().unwrap();
+            stage.set(s).unwrap();
+            cond.notify_all();
+        }
+        for w in &mut waiters {
+            assert!(w.join_timeout(PATIENCE).unwrap() >= 1, "{method}");
+        }
+    }
+}
+
+#[process_fn]
+fn meet(b: multiproc::sync::Barrier) -> Option<u32> {
+    b.wait_timeout(PATIENCE).ok()
+}
+
+#[process_fn]
+fn die_before_meeting() {
+    std::process::abort()
+}
+
+#[test]
+fn a_barrier_releases_its_parties_with_distinct_indices() {
+    for method in METHODS {
+        let b = multiproc::sync::Barrier::new(3).unwrap();
+        let mut kids: Vec<_> = (0..2)
+            .map(|_| {
+                Process::builder()
+                    .start_method(method)
+                    .start(meet, (b.clone(),))
+                    .unwrap()
+            })
+            .collect();
+        let mine = b.wait_timeout(PATIENCE).unwrap();
+        let mut all = vec![mine];
+        for k in &mut kids {
+            all.push(k.join_timeout(PATIENCE).unwrap().unwrap());
+        }
+        all.sort();
+        assert_eq!(all, vec![0, 1, 2], "{method}");
+    }
+}
+
+/// A party that dies before arriving: the others break the barrier when
+/// their timeout runs out, and are not stuck past it.
+#[test]
+fn a_dead_party_breaks_the_barrier_after_the_timeout() {
+    let b = multiproc::sync::Barrier::new(2).unwrap();
+    let mut dead = Process::builder().start(die_before_meeting, ()).unwrap();
+    assert!(dead.join_timeout(PATIENCE).is_err());
+    let t = Instant::now();
+    assert!(matches!(
+        b.wait_timeout(Duration::from_millis(100)),
+        Err(Error::BrokenBarrier)
+    ));
+    assert!(t.elapsed() < PATIENCE);
+    assert!(b.broken());
+    b.reset();
+    assert!(!b.broken());
+}
