@@ -31,7 +31,7 @@ fn stage_2(cond: Condition, stage: Value<u32>) {
         .acquire()
         .unwrap_or_else(|e| e.into_inner().expect("the lock works"));
     let _held = cond
-        .wait_while(held, || stage.get().map_or(false, |s| s < 1))
+        .wait_while(held, || stage.get().is_ok_and(|s| s < 1))
         .unwrap_or_else(|e| e.into_inner().expect("the lock works"));
     println!("{name} running");
 }
