@@ -12,7 +12,7 @@ use multiproc::pipe::{Connection, Pipe};
 use multiproc::prelude::*;
 use multiproc::queue::Queue;
 
-use super::{Better, Case, CaseOutput, Figure, Options, PeerQuery, Stats, Target};
+use super::{err, Better, Case, CaseOutput, Figure, Options, PeerQuery, Stats, Target};
 
 /// The `pipe` case's registry entry.
 pub(crate) const PIPE: Case = Case {
@@ -53,10 +53,6 @@ fn put_ints(q: Queue<u64>, n: u64) {
     for i in 0..n {
         q.put(&i).unwrap();
     }
-}
-
-fn err(what: &str) -> impl Fn(Error) -> String + '_ {
-    move |e| format!("{what}: {e}")
 }
 
 /// A raw ping-pong: two pipes, a forked child echoing 64 bytes.

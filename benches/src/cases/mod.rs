@@ -23,6 +23,11 @@ pub(crate) const CASES: &[Case] = &[
     codec::CASE,
 ];
 
+/// Turns a library error into a case's error text, saying what failed.
+pub(crate) fn err(what: &str) -> impl Fn(multiproc::Error) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
 /// Finds a case by its command-line name.
 pub(crate) fn find(name: &str) -> Option<&'static Case> {
     CASES.iter().find(|case| case.name == name)

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use multiproc::prelude::*;
 
-use super::{Better, Case, CaseOutput, Figure, Options, PeerQuery, Target};
+use super::{err, Better, Case, CaseOutput, Figure, Options, PeerQuery, Target};
 
 /// The case's registry entry.
 pub(crate) const CASE: Case = Case {
@@ -53,10 +53,6 @@ fn peak_rss_kib() -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)
-}
-
-fn err(what: &str) -> impl Fn(Error) -> String + '_ {
-    move |e| format!("{what}: {e}")
 }
 
 fn run(options: &Options) -> Result<CaseOutput, String> {

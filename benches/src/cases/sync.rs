@@ -14,7 +14,7 @@ use multiproc::prelude::*;
 use multiproc::shared::Value;
 use multiproc::sync::{Event, Lock};
 
-use super::{Better, Case, CaseOutput, Figure, Options, PeerQuery, Stats, Target};
+use super::{err, Better, Case, CaseOutput, Figure, Options, PeerQuery, Stats, Target};
 
 /// The case's registry entry.
 pub(crate) const CASE: Case = Case {
@@ -41,10 +41,6 @@ fn ping(ask: Event, answer: Event, n: u32) {
         ask.clear();
         answer.set();
     }
-}
-
-fn err(what: &str) -> impl Fn(Error) -> String + '_ {
-    move |e| format!("{what}: {e}")
 }
 
 fn run(options: &Options) -> Result<CaseOutput, String> {
