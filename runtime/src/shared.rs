@@ -1,6 +1,6 @@
-//! The guide's shared state: [`Value`] and [`Array`] of plain data in
-//! memory that several processes map, each behind a lock that survives the
-//! death of its holder.
+//! The guide's shared state in memory that several processes map:
+//! [`Value`] and [`Array`] of plain data, each behind a lock that survives
+//! the death of its holder, and a raw [`SharedMemory`] block.
 //!
 //! The memory is an anonymous `memfd` mapped shared: the kernel frees it
 //! with its last descriptor and mapping, so nothing is left in `/dev/shm`
@@ -554,6 +554,129 @@ impl<'de, T: Pod> Deserialize<'de> for Array<T> {
             seg: Arc::new(wire.seg),
             len,
             _value: PhantomData,
+        })
+    }
+}
+
+/// A raw block of bytes that several processes map — Python 3.8's
+/// `shared_memory.SharedMemory`, anonymous: no name to unlink, and the
+/// kernel frees it with its last user, so a crash leaves nothing in
+/// `/dev/shm`. Access is unsynchronized, as in Python: pair it with a
+/// [`Lock`](crate::sync::Lock) when several processes write.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+/// use multiproc::shared::SharedMemory;
+///
+/// #[process_fn]
+/// fn write_hello(shm: SharedMemory) {
+///     shm.write_at(0, b"hello").unwrap();
+/// }
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let shm = SharedMemory::new(64)?;
+/// Process::builder().start(write_hello, (shm.clone(),))?.join()?;
+/// let mut buf = [0u8; 5];
+/// shm.read_at(0, &mut buf)?;
+/// assert_eq!(&buf, b"hello");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SharedMemory {
+    seg: Arc<Segment>,
+}
+
+impl fmt::Debug for SharedMemory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedMemory").field("size", &self.size()).finish()
+    }
+}
+
+impl SharedMemory {
+    /// A zeroed block of `size` bytes.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for size 0; [`Error::Io`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(multiproc::shared::SharedMemory::new(4096).unwrap().size(), 4096);
+    /// ```
+    pub fn new(size: usize) -> Result<Self> {
+        if size == 0 {
+            return Err(Error::Usage("shared memory needs at least one byte".into()));
+        }
+        Ok(SharedMemory {
+            seg: Segment::new("multiproc-shared-memory", size)?,
+        })
+    }
+
+    /// Its size in bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(multiproc::shared::SharedMemory::new(10).unwrap().size(), 10);
+    /// ```
+    pub fn size(&self) -> usize {
+        self.seg.region.len()
+    }
+
+    /// Copies `buf.len()` bytes from `offset`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the range is outside the block.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let shm = multiproc::shared::SharedMemory::new(8).unwrap();
+    /// let mut buf = [1u8; 8];
+    /// shm.read_at(0, &mut buf).unwrap();
+    /// assert_eq!(buf, [0; 8]);
+    /// assert!(shm.read_at(4, &mut buf).is_err());
+    /// ```
+    pub fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result<()> {
+        self.seg
+            .region
+            .read_at(offset, buf)
+            .map_err(Error::io("reading shared memory"))
+    }
+
+    /// Copies `bytes` to `offset`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the range is outside the block.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let shm = multiproc::shared::SharedMemory::new(8).unwrap();
+    /// shm.write_at(6, b"ok").unwrap();
+    /// assert!(shm.write_at(7, b"no").is_err());
+    /// ```
+    pub fn write_at(&self, offset: usize, bytes: &[u8]) -> Result<()> {
+        self.seg
+            .region
+            .write_at(offset, bytes)
+            .map_err(Error::io("writing shared memory"))
+    }
+}
+
+impl Serialize for SharedMemory {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.seg.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SharedMemory {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(SharedMemory {
+            seg: Arc::new(Segment::deserialize(d)?),
         })
     }
 }

@@ -295,3 +295,26 @@ fn a_dead_party_breaks_the_barrier_after_the_timeout() {
     b.reset();
     assert!(!b.broken());
 }
+
+#[process_fn]
+fn shm_write(shm: multiproc::shared::SharedMemory, at: u64, text: String) {
+    shm.write_at(at as usize, text.as_bytes()).unwrap();
+}
+
+#[test]
+fn shared_memory_blocks_are_shared_and_bounded() {
+    for method in METHODS {
+        let shm = multiproc::shared::SharedMemory::new(1 << 20).unwrap();
+        Process::builder()
+            .start_method(method)
+            .start(shm_write, (shm.clone(), 1000, "from the child".to_string()))
+            .unwrap()
+            .join_timeout(PATIENCE)
+            .unwrap();
+        let mut buf = [0u8; 14];
+        shm.read_at(1000, &mut buf).unwrap();
+        assert_eq!(&buf, b"from the child", "{method}");
+        assert!(shm.write_at((1 << 20) - 1, b"xx").is_err());
+    }
+    assert!(multiproc::shared::SharedMemory::new(0).is_err());
+}

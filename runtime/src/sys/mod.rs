@@ -1052,3 +1052,34 @@ impl<T> Drop for LockedSlice<'_, T> {
         let _ = self.region.unlock_mutex(self.mutex);
     }
 }
+
+impl SharedRegion {
+    /// Copies `buf.len()` bytes at `offset` out of the region. Other
+    /// processes may write meanwhile; the bytes are then a mix, as with any
+    /// unsynchronized shared memory — but never undefined behaviour here:
+    /// the copy goes through raw pointers, byte by byte, as volatile reads.
+    pub(crate) fn read_at(&self, offset: usize, buf: &mut [u8]) -> io::Result<()> {
+        let ptr = self
+            .checked_ptr(offset, buf.len(), 1)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "read outside the shared memory"))?;
+        for (i, b) in buf.iter_mut().enumerate() {
+            // SAFETY: in bounds (checked above); a volatile read of a byte
+            // has no validity requirement.
+            *b = unsafe { std::ptr::read_volatile(ptr.add(i)) };
+        }
+        Ok(())
+    }
+
+    /// Copies `bytes` into the region at `offset` (volatile writes; see
+    /// [`read_at`](SharedRegion::read_at)).
+    pub(crate) fn write_at(&self, offset: usize, bytes: &[u8]) -> io::Result<()> {
+        let ptr = self
+            .checked_ptr(offset, bytes.len(), 1)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "write outside the shared memory"))?;
+        for (i, b) in bytes.iter().enumerate() {
+            // SAFETY: in bounds (checked above); the mapping is writable.
+            unsafe { std::ptr::write_volatile(ptr.add(i), *b) };
+        }
+        Ok(())
+    }
+}
