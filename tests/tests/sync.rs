@@ -318,3 +318,29 @@ fn shared_memory_blocks_are_shared_and_bounded() {
     }
     assert!(multiproc::shared::SharedMemory::new(0).is_err());
 }
+
+/// Shared objects are anonymous memfds: nothing ever appears in /dev/shm.
+#[test]
+fn nothing_is_left_in_dev_shm() {
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir("/dev/shm")
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let before = listing();
+    let objects = (
+        multiproc::shared::SharedMemory::new(4096).unwrap(),
+        Value::new(1u8).unwrap(),
+        Lock::new().unwrap(),
+        multiproc::queue::Queue::<u8>::bounded(4).unwrap(),
+    );
+    assert_eq!(listing(), before);
+    drop(objects);
+    assert_eq!(listing(), before);
+}
