@@ -344,3 +344,59 @@ fn nothing_is_left_in_dev_shm() {
     drop(objects);
     assert_eq!(listing(), before);
 }
+
+#[process_fn]
+fn raw_write(v: multiproc::shared::RawValue<u64>, a: multiproc::shared::RawArray<u8>) {
+    // SAFETY: the parent does not touch them until this process has exited.
+    unsafe {
+        v.set(77).unwrap();
+        a.set(1, 42).unwrap();
+    }
+}
+
+#[test]
+fn raw_values_and_arrays_are_shared_without_a_lock() {
+    for method in METHODS {
+        let v = multiproc::shared::RawValue::new(0u64).unwrap();
+        let a = multiproc::shared::RawArray::<u8>::new(2).unwrap();
+        Process::builder()
+            .start_method(method)
+            .start(raw_write, (v.clone(), a.clone()))
+            .unwrap()
+            .join_timeout(PATIENCE)
+            .unwrap();
+        // SAFETY: the only other user has exited.
+        unsafe {
+            assert_eq!(v.get().unwrap(), 77, "{method}");
+            assert_eq!(a.get(1).unwrap(), 42);
+            assert!(a.get(2).is_err());
+        }
+    }
+}
+
+#[process_fn]
+fn take_a_permit_and_hang(s: Semaphore, taken: Event) {
+    let _permit = s.acquire();
+    taken.set();
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+/// A semaphore holder killed with SIGKILL takes its permit with it (as
+/// documented); a waiter with a timeout is not stuck past it.
+#[test]
+fn a_dead_semaphore_holder_loses_its_permit_and_nobody_hangs() {
+    let s = Semaphore::new(1).unwrap();
+    let taken = Event::new().unwrap();
+    let holder = Process::builder()
+        .start(take_a_permit_and_hang, (s.clone(), taken.clone()))
+        .unwrap();
+    assert!(taken.wait_timeout(PATIENCE));
+    holder.kill().unwrap();
+    let mut holder = holder;
+    assert!(holder.join_timeout(PATIENCE).is_err());
+    let t = Instant::now();
+    assert!(s.acquire_timeout(Duration::from_millis(50)).is_none());
+    assert!(t.elapsed() < PATIENCE);
+    s.release().unwrap(); // an operator can give the permit back
+    assert!(s.try_acquire().is_some());
+}

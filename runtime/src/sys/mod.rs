@@ -1083,3 +1083,33 @@ impl SharedRegion {
         Ok(())
     }
 }
+
+impl SharedRegion {
+    /// Reads the `T` at `offset` without any lock.
+    ///
+    /// # Safety
+    /// No other thread or process may write those bytes meanwhile (a data
+    /// race is undefined behaviour even for plain data).
+    pub(crate) unsafe fn read_pod<T: bytemuck::Pod>(&self, offset: usize) -> io::Result<T> {
+        let ptr = self
+            .checked_ptr(offset, std::mem::size_of::<T>(), std::mem::align_of::<T>())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "outside the shared memory"))?;
+        // SAFETY: in bounds and aligned (checked); any bytes are a valid `T`
+        // (`Pod`); no concurrent writer, by the caller's contract.
+        Ok(unsafe { std::ptr::read_volatile(ptr as *const T) })
+    }
+
+    /// Writes `value` at `offset` without any lock.
+    ///
+    /// # Safety
+    /// No other thread or process may read or write those bytes meanwhile.
+    pub(crate) unsafe fn write_pod<T: bytemuck::Pod>(&self, offset: usize, value: T) -> io::Result<()> {
+        let ptr = self
+            .checked_ptr(offset, std::mem::size_of::<T>(), std::mem::align_of::<T>())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "outside the shared memory"))?;
+        // SAFETY: in bounds and aligned (checked); exclusive access by the
+        // caller's contract.
+        unsafe { std::ptr::write_volatile(ptr as *mut T, value) };
+        Ok(())
+    }
+}
