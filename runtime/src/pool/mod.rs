@@ -994,7 +994,10 @@ impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
 
     fn top_up(&mut self) {
         let mut submitted = false;
-        while !self.exhausted && self.in_flight < self.window && self.failed.is_none() {
+        // Chunks in flight and chunks arrived but not yet yielded both count
+        // against the window: memory stays bounded however the results are
+        // ordered.
+        while !self.exhausted && self.in_flight + self.arrived.len() < self.window && self.failed.is_none() {
             let chunk: Vec<F::Args> = self.input.by_ref().take(self.chunksize).collect();
             if chunk.is_empty() {
                 self.exhausted = true;
