@@ -147,6 +147,18 @@ pub enum Error {
     /// party's wait timed out (Python's `BrokenBarrierError`).
     #[error("the barrier is broken")]
     BrokenBarrier,
+    /// The task was cancelled before it ran.
+    #[error("the task was cancelled before it ran")]
+    Cancelled,
+    /// The executor was shut down: it accepts no more work.
+    #[error("the executor is shut down")]
+    ExecutorShutdown,
+    /// `as_completed` ran out of time with futures still pending.
+    #[error("timed out with {pending} futures still pending")]
+    Pending {
+        /// How many had not completed.
+        pending: usize,
+    },
     /// A call that needs another one first (for example `Pool::join`
     /// before `close` or `terminate`).
     #[error("{0}")]
@@ -215,6 +227,9 @@ impl Clone for Error {
             Error::Empty => Error::Empty,
             Error::QueueClosed => Error::QueueClosed,
             Error::BrokenBarrier => Error::BrokenBarrier,
+            Error::Cancelled => Error::Cancelled,
+            Error::ExecutorShutdown => Error::ExecutorShutdown,
+            Error::Pending { pending } => Error::Pending { pending: *pending },
             Error::InitializerFailed(m) => Error::InitializerFailed(m.clone()),
             Error::Usage(m) => Error::Usage(m.clone()),
             Error::Io { context, source } => Error::Io {
@@ -281,6 +296,9 @@ enum Wire {
     Empty,
     QueueClosed,
     BrokenBarrier,
+    Cancelled,
+    ExecutorShutdown,
+    Pending(usize),
     InitializerFailed(String),
     Usage(String),
     Io(String, String),
@@ -315,6 +333,9 @@ impl From<&Error> for Wire {
             Error::Empty => Wire::Empty,
             Error::QueueClosed => Wire::QueueClosed,
             Error::BrokenBarrier => Wire::BrokenBarrier,
+            Error::Cancelled => Wire::Cancelled,
+            Error::ExecutorShutdown => Wire::ExecutorShutdown,
+            Error::Pending { pending } => Wire::Pending(pending),
             Error::InitializerFailed(m) => Wire::InitializerFailed(m),
             Error::Usage(m) => Wire::Usage(m.into_owned()),
             Error::Io { context, source } => Wire::Io(context.to_string(), source.to_string()),
@@ -354,6 +375,9 @@ impl From<Wire> for Error {
             Wire::Empty => Error::Empty,
             Wire::QueueClosed => Error::QueueClosed,
             Wire::BrokenBarrier => Error::BrokenBarrier,
+            Wire::Cancelled => Error::Cancelled,
+            Wire::ExecutorShutdown => Error::ExecutorShutdown,
+            Wire::Pending(pending) => Error::Pending { pending },
             Wire::InitializerFailed(m) => Error::InitializerFailed(m),
             Wire::Usage(m) => Error::Usage(m.into()),
             // The context was a static string in the other process; its text

@@ -22,6 +22,7 @@
 //! Module map (one module per concept of the guide):
 //! - [`process`] — `Process`, start methods, `current_process`, …;
 //! - [`pool`] — `Pool`, `AsyncResult`, lazy `imap`;
+//! - [`executor`] — `ThreadPoolExecutor`, `Future`, `wait`, `as_completed`;
 //! - [`pipe`] — `Pipe` and its `Connection` ends;
 //! - [`queue`] — `Queue`, `SimpleQueue`, `JoinableQueue`;
 //! - [`shared`] — `Value`, `Array`;
@@ -41,6 +42,7 @@ extern crate self as multiproc;
 pub mod codec;
 pub mod entry;
 mod error;
+pub mod executor;
 mod handoff;
 mod par_map;
 pub mod pipe;

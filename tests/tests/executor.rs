@@ -1,0 +1,159 @@
+//! `ThreadPoolExecutor`, `Future`, `wait`, `as_completed`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use multiproc::executor::{as_completed, wait, Future, ReturnWhen, ThreadPoolExecutor};
+use multiproc::Error;
+use multiproc_tests::PATIENCE;
+
+#[test]
+fn results_errors_and_panics() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let ok = pool.submit(|| 7).unwrap();
+    let bad = pool.submit(|| -> u8 { panic!("boom") }).unwrap();
+    assert_eq!(ok.result_timeout(PATIENCE).unwrap(), 7);
+    assert!(matches!(bad.result(), Err(Error::Panicked { ref message, .. }) if message == "boom"));
+    assert!(bad.error().is_some() && ok.error().is_none());
+    // The pool survives a panicking task.
+    assert_eq!(pool.submit(|| 8).unwrap().result().unwrap(), 8);
+}
+
+#[test]
+fn cancel_only_before_running() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let gate = Arc::new(Barrier::new(2));
+    let g = gate.clone();
+    let busy = pool.submit(move || g.wait().is_leader()).unwrap();
+    let queued = pool.submit(|| 1).unwrap();
+    assert!(queued.cancel());
+    assert!(queued.cancelled() && queued.done());
+    assert!(matches!(queued.result(), Err(Error::Cancelled)));
+    // Running: too late.
+    let t = Instant::now();
+    while !busy.running() && t.elapsed() < PATIENCE {
+        std::thread::yield_now();
+    }
+    assert!(!busy.cancel());
+    gate.wait();
+    busy.result().unwrap();
+}
+
+#[test]
+fn shutdown_can_cancel_queued_work() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let gate = Arc::new(Barrier::new(2));
+    let g = gate.clone();
+    let busy = pool
+        .submit(move || {
+            g.wait();
+        })
+        .unwrap();
+    let queued: Vec<Future<u32>> = (0..5).map(|i| pool.submit(move || i).unwrap()).collect();
+    // Only queued work is cancelled: wait until `busy` runs.
+    assert!(multiproc_tests::eventually(|| busy.running()));
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        gate.wait();
+    });
+    pool.shutdown(true, true);
+    releaser.join().unwrap();
+    busy.result().unwrap();
+    assert!(queued.iter().all(Future::cancelled));
+    assert!(matches!(pool.submit(|| 0), Err(Error::ExecutorShutdown)));
+}
+
+#[test]
+fn map_is_lazy_and_ordered() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let p = pulled.clone();
+    let endless = (0u64..).inspect(move |_| {
+        p.fetch_add(1, Ordering::Relaxed);
+    });
+    let first: Vec<u64> = pool.map(|x| x * 2, endless, None).take(5).map(Result::unwrap).collect();
+    assert_eq!(first, vec![0, 2, 4, 6, 8]);
+    assert!(pulled.load(Ordering::Relaxed) <= 5 + 4);
+    let timed: Vec<_> = pool
+        .map(
+            |ms: u64| std::thread::sleep(Duration::from_millis(ms)),
+            [0, 1000],
+            Some(Duration::from_millis(200)),
+        )
+        .collect();
+    assert!(timed[0].is_ok());
+    assert!(matches!(timed[1], Err(Error::Timeout(_))));
+}
+
+#[test]
+fn wait_and_as_completed_over_mixed_futures() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let other = ThreadPoolExecutor::new(1).unwrap();
+    let slow = pool.submit(|| std::thread::sleep(Duration::from_millis(300))).unwrap();
+    let fast = other.submit(|| "fast").unwrap();
+    let (done, not_done) = wait(&[&slow, &fast], Some(PATIENCE), ReturnWhen::FirstCompleted);
+    assert_eq!(done, vec![1]);
+    assert_eq!(not_done, vec![0]);
+    let failing = pool.submit(|| -> u8 { panic!("x") }).unwrap();
+    let (done, _) = wait(&[&slow, &failing], Some(PATIENCE), ReturnWhen::FirstException);
+    assert!(done.contains(&1));
+    let (done, not_done) = wait(&[&slow, &fast], Some(PATIENCE), ReturnWhen::AllCompleted);
+    assert_eq!((done.len(), not_done.len()), (2, 0));
+
+    let long = pool.submit(|| std::thread::sleep(Duration::from_secs(2))).unwrap();
+    let quick = pool.submit(|| ()).unwrap();
+    let got: Vec<_> = as_completed(&[&long, &quick], Some(Duration::from_millis(200))).collect();
+    assert!(matches!(got[0], Ok(1)));
+    assert!(matches!(got[1], Err(Error::Pending { pending: 1 })));
+    assert_eq!(got.len(), 2);
+}
+
+#[test]
+fn done_callbacks_run_once_and_may_panic() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let f = pool.submit(|| 1).unwrap();
+    let c = count.clone();
+    f.add_done_callback(move |_| {
+        c.fetch_add(1, Ordering::SeqCst);
+    });
+    f.add_done_callback(|_| panic!("callback bug"));
+    f.result().unwrap();
+    let c = count.clone();
+    f.add_done_callback(move |f| {
+        assert!(f.done());
+        c.fetch_add(1, Ordering::SeqCst);
+    });
+    assert!(multiproc_tests::eventually(|| count.load(Ordering::SeqCst) == 2));
+    assert_eq!(pool.submit(|| 2).unwrap().result().unwrap(), 2);
+}
+
+/// A minimal `block_on`: the future must work with any async runtime.
+fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park_timeout(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn futures_can_be_awaited() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let a = pool.submit(|| 20).unwrap();
+    let b = pool.submit(|| 22).unwrap();
+    let sum = block_on(async { a.await.unwrap() + b.await.unwrap() });
+    assert_eq!(sum, 42);
+}
