@@ -514,14 +514,8 @@ impl<T> Serialize for Value<T> {
 
 impl<'de, T: Pod> Deserialize<'de> for Value<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let seg = Segment::deserialize(d)?;
-        if seg.region.len() < DATA + std::mem::size_of::<T>() {
-            return Err(serde::de::Error::custom(
-                "a shared value's segment is too small for its type",
-            ));
-        }
         Ok(Value {
-            seg: Arc::new(seg),
+            seg: value_segment::<T, D>(d)?,
             _value: PhantomData,
         })
     }
@@ -539,19 +533,9 @@ impl<T> Serialize for Array<T> {
 
 impl<'de, T: Pod> Deserialize<'de> for Array<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let wire = ArrayWire::deserialize(d)?;
-        let len = usize::try_from(wire.len).map_err(serde::de::Error::custom)?;
-        let need = std::mem::size_of::<T>()
-            .checked_mul(len)
-            .and_then(|b| b.checked_add(DATA))
-            .ok_or_else(|| serde::de::Error::custom("array length overflows"))?;
-        if wire.seg.region.len() < need {
-            return Err(serde::de::Error::custom(
-                "a shared array's segment is too small for its length",
-            ));
-        }
+        let (seg, len) = array_segment::<T, D>(d)?;
         Ok(Array {
-            seg: Arc::new(wire.seg),
+            seg,
             len,
             _value: PhantomData,
         })
@@ -919,14 +903,8 @@ impl<T> Serialize for RawValue<T> {
 
 impl<'de, T: Pod> Deserialize<'de> for RawValue<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let seg = Segment::deserialize(d)?;
-        if seg.region.len() < DATA + std::mem::size_of::<T>() {
-            return Err(serde::de::Error::custom(
-                "a raw value's segment is too small for its type",
-            ));
-        }
         Ok(RawValue {
-            seg: Arc::new(seg),
+            seg: value_segment::<T, D>(d)?,
             _value: PhantomData,
         })
     }
@@ -944,21 +922,40 @@ impl<T> Serialize for RawArray<T> {
 
 impl<'de, T: Pod> Deserialize<'de> for RawArray<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let wire = ArrayWire::deserialize(d)?;
-        let len = usize::try_from(wire.len).map_err(serde::de::Error::custom)?;
-        let need = std::mem::size_of::<T>()
-            .checked_mul(len)
-            .and_then(|b| b.checked_add(DATA))
-            .ok_or_else(|| serde::de::Error::custom("array length overflows"))?;
-        if wire.seg.region.len() < need {
-            return Err(serde::de::Error::custom(
-                "a raw array's segment is too small for its length",
-            ));
-        }
+        let (seg, len) = array_segment::<T, D>(d)?;
         Ok(RawArray {
-            seg: Arc::new(wire.seg),
+            seg,
             len,
             _value: PhantomData,
         })
     }
+}
+
+/// A received segment for one `T` (a `Value` or `RawValue`), checked to
+/// be large enough.
+fn value_segment<'de, T: Pod, D: Deserializer<'de>>(d: D) -> std::result::Result<Arc<Segment>, D::Error> {
+    let seg = Segment::deserialize(d)?;
+    if seg.region.len() < DATA + std::mem::size_of::<T>() {
+        return Err(serde::de::Error::custom(
+            "a shared value's segment is too small for its type",
+        ));
+    }
+    Ok(Arc::new(seg))
+}
+
+/// A received segment and length of an `Array` or `RawArray`, checked to
+/// hold that many `T`.
+fn array_segment<'de, T: Pod, D: Deserializer<'de>>(d: D) -> std::result::Result<(Arc<Segment>, usize), D::Error> {
+    let wire = ArrayWire::deserialize(d)?;
+    let len = usize::try_from(wire.len).map_err(serde::de::Error::custom)?;
+    let need = std::mem::size_of::<T>()
+        .checked_mul(len)
+        .and_then(|b| b.checked_add(DATA))
+        .ok_or_else(|| serde::de::Error::custom("array length overflows"))?;
+    if wire.seg.region.len() < need {
+        return Err(serde::de::Error::custom(
+            "a shared array's segment is too small for its length",
+        ));
+    }
+    Ok((Arc::new(wire.seg), len))
 }
