@@ -72,7 +72,10 @@ impl postcard::ser_flavors::Flavor for VecFlavor {
 
 /// Encodes `value` after what `out` already holds.
 fn encode_into<T: Serialize + ?Sized>(value: &T, out: Vec<u8>) -> Result<Vec<u8>> {
-    postcard::serialize_with_flavor(value, VecFlavor(out)).map_err(|e| Error::Codec(format!("encode: {e}")))
+    postcard::serialize_with_flavor(value, VecFlavor(out)).map_err(|e| match crate::handoff::take_refusal() {
+        Some(why) => Error::Usage(why.into()),
+        None => Error::Codec(format!("encode: {e}")),
+    })
 }
 
 /// [`encode`] into a buffer that starts with room for `hint` bytes (the

@@ -25,6 +25,13 @@ thread_local! {
     static OUTGOING: RefCell<Option<Vec<OwnedFd>>> = const { RefCell::new(None) };
     static ORIGINALS: RefCell<Vec<RawFd>> = const { RefCell::new(Vec::new()) };
     static INCOMING: RefCell<Vec<Option<OwnedFd>>> = const { RefCell::new(Vec::new()) };
+    static REFUSED: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Why the last encode on this thread refused a descriptor, if it did (the
+/// codec's own error cannot carry the text).
+pub(crate) fn take_refusal() -> Option<String> {
+    REFUSED.with(|r| r.borrow_mut().take())
 }
 
 /// An owned descriptor that can be part of a `#[process_fn]` argument.
@@ -50,12 +57,20 @@ pub(crate) fn serialize_fd<S: Serializer>(fd: &BorrowedFd<'_>, serializer: S) ->
         let mut out = out.borrow_mut();
         let list = out
             .as_mut()
-            .ok_or("a descriptor can travel only inside the arguments of a process start")?;
+            .ok_or(
+                "a shared object (a queue, a pipe end, a lock, a Value, …) can travel only in the \
+                 arguments of a process start or of a pool's initializer, not in a pool task or a \
+                 result: hand it to the pool's initializer instead",
+            )?;
         list.push(fd.try_clone_to_owned().map_err(|e| format!("dup: {e}"))?);
         ORIGINALS.with(|o| o.borrow_mut().push(fd.as_raw_fd()));
         Ok((list.len() - 1) as u32)
     });
-    serializer.serialize_u32(index.map_err(S::Error::custom)?)
+    let index = index.map_err(|why| {
+        REFUSED.with(|r| *r.borrow_mut() = Some(why.clone()));
+        S::Error::custom(why)
+    })?;
+    serializer.serialize_u32(index)
 }
 
 impl<'de> Deserialize<'de> for TravelFd {

@@ -142,6 +142,19 @@ impl<R> Future<R> {
         }
     }
 
+    /// Marks the task running unless it was cancelled (or is done): a
+    /// task claimed again after its worker died stays running.
+    pub(crate) fn claim(&self) -> bool {
+        let mut state = self.lock();
+        match state.status {
+            Status::Pending | Status::Running => {
+                state.status = Status::Running;
+                true
+            }
+            Status::Finished | Status::Cancelled => false,
+        }
+    }
+
     /// Stores the outcome and wakes everyone.
     pub(crate) fn finish(&self, result: Result<R>) {
         self.complete(Status::Finished, Some(result));

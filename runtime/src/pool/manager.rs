@@ -296,10 +296,16 @@ impl Manager {
                 let first = w.inflight.len();
                 while take > 0 && (bytes == 0 || bytes < MAX_BATCH_BYTES) {
                     let Some(job) = self.pending.pop_front() else { break };
+                    if !job.sink.claim(job.index) {
+                        continue;
+                    }
                     bytes += job.chunk.len();
                     w.inflight.push_back((self.next_seq, job));
                     self.next_seq += 1;
                     take -= 1;
+                }
+                if w.inflight.len() == first {
+                    continue; // every one was cancelled (an empty batch means "exit")
                 }
                 let batch: Vec<Task<'_>> = w
                     .inflight

@@ -24,7 +24,8 @@ use crossbeam_channel::{Receiver, Sender};
 
 use self::manager::{Config, Job, Manager, Shared, CLOSED, RUNNING, TERMINATING};
 pub use self::result::AsyncResult;
-use self::result::{decode_all, decode_one, Callback, ChunkResult, Collector, Sink};
+pub(crate) use self::result::{decode_item, ChunkResult, Sink};
+use self::result::{decode_all, decode_one, Callback, Collector};
 pub(crate) use self::wire::ChunkOutcome;
 use crate::codec;
 use crate::entry::ProcessFn;
@@ -360,11 +361,10 @@ impl Pool {
         }
     }
 
-    /// Encodes `items` in chunks of `chunksize` and queues them for `f`.
     /// Encodes `items` (exactly `len` of them) in chunks of `chunksize` and
     /// queues them for `f`: streamed through one reused chunk buffer, so a
     /// big input is never held twice.
-    fn submit<F: ProcessFn>(
+    pub(crate) fn submit<F: ProcessFn>(
         &self,
         f: &F,
         items: impl Iterator<Item = F::Args>,

@@ -22,6 +22,13 @@ pub(crate) type ChunkResult = (i32, Result<Vec<u8>>);
 
 /// Receives the results of one job's chunks.
 pub(crate) trait Sink: Send + Sync {
+    /// Chunk `index` is about to go to a worker: `false` drops it unsent
+    /// (its task was cancelled). A chunk requeued after its worker died
+    /// is claimed again.
+    fn claim(&self, _index: usize) -> bool {
+        true
+    }
+
     /// Chunk `index` finished (or failed).
     fn complete(&self, index: usize, result: ChunkResult);
 }
@@ -191,6 +198,15 @@ pub(crate) fn decode_one<R: DeserializeOwned + 'static>(c: &Collector) -> Result
         })?
         .pop()
         .ok_or(Error::Usage("a single-item result had no item".into()))
+}
+
+/// Decodes a one-item chunk's value, its error unwrapped.
+pub(crate) fn decode_item<R: DeserializeOwned>(bytes: &[u8], pid: i32) -> Result<R> {
+    let mut values = Vec::with_capacity(1);
+    if let Some((_, e)) = decode_chunk_into(bytes, &mut values, pid)? {
+        return Err(e);
+    }
+    values.pop().ok_or(Error::Usage("a single-item result had no item".into()))
 }
 
 /// Decodes every item of a job (`map_async`, `starmap_async`).

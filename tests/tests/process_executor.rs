@@ -1,0 +1,225 @@
+//! `ProcessPoolExecutor`: results and failures per future, a killed worker,
+//! cancellation, lazy map with a timeout, shutdown, and futures of both
+//! executors mixed in `wait` / `as_completed`.
+
+use std::time::Duration;
+
+use multiproc::executor::{as_completed, wait, ProcessPoolExecutor, ReturnWhen, ThreadPoolExecutor};
+use multiproc::prelude::*;
+use multiproc_tests::{eventually, send_signal, METHODS, PATIENCE};
+
+#[process_fn]
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+#[process_fn]
+fn checked_half(x: u64) -> multiproc::Result<u64> {
+    if x % 2 == 1 {
+        return Err(Error::Usage(format!("{x} is odd").into()));
+    }
+    Ok(x / 2)
+}
+
+#[process_fn]
+fn explode(x: u64) -> u64 {
+    panic!("exploded on {x}");
+}
+
+/// Writes its pid to `path`, then waits until `path` is removed (or a
+/// minute has passed).
+#[process_fn]
+fn parked(path: String) -> u32 {
+    std::fs::write(&path, std::process::id().to_string()).unwrap();
+    let t = std::time::Instant::now();
+    while std::path::Path::new(&path).exists() && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    7
+}
+
+/// A `parked` task's flag file.
+struct Flag(String);
+
+impl Flag {
+    fn new(tag: &str) -> Flag {
+        let path = std::env::temp_dir().join(format!("multiproc-ppe-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        Flag(path.to_string_lossy().into_owned())
+    }
+
+    /// Waits until the task wrote its pid; returns it.
+    fn pid(&self) -> i32 {
+        assert!(eventually(|| std::fs::read_to_string(&self.0).is_ok_and(|s| !s.is_empty())));
+        std::fs::read_to_string(&self.0).unwrap().parse().unwrap()
+    }
+
+    /// Lets the task finish.
+    fn release(&self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl Drop for Flag {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+#[test]
+fn results_errors_and_panics_for_every_start_method() {
+    for method in METHODS {
+        let ex = ProcessPoolExecutor::builder()
+            .max_workers(2)
+            .start_method(method)
+            .build()
+            .unwrap();
+        let ok = ex.submit(square, (9,)).unwrap();
+        let err = ex.submit(checked_half, (3,)).unwrap();
+        let boom = ex.submit(explode, (5,)).unwrap();
+        assert_eq!(ok.result_timeout(PATIENCE).unwrap(), 81, "{method:?}");
+        // The task's own error is its value; the executor's errors are the outer ones.
+        assert!(matches!(err.result(), Ok(Err(Error::Usage(m))) if m == "3 is odd"), "{method:?}");
+        match boom.result() {
+            Err(Error::Panicked { message, location, .. }) => {
+                assert_eq!(message, "exploded on 5");
+                assert!(location.unwrap().contains("process_executor.rs"));
+            }
+            other => panic!("{method:?}: {other:?}"),
+        }
+        // The workers survive a panicking task.
+        assert_eq!(ex.submit(square, (3,)).unwrap().result().unwrap(), 9);
+    }
+}
+
+#[test]
+fn a_killed_worker_fails_only_its_future() {
+    let ex = ProcessPoolExecutor::new(2).unwrap();
+    let flag = Flag::new("killed");
+    let victim = ex.submit(parked, (flag.0.clone(),)).unwrap();
+    let others: Vec<_> = (0..50u64).map(|i| ex.submit(square, (i,)).unwrap()).collect();
+    let dead = flag.pid();
+    send_signal(dead, libc::SIGKILL);
+    match victim.result_timeout(PATIENCE) {
+        Err(Error::Signaled { name, .. }) => assert_eq!(name, "SIGKILL"),
+        other => panic!("{other:?}"),
+    }
+    for (i, f) in others.iter().enumerate() {
+        assert_eq!(f.result_timeout(PATIENCE).unwrap(), (i * i) as u64);
+    }
+    // Replaced, and still serving.
+    assert!(eventually(|| {
+        let pids = ex.worker_pids();
+        pids.len() == 2 && !pids.contains(&dead)
+    }));
+    assert_eq!(ex.submit(square, (12,)).unwrap().result().unwrap(), 144);
+}
+
+#[test]
+fn queued_futures_can_be_cancelled() {
+    const TAG: &str = "cancel";
+    let ex = ProcessPoolExecutor::new(1).unwrap();
+    let flag = Flag::new(TAG);
+    let busy = ex.submit(parked, (flag.0.clone(),)).unwrap();
+    flag.pid();
+    assert!(busy.running() && !busy.cancel());
+    // Workers claim a few tasks ahead, never a thousand.
+    let queued: Vec<_> = (0..1000u64).map(|i| ex.submit(square, (i,)).unwrap()).collect();
+    let last = queued.last().unwrap();
+    assert!(last.cancel() && last.cancelled());
+    assert!(matches!(last.result(), Err(Error::Cancelled)));
+    flag.release();
+    assert_eq!(busy.result_timeout(PATIENCE).unwrap(), 7);
+    for (i, f) in queued[..999].iter().enumerate() {
+        assert_eq!(f.result_timeout(PATIENCE).unwrap(), (i * i) as u64);
+    }
+}
+
+#[test]
+fn shutdown_cancels_what_no_worker_claimed() {
+    const TAG: &str = "shutdown";
+    let ex = ProcessPoolExecutor::new(1).unwrap();
+    let flag = Flag::new(TAG);
+    let busy = ex.submit(parked, (flag.0.clone(),)).unwrap();
+    flag.pid();
+    let queued: Vec<_> = (0..1000u64).map(|i| ex.submit(square, (i,)).unwrap()).collect();
+    ex.shutdown(false, true);
+    assert!(matches!(ex.submit(square, (1,)), Err(Error::ExecutorShutdown)));
+    flag.release();
+    assert_eq!(busy.result_timeout(PATIENCE).unwrap(), 7);
+    let cancelled = queued.iter().filter(|f| f.cancelled()).count();
+    assert!(cancelled > 0, "nothing was cancelled");
+    for (i, f) in queued.iter().enumerate() {
+        match f.result_timeout(PATIENCE) {
+            Ok(v) => assert_eq!(v, (i * i) as u64),
+            Err(Error::Cancelled) => {}
+            Err(e) => panic!("item {i}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn map_is_ordered_lazy_and_times_out() {
+    let ex = ProcessPoolExecutor::new(2).unwrap();
+    let squares: Vec<u64> = ex.map(square, 0..200u64, None).map(Result::unwrap).collect();
+    assert_eq!(squares, (0..200u64).map(|x| x * x).collect::<Vec<_>>());
+    let chunked: Vec<u64> = ex.map_chunked(square, 0..10_000u64, 500, None).map(Result::unwrap).collect();
+    assert_eq!(chunked.len(), 10_000);
+    assert_eq!(chunked[9_999], 9_999 * 9_999);
+    // A failed item is its own result, in place.
+    let boom: Vec<_> = ex.map(explode, [2u64, 3], None).collect();
+    assert!(matches!(&boom[1], Err(Error::ItemFailed { index: 1, source }) if source.to_string().contains("exploded on 3")));
+    // A timeout ends the iteration with one error.
+    let flag = Flag::new("map");
+    let mut timed = ex.map(parked, [flag.0.clone()], Some(Duration::from_millis(50)));
+    assert!(matches!(timed.next(), Some(Err(Error::Timeout(_)))));
+    assert!(timed.next().is_none());
+    flag.release();
+}
+
+#[test]
+fn a_shared_object_in_a_task_is_a_clear_error() {
+    let ex = ProcessPoolExecutor::new(1).unwrap();
+    let event = multiproc::sync::Event::new().unwrap();
+    match ex.submit(signal, (event,)) {
+        Err(Error::Usage(why)) => assert!(why.contains("initializer"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[process_fn]
+fn signal(event: multiproc::sync::Event) {
+    event.set();
+}
+
+#[test]
+fn drop_waits_for_submitted_work() {
+    let futures: Vec<_> = {
+        let ex = ProcessPoolExecutor::new(2).unwrap();
+        (0..100u64).map(|i| ex.submit(square, (i,)).unwrap()).collect()
+    };
+    assert!(futures.iter().all(|f| f.done()));
+    assert_eq!(futures[99].result().unwrap(), 99 * 99);
+}
+
+#[test]
+fn wait_and_as_completed_mix_both_executors() {
+    let procs = ProcessPoolExecutor::new(1).unwrap();
+    let threads = ThreadPoolExecutor::new(1).unwrap();
+    let flag = Flag::new("mixed");
+    let slow = procs.submit(parked, (flag.0.clone(),)).unwrap();
+    let fast = threads.submit(|| "thread").unwrap();
+    let (done, not_done) = wait(&[&slow, &fast], Some(PATIENCE), ReturnWhen::FirstCompleted);
+    assert_eq!((done, not_done), (vec![1], vec![0]));
+    let path = flag.0.clone();
+    let setter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(10));
+        let _ = std::fs::remove_file(path);
+    });
+    let order: Vec<usize> = as_completed(&[&slow, &fast], Some(PATIENCE))
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(order, vec![1, 0]);
+    setter.join().unwrap();
+    assert_eq!(slow.result().unwrap(), 7);
+}
