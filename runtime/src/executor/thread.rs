@@ -310,4 +310,3 @@ impl Drop for ThreadPoolExecutor {
         self.shutdown(true, false);
     }
 }
-
