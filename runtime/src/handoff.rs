@@ -55,13 +55,11 @@ impl Serialize for TravelFd {
 pub(crate) fn serialize_fd<S: Serializer>(fd: &BorrowedFd<'_>, serializer: S) -> std::result::Result<S::Ok, S::Error> {
     let index = OUTGOING.with(|out| -> std::result::Result<u32, String> {
         let mut out = out.borrow_mut();
-        let list = out
-            .as_mut()
-            .ok_or(
-                "a shared object (a queue, a pipe end, a lock, a Value, …) can travel only in the \
+        let list = out.as_mut().ok_or(
+            "a shared object (a queue, a pipe end, a lock, a Value, …) can travel only in the \
                  arguments of a process start or of a pool's initializer, not in a pool task or a \
                  result: hand it to the pool's initializer instead",
-            )?;
+        )?;
         list.push(fd.try_clone_to_owned().map_err(|e| format!("dup: {e}"))?);
         ORIGINALS.with(|o| o.borrow_mut().push(fd.as_raw_fd()));
         Ok((list.len() - 1) as u32)

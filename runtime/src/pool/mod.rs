@@ -24,8 +24,8 @@ use crossbeam_channel::{Receiver, Sender};
 
 use self::manager::{Config, Job, Manager, Shared, CLOSED, RUNNING, TERMINATING};
 pub use self::result::AsyncResult;
-pub(crate) use self::result::{decode_item, ChunkResult, Sink};
 use self::result::{decode_all, decode_one, Callback, Collector};
+pub(crate) use self::result::{decode_item, ChunkResult, Sink};
 pub(crate) use self::wire::ChunkOutcome;
 use crate::codec;
 use crate::entry::ProcessFn;

@@ -206,7 +206,9 @@ pub(crate) fn decode_item<R: DeserializeOwned>(bytes: &[u8], pid: i32) -> Result
     if let Some((_, e)) = decode_chunk_into(bytes, &mut values, pid)? {
         return Err(e);
     }
-    values.pop().ok_or(Error::Usage("a single-item result had no item".into()))
+    values
+        .pop()
+        .ok_or(Error::Usage("a single-item result had no item".into()))
 }
 
 /// Decodes every item of a job (`map_async`, `starmap_async`).
