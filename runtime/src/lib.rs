@@ -22,11 +22,15 @@
 //! Module map (one module per concept of the guide):
 //! - [`process`] — `Process`, start methods, `current_process`, …;
 //! - [`pool`] — `Pool`, `AsyncResult`, lazy `imap`;
-//! - [`executor`] — `ThreadPoolExecutor`, `Future`, `wait`, `as_completed`;
+//! - [`executor`] — `ThreadPoolExecutor`, `ProcessPoolExecutor`, `Future`,
+//!   `wait`, `as_completed`;
+//! - [`thread`] — the thread twin (`multiprocessing.dummy`): `Pool`, the
+//!   queues and the sync primitives on threads;
 //! - [`pipe`] — `Pipe` and its `Connection` ends;
 //! - [`queue`] — `Queue`, `SimpleQueue`, `JoinableQueue`;
-//! - [`shared`] — `Value`, `Array`;
-//! - [`sync`] — `Lock`, `RLock`, `Event`, `Semaphore`, `BoundedSemaphore`;
+//! - [`shared`] — `Value`, `Array`, `RawValue`, `RawArray`, `SharedMemory`;
+//! - [`sync`] — `Lock`, `RLock`, `Event`, `Semaphore`, `BoundedSemaphore`,
+//!   `Condition`, `Barrier`;
 //! - [`codec`] — the one wire format of every channel;
 //! - [`entry`] — the [`ProcessFn`] trait and the registry of entry points;
 //! - [`par_map!`] — map a function over data in worker processes or on threads;
@@ -52,6 +56,7 @@ pub mod queue;
 pub mod shared;
 pub mod sync;
 mod sys;
+pub mod thread;
 
 pub use entry::{registered_entries, ProcessFn};
 pub use error::{Error, Result};

@@ -50,7 +50,9 @@ impl Flag {
 
     /// Waits until the task wrote its pid; returns it.
     fn pid(&self) -> i32 {
-        assert!(eventually(|| std::fs::read_to_string(&self.0).is_ok_and(|s| !s.is_empty())));
+        assert!(eventually(
+            || std::fs::read_to_string(&self.0).is_ok_and(|s| !s.is_empty())
+        ));
         std::fs::read_to_string(&self.0).unwrap().parse().unwrap()
     }
 
@@ -79,7 +81,10 @@ fn results_errors_and_panics_for_every_start_method() {
         let boom = ex.submit(explode, (5,)).unwrap();
         assert_eq!(ok.result_timeout(PATIENCE).unwrap(), 81, "{method:?}");
         // The task's own error is its value; the executor's errors are the outer ones.
-        assert!(matches!(err.result(), Ok(Err(Error::Usage(m))) if m == "3 is odd"), "{method:?}");
+        assert!(
+            matches!(err.result(), Ok(Err(Error::Usage(m))) if m == "3 is odd"),
+            "{method:?}"
+        );
         match boom.result() {
             Err(Error::Panicked { message, location, .. }) => {
                 assert_eq!(message, "exploded on 5");
@@ -163,12 +168,17 @@ fn map_is_ordered_lazy_and_times_out() {
     let ex = ProcessPoolExecutor::new(2).unwrap();
     let squares: Vec<u64> = ex.map(square, 0..200u64, None).map(Result::unwrap).collect();
     assert_eq!(squares, (0..200u64).map(|x| x * x).collect::<Vec<_>>());
-    let chunked: Vec<u64> = ex.map_chunked(square, 0..10_000u64, 500, None).map(Result::unwrap).collect();
+    let chunked: Vec<u64> = ex
+        .map_chunked(square, 0..10_000u64, 500, None)
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(chunked.len(), 10_000);
     assert_eq!(chunked[9_999], 9_999 * 9_999);
     // A failed item is its own result, in place.
     let boom: Vec<_> = ex.map(explode, [2u64, 3], None).collect();
-    assert!(matches!(&boom[1], Err(Error::ItemFailed { index: 1, source }) if source.to_string().contains("exploded on 3")));
+    assert!(
+        matches!(&boom[1], Err(Error::ItemFailed { index: 1, source }) if source.to_string().contains("exploded on 3"))
+    );
     // A timeout ends the iteration with one error.
     let flag = Flag::new("map");
     let mut timed = ex.map(parked, [flag.0.clone()], Some(Duration::from_millis(50)));

@@ -6,6 +6,7 @@
 //! the peer values that each [`Figure`]'s [`PeerQuery`] names.
 
 mod codec;
+mod executor;
 mod ipc;
 mod pool;
 mod process;
@@ -20,6 +21,7 @@ pub(crate) const CASES: &[Case] = &[
     ipc::PIPE,
     ipc::QUEUE,
     sync::CASE,
+    executor::CASE,
     codec::CASE,
 ];
 

@@ -272,7 +272,8 @@ impl<R> Future<R> {
         matches!(self.lock().status, Status::Finished | Status::Cancelled)
     }
 
-    fn wait_until(&self, deadline: Option<Instant>) -> bool {
+    /// Waits until it is done or `deadline`; whether it is done.
+    pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
         let mut state = self.lock();
         while !matches!(state.status, Status::Finished | Status::Cancelled) {
             state = match deadline {
@@ -328,6 +329,18 @@ impl<R> Future<R> {
         }
         state.listeners.push(listener.clone());
         true
+    }
+
+    /// Takes the value out (for a sole owner that reads it once).
+    pub(crate) fn take_result(&self) -> Result<R> {
+        let mut state = self.lock();
+        match state.status {
+            Status::Cancelled => Err(Error::Cancelled),
+            _ => state
+                .result
+                .take()
+                .unwrap_or_else(|| Err(Error::Usage("a future read before it was done".into()))),
+        }
     }
 
     /// Whether it is done with an error (or cancelled).

@@ -1,0 +1,1119 @@
+//! The thread twin of the process [`Pool`](crate::Pool): the same methods,
+//! on threads of this process (the guide's `multiprocessing.dummy.Pool`).
+//!
+//! Work travels as chunks of items, each chunk one job on a shared queue
+//! that the threads take from — so an uneven workload balances, as in the
+//! process pool. Nothing is encoded: items and results move.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::Callable;
+use crate::error::{Error, Result};
+use crate::executor::Future;
+
+const RUNNING: u8 = 0;
+const CLOSED: u8 = 1;
+const TERMINATING: u8 = 2;
+
+/// A chunk to run (`true`) or to fail because the pool was terminated.
+type Job = Box<dyn FnOnce(bool) + Send>;
+
+/// A chunk's results: the values of the items that succeeded, in order,
+/// and the failures by position in the chunk (ascending).
+struct Chunk<R> {
+    values: Vec<R>,
+    failures: VecDeque<(usize, Error)>,
+}
+
+impl<R> Chunk<R> {
+    /// Runs `f` over `items`. One unwind guard covers the whole loop: a
+    /// panic records its item and the loop resumes after it.
+    fn run<T>(f: &dyn Fn(T) -> R, items: Vec<T>) -> Self {
+        let mut chunk = Chunk {
+            values: Vec::with_capacity(items.len()),
+            failures: VecDeque::new(),
+        };
+        let mut items = items.into_iter();
+        let mut at = 0;
+        loop {
+            let pass = panic::catch_unwind(AssertUnwindSafe(|| {
+                for item in items.by_ref() {
+                    chunk.values.push(f(item));
+                    at += 1;
+                }
+            }));
+            match pass {
+                Ok(()) => return chunk,
+                Err(payload) => {
+                    chunk.failures.push_back((at, panicked(&*payload)));
+                    at += 1;
+                }
+            }
+        }
+    }
+
+    /// Every item failed: the pool was terminated before it ran.
+    fn terminated(len: usize) -> Self {
+        Chunk {
+            values: Vec::new(),
+            failures: (0..len).map(|k| (k, Error::PoolTerminated)).collect(),
+        }
+    }
+
+    /// The results in item order; a failure names its item (`start + k`).
+    fn into_results(mut self, start: usize) -> impl Iterator<Item = Result<R>> {
+        let len = self.values.len() + self.failures.len();
+        let mut values = self.values.into_iter();
+        (0..len).map(move |k| match self.failures.front() {
+            Some((at, _)) if *at == k => {
+                let (_, e) = self.failures.pop_front().expect("front checked");
+                Err(item_failed(start + k, e))
+            }
+            _ => values.next().ok_or_else(|| Error::Usage("a chunk lost a value".into())),
+        })
+    }
+}
+
+fn item_failed(index: usize, e: Error) -> Error {
+    match e {
+        Error::PoolTerminated => e,
+        e => Error::ItemFailed {
+            index,
+            source: Box::new(e),
+        },
+    }
+}
+
+fn panicked(payload: &(dyn std::any::Any + Send)) -> Error {
+    Error::Panicked {
+        pid: std::process::id() as i32,
+        message: crate::process::panic_message(payload),
+        location: None,
+    }
+}
+
+struct Shared {
+    state: AtomicU8,
+}
+
+/// Configures a thread [`Pool`].
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::thread::Pool;
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let pool = Pool::builder().processes(2).initializer(|| println!("thread up"), ()).build()?;
+/// assert_eq!(pool.processes(), 2);
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "a builder does nothing until `build`"]
+pub struct PoolBuilder {
+    threads: Option<usize>,
+    initializer: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl fmt::Debug for PoolBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolBuilder").field("threads", &self.threads).finish()
+    }
+}
+
+impl PoolBuilder {
+    /// The number of threads (default: [`cpu_count`](crate::cpu_count));
+    /// named like the process pool's option so that switching is one line.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::thread::Pool::builder().processes(4);
+    /// # drop(b);
+    /// ```
+    pub fn processes(mut self, n: usize) -> Self {
+        self.threads = Some(n);
+        self
+    }
+
+    /// Runs `f(args…)` once in each thread before it takes work — a
+    /// `#[process_fn]` entry or a closure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::thread::Pool::builder().initializer(|level: u8| assert!(level < 5), (3,));
+    /// # drop(b);
+    /// ```
+    pub fn initializer<A, M, F>(mut self, f: F, args: A) -> Self
+    where
+        F: Callable<A, M>,
+        A: Clone + Send + Sync + 'static,
+    {
+        self.initializer = Some(Arc::new(move || {
+            f.call_with(args.clone());
+        }));
+        self
+    }
+
+    /// Starts the threads.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for zero threads; [`Error::Io`] when a thread cannot
+    /// be started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::builder().processes(1).build().unwrap();
+    /// # drop(pool);
+    /// ```
+    pub fn build(self) -> Result<Pool> {
+        let n = self.threads.unwrap_or_else(crate::cpu_count);
+        if n == 0 {
+            return Err(Error::Usage("a pool needs at least one thread".into()));
+        }
+        let shared = Arc::new(Shared {
+            state: AtomicU8::new(RUNNING),
+        });
+        let (tx, rx): (Sender<Job>, Receiver<Job>) = crossbeam_channel::unbounded();
+        let (alive, finished) = crossbeam_channel::bounded::<()>(0);
+        let mut threads = Vec::with_capacity(n);
+        for i in 0..n {
+            let (rx, alive, shared, init) = (rx.clone(), alive.clone(), shared.clone(), self.initializer.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("ThreadPoolWorker-{i}"))
+                .spawn(move || {
+                    let _alive = alive; // dropped when this thread ends: `join` sees it
+                    if let Some(init) = init {
+                        if panic::catch_unwind(AssertUnwindSafe(|| init())).is_err() {
+                            shared.state.store(TERMINATING, Ordering::Release);
+                        }
+                    }
+                    for job in rx.iter() {
+                        job(shared.state.load(Ordering::Acquire) != TERMINATING);
+                    }
+                })
+                .map_err(Error::io("starting a pool thread"))?;
+            threads.push(thread);
+        }
+        Ok(Pool {
+            tx: Mutex::new(Some(tx)),
+            shared,
+            threads: Mutex::new(threads),
+            finished,
+            processes: n,
+        })
+    }
+}
+
+/// A pool of threads with the methods of the process [`Pool`](crate::Pool):
+/// `apply`, `apply_async`, `map`, `imap`, `imap_unordered`, `starmap`, …
+///
+/// It takes `#[process_fn]` entries, like the process pool, and closures
+/// (which may capture). Items and results are moved, never encoded, so they
+/// need not be serde types. A task's panic fails that task alone, as
+/// [`Error::Panicked`].
+///
+/// Threads cannot be killed: [`terminate`](Pool::terminate) fails the work
+/// no thread has started, and dropping the pool terminates it without
+/// waiting for the tasks that run (their threads end after them).
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+///
+/// #[process_fn]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// # fn main() -> multiproc::Result<()> {
+/// // The process pool …
+/// let pool = multiproc::Pool::new(2)?;
+/// assert_eq!(pool.map(square, 0..5)?, [0, 1, 4, 9, 16]);
+/// // … and its thread twin: the same call.
+/// let pool = multiproc::thread::Pool::new(2)?;
+/// assert_eq!(pool.map(square, 0..5)?, [0, 1, 4, 9, 16]);
+/// // Closures too, capturing what they like.
+/// let offset = 10;
+/// assert_eq!(pool.map(move |x: u64| x + offset, 0..3)?, [10, 11, 12]);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Pool {
+    tx: Mutex<Option<Sender<Job>>>,
+    shared: Arc<Shared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    finished: Receiver<()>,
+    processes: usize,
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool").field("processes", &self.processes).finish()
+    }
+}
+
+/// What the default chunk size aims at: about four chunks per thread
+/// (the process pool's default, halved: a thread chunk costs no encoding).
+fn default_chunksize(len: usize, threads: usize) -> usize {
+    len.div_ceil(4 * threads).max(1)
+}
+
+impl Pool {
+    /// A pool of `threads` threads.
+    ///
+    /// # Errors
+    /// As [`PoolBuilder::build`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(2).unwrap();
+    /// # drop(pool);
+    /// ```
+    pub fn new(threads: usize) -> Result<Pool> {
+        Pool::builder().processes(threads).build()
+    }
+
+    /// A [`PoolBuilder`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::thread::Pool::builder();
+    /// # drop(b);
+    /// ```
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder {
+            threads: None,
+            initializer: None,
+        }
+    }
+
+    /// The number of threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(multiproc::thread::Pool::new(3).unwrap().processes(), 3);
+    /// ```
+    pub fn processes(&self) -> usize {
+        self.processes
+    }
+
+    fn send(&self, job: Job) -> Result<()> {
+        match self.shared.state.load(Ordering::Acquire) {
+            RUNNING => {}
+            CLOSED => return Err(Error::PoolClosed),
+            _ => return Err(Error::PoolTerminated),
+        }
+        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        tx.as_ref()
+            .ok_or(Error::PoolClosed)?
+            .send(job)
+            .map_err(|_| Error::PoolTerminated)
+    }
+
+    /// Queues a chunk; `deliver` gets its results.
+    fn send_chunk<T, R>(
+        &self,
+        f: &Arc<dyn Fn(T) -> R + Send + Sync>,
+        chunk: Vec<T>,
+        deliver: impl FnOnce(Chunk<R>) + Send + 'static,
+    ) -> Result<()>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+    {
+        let f = f.clone();
+        self.send(Box::new(move |run| {
+            deliver(if run {
+                Chunk::run(&*f, chunk)
+            } else {
+                Chunk::terminated(chunk.len())
+            })
+        }))
+    }
+
+    /// Queues every item in chunks; `finish` gets the values in order, or
+    /// the first failure, once the last chunk is done. `items` is collected
+    /// first only when its length is not known exactly.
+    fn start_all<T, R>(
+        &self,
+        f: Arc<dyn Fn(T) -> R + Send + Sync>,
+        items: impl Iterator<Item = T>,
+        chunksize: Option<usize>,
+        finish: impl FnOnce(Result<Vec<R>>) + Send + 'static,
+    ) -> Result<()>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+    {
+        let mut items: Box<dyn Iterator<Item = T>> = match items.size_hint() {
+            (low, Some(high)) if low == high => Box::new(items),
+            _ => Box::new(items.collect::<Vec<T>>().into_iter()),
+        };
+        let len = items.size_hint().0;
+        let chunksize = chunksize
+            .unwrap_or_else(|| default_chunksize(len, self.processes))
+            .max(1);
+        let chunks = len.div_ceil(chunksize);
+        let gather = Arc::new(Gather {
+            slots: Mutex::new(((0..chunks).map(|_| None).collect(), chunks)),
+            chunksize,
+            finish: Mutex::new(Some(Box::new(finish))),
+        });
+        if chunks == 0 {
+            gather.call_finish(Ok(Vec::new()));
+        }
+        for index in 0..chunks {
+            let chunk: Vec<T> = items.by_ref().take(chunksize).collect();
+            let g = gather.clone();
+            if let Err(e) = self.send_chunk(&f, chunk, move |results| g.complete(index, results)) {
+                gather.call_finish(Err(e.clone()));
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `f(args…)` on a thread and waits for the result — the guide's
+    /// `apply`.
+    ///
+    /// # Errors
+    /// The task's panic as [`Error::Panicked`]; [`Error::PoolClosed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::thread::Pool::new(1)?;
+    /// assert_eq!(pool.apply(|a: i32, b: i32| a + b, (2, 3))?, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn apply<A, M, F>(&self, f: F, args: A) -> Result<F::Output>
+    where
+        F: Callable<A, M>,
+        A: Send + 'static,
+        F::Output: Clone,
+    {
+        self.apply_async(f, args)?.get()
+    }
+
+    /// Queues `f(args…)` and returns at once — the guide's `apply_async`.
+    ///
+    /// # Errors
+    /// [`Error::PoolClosed`], [`Error::PoolTerminated`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::thread::Pool::new(2)?;
+    /// let r = pool.apply_async(|x: u64| x * x, (7,))?;
+    /// assert_eq!(r.get()?, 49);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn apply_async<A, M, F>(&self, f: F, args: A) -> Result<AsyncResult<F::Output>>
+    where
+        F: Callable<A, M>,
+        A: Send + 'static,
+    {
+        self.apply_async_callback(f, args, |_| {}, |_| {})
+    }
+
+    /// Like [`apply_async`](Pool::apply_async), with the guide's `callback`
+    /// and `error_callback`: one of them runs on the pool's thread when the
+    /// task completes, before the result turns ready. A panicking callback
+    /// is contained.
+    ///
+    /// # Errors
+    /// As [`apply_async`](Pool::apply_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::thread::Pool::new(1)?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let r = pool.apply_async_callback(|x: u64| x + 1, (41,), move |v| tx.send(*v).unwrap(), |_| {})?;
+    /// r.wait();
+    /// assert_eq!(rx.recv().unwrap(), 42);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn apply_async_callback<A, M, F, C, E>(
+        &self,
+        f: F,
+        args: A,
+        callback: C,
+        error_callback: E,
+    ) -> Result<AsyncResult<F::Output>>
+    where
+        F: Callable<A, M>,
+        A: Send + 'static,
+        C: FnOnce(&F::Output) + Send + 'static,
+        E: FnOnce(&Error) + Send + 'static,
+    {
+        let future = Future::pending();
+        let mine = future.clone();
+        let f: Arc<dyn Fn(A) -> F::Output + Send + Sync> = Arc::new(move |args| f.call_with(args));
+        self.send_chunk(&f, vec![args], move |mut chunk| {
+            let result = match chunk.failures.pop_front() {
+                Some((_, e)) => Err(e),
+                None => chunk
+                    .values
+                    .pop()
+                    .ok_or_else(|| Error::Usage("a task gave no result".into())),
+            };
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| match &result {
+                Ok(v) => callback(v),
+                Err(e) => error_callback(e),
+            }));
+            mine.finish(result);
+        })?;
+        Ok(AsyncResult { future })
+    }
+
+    /// Applies `f` to every item and returns the results in input order —
+    /// the guide's `map`, with a default chunk size.
+    ///
+    /// # Errors
+    /// The first failed item, by index, as [`Error::ItemFailed`] — after
+    /// every other item has completed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::thread::Pool::new(2)?;
+    /// assert_eq!(pool.map(|s: &str| s.len(), ["a", "bb"])?, [1, 2]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn map<T, M, F, I>(&self, f: F, items: I) -> Result<Vec<F::Output>>
+    where
+        F: Callable<(T,), M>,
+        T: Send + 'static,
+        I: IntoIterator<Item = T>,
+    {
+        self.map_chunks(f, items, None)?.take()
+    }
+
+    /// Like [`map`](Pool::map), with the guide's `chunksize`.
+    ///
+    /// # Errors
+    /// As [`map`](Pool::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::thread::Pool::new(2)?;
+    /// assert_eq!(pool.map_chunked(|x: u8| x + 1, 0..4, 2)?, [1, 2, 3, 4]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn map_chunked<T, M, F, I>(&self, f: F, items: I, chunksize: usize) -> Result<Vec<F::Output>>
+    where
+        F: Callable<(T,), M>,
+        T: Send + 'static,
+        I: IntoIterator<Item = T>,
+    {
+        self.map_chunks(f, items, Some(chunksize))?.take()
+    }
+
+    /// Like [`map`](Pool::map), returning at once — the guide's `map_async`.
+    ///
+    /// # Errors
+    /// [`Error::PoolClosed`], [`Error::PoolTerminated`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::thread::Pool::new(2)?;
+    /// let r = pool.map_async(|x: i32| -x, vec![1, 2])?;
+    /// assert_eq!(r.get()?, [-1, -2]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn map_async<T, M, F, I>(&self, f: F, items: I) -> Result<AsyncResult<Vec<F::Output>>>
+    where
+        F: Callable<(T,), M>,
+        T: Send + 'static,
+        I: IntoIterator<Item = T>,
+    {
+        self.map_chunks(f, items, None)
+    }
+
+    fn map_chunks<T, M, F, I>(&self, f: F, items: I, chunksize: Option<usize>) -> Result<AsyncResult<Vec<F::Output>>>
+    where
+        F: Callable<(T,), M>,
+        T: Send + 'static,
+        I: IntoIterator<Item = T>,
+    {
+        self.starmap_chunks(f, items.into_iter().map(|t| (t,)), chunksize)
+    }
+
+    fn starmap_chunks<A, M, F, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: Option<usize>,
+    ) -> Result<AsyncResult<Vec<F::Output>>>
+    where
+        F: Callable<A, M>,
+        A: Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        let future = Future::pending();
+        let mine = future.clone();
+        let f: Arc<dyn Fn(A) -> F::Output + Send + Sync> = Arc::new(move |args| f.call_with(args));
+        self.start_all(f, items.into_iter(), chunksize, move |results| mine.finish(results))?;
+        Ok(AsyncResult { future })
+    }
+
+    /// Applies `f` to every tuple of arguments — the guide's `starmap`.
+    ///
+    /// # Errors
+    /// As [`map`](Pool::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::thread::Pool::new(2)?;
+    /// assert_eq!(pool.starmap(|a: u32, b: u32| a.pow(b), [(2, 3), (3, 2)])?, [8, 9]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn starmap<A, M, F, I>(&self, f: F, items: I) -> Result<Vec<F::Output>>
+    where
+        F: Callable<A, M>,
+        A: Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        self.starmap_chunks(f, items, None)?.take()
+    }
+
+    /// Like [`starmap`](Pool::starmap), returning at once — the guide's
+    /// `starmap_async`.
+    ///
+    /// # Errors
+    /// [`Error::PoolClosed`], [`Error::PoolTerminated`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::thread::Pool::new(2)?;
+    /// let r = pool.starmap_async(|a: i32, b: i32| a - b, [(5, 1)])?;
+    /// assert_eq!(r.get()?, [4]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn starmap_async<A, M, F, I>(&self, f: F, items: I) -> Result<AsyncResult<Vec<F::Output>>>
+    where
+        F: Callable<A, M>,
+        A: Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        self.starmap_chunks(f, items, None)
+    }
+
+    /// A lazy iterator over the results, in input order — the guide's
+    /// `imap`. Items are taken from `items` only as threads free up, so
+    /// memory stays bounded however long the input.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(2).unwrap();
+    /// let mut it = pool.imap(|x: u64| x * 10, 1..);
+    /// assert_eq!(it.next().unwrap().unwrap(), 10);
+    /// assert_eq!(it.next().unwrap().unwrap(), 20);
+    /// ```
+    pub fn imap<T, M, F, I>(&self, f: F, items: I) -> IMap<'_, T, F::Output, I::IntoIter>
+    where
+        F: Callable<(T,), M>,
+        T: Send + 'static,
+        I: IntoIterator<Item = T>,
+    {
+        IMap::new(self, f, items.into_iter(), 1, true)
+    }
+
+    /// [`imap`](Pool::imap) with `chunksize` items per chunk.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(2).unwrap();
+    /// let total: u64 = pool.imap_chunked(|x: u64| x, 0..100, 10).map(Result::unwrap).sum();
+    /// assert_eq!(total, 4950);
+    /// ```
+    pub fn imap_chunked<T, M, F, I>(&self, f: F, items: I, chunksize: usize) -> IMap<'_, T, F::Output, I::IntoIter>
+    where
+        F: Callable<(T,), M>,
+        T: Send + 'static,
+        I: IntoIterator<Item = T>,
+    {
+        IMap::new(self, f, items.into_iter(), chunksize, true)
+    }
+
+    /// Like [`imap`](Pool::imap), in completion order — the guide's
+    /// `imap_unordered`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(2).unwrap();
+    /// let mut v: Vec<u32> = pool.imap_unordered(|x: u32| x + 1, [1, 2, 3]).map(Result::unwrap).collect();
+    /// v.sort();
+    /// assert_eq!(v, [2, 3, 4]);
+    /// ```
+    pub fn imap_unordered<T, M, F, I>(&self, f: F, items: I) -> IMap<'_, T, F::Output, I::IntoIter>
+    where
+        F: Callable<(T,), M>,
+        T: Send + 'static,
+        I: IntoIterator<Item = T>,
+    {
+        IMap::new(self, f, items.into_iter(), 1, false)
+    }
+
+    /// [`imap_unordered`](Pool::imap_unordered) with `chunksize` items per
+    /// chunk.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(2).unwrap();
+    /// assert_eq!(pool.imap_unordered_chunked(|x: u8| x, 0..10, 3).count(), 10);
+    /// ```
+    pub fn imap_unordered_chunked<T, M, F, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+    ) -> IMap<'_, T, F::Output, I::IntoIter>
+    where
+        F: Callable<(T,), M>,
+        T: Send + 'static,
+        I: IntoIterator<Item = T>,
+    {
+        IMap::new(self, f, items.into_iter(), chunksize, false)
+    }
+
+    /// Accepts no more work; queued work still runs — the guide's `close`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(1).unwrap();
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
+    pub fn close(&self) {
+        let _ = self
+            .shared
+            .state
+            .compare_exchange(RUNNING, CLOSED, Ordering::AcqRel, Ordering::Acquire);
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    /// Fails the work no thread has started with [`Error::PoolTerminated`]
+    /// and accepts no more — the guide's `terminate` (running tasks finish:
+    /// a thread cannot be killed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(1).unwrap();
+    /// pool.terminate();
+    /// pool.join().unwrap();
+    /// ```
+    pub fn terminate(&self) {
+        self.shared.state.store(TERMINATING, Ordering::Release);
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    /// Waits until the threads have exited; call [`close`](Pool::close) or
+    /// [`terminate`](Pool::terminate) first — the guide's `join`.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] when the pool is still running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(1).unwrap();
+    /// assert!(pool.join().is_err()); // not closed yet
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// ```
+    pub fn join(&self) -> Result<()> {
+        self.join_deadline(None)
+    }
+
+    /// Like [`join`](Pool::join), giving up after `timeout` with
+    /// [`Error::Timeout`].
+    ///
+    /// # Errors
+    /// [`Error::Timeout`]; [`Error::Usage`] when the pool is still running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(1).unwrap();
+    /// pool.close();
+    /// pool.join_timeout(std::time::Duration::from_secs(60)).unwrap();
+    /// ```
+    pub fn join_timeout(&self, timeout: Duration) -> Result<()> {
+        self.join_deadline(Some(timeout))
+    }
+
+    fn join_deadline(&self, timeout: Option<Duration>) -> Result<()> {
+        if self.shared.state.load(Ordering::Acquire) == RUNNING {
+            return Err(Error::Usage("Pool::join needs close() or terminate() first".into()));
+        }
+        // Nothing is ever sent: the channel disconnects when the last thread ends.
+        match timeout {
+            None => {
+                let _ = self.finished.recv();
+            }
+            Some(t) => {
+                if let Err(crossbeam_channel::RecvTimeoutError::Timeout) = self.finished.recv_timeout(t) {
+                    return Err(Error::Timeout(t));
+                }
+            }
+        }
+        for thread in std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner())) {
+            let _ = thread.join();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// What a job's last chunk hands on: the values, or the first failure.
+type Finish<R> = Box<dyn FnOnce(Result<Vec<R>>) + Send>;
+
+/// Gathers the chunks of one job; the last one calls `finish`.
+struct Gather<R> {
+    slots: Mutex<(Vec<Option<Chunk<R>>>, usize)>,
+    chunksize: usize,
+    finish: Mutex<Option<Finish<R>>>,
+}
+
+impl<R> Gather<R> {
+    fn complete(&self, index: usize, chunk: Chunk<R>) {
+        let chunks = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            let (chunks, missing) = &mut *slots;
+            match chunks.get_mut(index) {
+                Some(slot @ None) => {
+                    *slot = Some(chunk);
+                    *missing -= 1;
+                }
+                _ => return,
+            }
+            if *missing > 0 {
+                return;
+            }
+            std::mem::take(chunks)
+        };
+        let mut values = Vec::with_capacity(chunks.len() * self.chunksize);
+        for (i, chunk) in chunks.into_iter().flatten().enumerate() {
+            if let Some((k, e)) = chunk.failures.into_iter().next() {
+                return self.call_finish(Err(item_failed(i * self.chunksize + k, e)));
+            }
+            values.extend(chunk.values);
+        }
+        self.call_finish(Ok(values));
+    }
+
+    fn call_finish(&self, result: Result<Vec<R>>) {
+        if let Some(finish) = self.finish.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            finish(result);
+        }
+    }
+}
+
+/// The result of an asynchronous thread-pool call — the twin of the
+/// process pool's [`AsyncResult`](crate::AsyncResult).
+///
+/// [`get`](AsyncResult::get) can be called any number of times; it returns
+/// a clone of the value.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> multiproc::Result<()> {
+/// let pool = multiproc::thread::Pool::new(1)?;
+/// let r = pool.apply_async(|| "done".to_string(), ())?;
+/// r.wait();
+/// assert!(r.ready());
+/// assert_eq!(r.successful(), Some(true));
+/// assert_eq!(r.get()?, "done");
+/// # Ok(())
+/// # }
+/// ```
+pub struct AsyncResult<R> {
+    future: Future<R>,
+}
+
+impl<R> fmt::Debug for AsyncResult<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncResult").field("ready", &self.ready()).finish()
+    }
+}
+
+impl<R> AsyncResult<R> {
+    /// Whether the result has arrived.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(1).unwrap();
+    /// let r = pool.apply_async(|| 1, ()).unwrap();
+    /// r.wait();
+    /// assert!(r.ready());
+    /// ```
+    pub fn ready(&self) -> bool {
+        self.future.done()
+    }
+
+    /// Waits for the result.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(1).unwrap();
+    /// let r = pool.apply_async(|| 1, ()).unwrap();
+    /// r.wait();
+    /// assert!(r.ready());
+    /// ```
+    pub fn wait(&self) {
+        self.future.wait_until(None);
+    }
+
+    /// Waits for the result at most `timeout`; whether it arrived.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(1).unwrap();
+    /// let r = pool.apply_async(|| 1, ()).unwrap();
+    /// assert!(r.wait_timeout(std::time::Duration::from_secs(60)));
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.future.wait_until(Some(Instant::now() + timeout))
+    }
+
+    /// `None` until ready; then whether the call succeeded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(1).unwrap();
+    /// let r = pool.apply_async(|| -> u8 { panic!("no") }, ()).unwrap();
+    /// r.wait();
+    /// assert_eq!(r.successful(), Some(false));
+    /// ```
+    pub fn successful(&self) -> Option<bool> {
+        self.ready().then(|| !self.future.failed())
+    }
+
+    /// Consumes the result: the value, without cloning it.
+    fn take(self) -> Result<R> {
+        self.future.wait_until(None);
+        self.future.take_result()
+    }
+}
+
+impl<R: Clone> AsyncResult<R> {
+    /// Waits for the result and returns (a clone of) it.
+    ///
+    /// # Errors
+    /// The task's panic ([`Error::Panicked`]; for `map_async`,
+    /// [`Error::ItemFailed`]), or [`Error::PoolTerminated`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(1).unwrap();
+    /// assert_eq!(pool.apply_async(|| 5, ()).unwrap().get().unwrap(), 5);
+    /// ```
+    pub fn get(&self) -> Result<R> {
+        self.future.result()
+    }
+
+    /// Like [`get`](AsyncResult::get), giving up after `timeout` with
+    /// [`Error::Timeout`].
+    ///
+    /// # Errors
+    /// [`Error::Timeout`]; else as [`get`](AsyncResult::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = multiproc::thread::Pool::new(1).unwrap();
+    /// let r = pool.apply_async(|| 5, ()).unwrap();
+    /// assert_eq!(r.get_timeout(std::time::Duration::from_secs(60)).unwrap(), 5);
+    /// ```
+    pub fn get_timeout(&self, timeout: Duration) -> Result<R> {
+        self.future.result_timeout(timeout)
+    }
+}
+
+/// The lazy iterator of [`Pool::imap`] and [`Pool::imap_unordered`]:
+/// each item's result, a failure as [`Error::ItemFailed`] in its place.
+///
+/// # Examples
+///
+/// ```
+/// let pool = multiproc::thread::Pool::new(2).unwrap();
+/// let v: Vec<_> = pool.imap(|x: u8| 100 / x, [1, 0, 4]).collect();
+/// assert_eq!(*v[0].as_ref().unwrap(), 100);
+/// assert!(matches!(v[1], Err(multiproc::Error::ItemFailed { index: 1, .. })));
+/// ```
+pub struct IMap<'p, T, R, I> {
+    pool: &'p Pool,
+    f: Arc<dyn Fn(T) -> R + Send + Sync>,
+    input: I,
+    exhausted: bool,
+    chunksize: usize,
+    window: usize,
+    ordered: bool,
+    next_chunk: usize,
+    in_flight: usize,
+    next_to_yield: usize,
+    tx: Sender<(usize, Chunk<R>)>,
+    rx: Receiver<(usize, Chunk<R>)>,
+    arrived: BTreeMap<usize, Chunk<R>>,
+    ready: VecDeque<Result<R>>,
+    failed: Option<Error>,
+}
+
+impl<T, R, I> fmt::Debug for IMap<'_, T, R, I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IMap")
+            .field("in_flight", &self.in_flight)
+            .field("ordered", &self.ordered)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'p, T, R, I> IMap<'p, T, R, I>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    I: Iterator<Item = T>,
+{
+    fn new<M, F: Callable<(T,), M, Output = R>>(
+        pool: &'p Pool,
+        f: F,
+        input: I,
+        chunksize: usize,
+        ordered: bool,
+    ) -> Self {
+        let chunksize = chunksize.max(1);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        IMap {
+            pool,
+            f: Arc::new(move |t| f.call_with((t,))),
+            input,
+            exhausted: false,
+            chunksize,
+            // Enough to keep every thread busy, bounded so memory stays flat.
+            window: (4 * pool.processes).max(1024 / chunksize),
+            ordered,
+            next_chunk: 0,
+            in_flight: 0,
+            next_to_yield: 0,
+            tx,
+            rx,
+            arrived: BTreeMap::new(),
+            ready: VecDeque::new(),
+            failed: None,
+        }
+    }
+
+    fn top_up(&mut self) {
+        while !self.exhausted && self.in_flight + self.arrived.len() < self.window && self.failed.is_none() {
+            let chunk: Vec<T> = self.input.by_ref().take(self.chunksize).collect();
+            if chunk.is_empty() {
+                self.exhausted = true;
+                break;
+            }
+            let (index, tx) = (self.next_chunk, self.tx.clone());
+            let sent = self.pool.send_chunk(&self.f, chunk, move |results| {
+                let _ = tx.send((index, results));
+            });
+            match sent {
+                Ok(()) => {
+                    self.next_chunk += 1;
+                    self.in_flight += 1;
+                }
+                Err(e) => self.failed = Some(e),
+            }
+        }
+    }
+}
+
+impl<T, R, I> Iterator for IMap<'_, T, R, I>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    I: Iterator<Item = T>,
+{
+    type Item = Result<R>;
+
+    fn next(&mut self) -> Option<Result<R>> {
+        loop {
+            if let Some(item) = self.ready.pop_front() {
+                return Some(item);
+            }
+            self.top_up();
+            if self.ordered {
+                if let Some(chunk) = self.arrived.remove(&self.next_to_yield) {
+                    self.ready
+                        .extend(chunk.into_results(self.next_to_yield * self.chunksize));
+                    self.next_to_yield += 1;
+                    continue;
+                }
+            }
+            if self.in_flight == 0 {
+                return self.failed.take().map(Err);
+            }
+            // This iterator holds a sender: the channel never disconnects.
+            let Ok((index, chunk)) = self.rx.recv() else {
+                return Some(Err(Error::PoolTerminated));
+            };
+            self.in_flight -= 1;
+            if self.ordered {
+                self.arrived.insert(index, chunk);
+            } else {
+                self.ready.extend(chunk.into_results(index * self.chunksize));
+            }
+        }
+    }
+}
