@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+mod managed;
 mod par_map;
 mod process_fn;
 
@@ -57,4 +58,17 @@ pub fn process_fn(attr: proc_macro::TokenStream, item: proc_macro::TokenStream) 
 #[proc_macro]
 pub fn par_map(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     par_map::run(input.into()).into()
+}
+
+/// Makes a type's values ownable by a manager's server: on an inherent
+/// `impl` block, it generates `TypeProxy`, whose methods run the type's
+/// public methods (`&self` or `&mut self`) on the server's value, and whose
+/// associated functions run its public constructors (`pub fn …(…) -> Self`)
+/// there. Arguments and results must be serde types; generic, `async` or
+/// `self`-by-value methods are compile errors.
+///
+/// See `multiproc::manager` for examples.
+#[proc_macro_attribute]
+pub fn managed(attr: proc_macro::TokenStream, item: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    managed::run(attr.into(), item.into()).into()
 }

@@ -163,6 +163,14 @@ pub enum Error {
     /// before `close` or `terminate`).
     #[error("{0}")]
     Usage(std::borrow::Cow<'static, str>),
+    /// A manager's server refused the authkey, or could not prove that it
+    /// knows it.
+    #[error("authentication with the manager failed: {0}")]
+    AuthenticationFailed(String),
+    /// A manager call failed on the way: the server is gone, the object or
+    /// the name is unknown, or its type is not the one asked for.
+    #[error("manager: {0}")]
+    Manager(String),
     /// An operating-system call failed.
     #[error("{context}: {source}")]
     Io {
@@ -232,6 +240,8 @@ impl Clone for Error {
             Error::Pending { pending } => Error::Pending { pending: *pending },
             Error::InitializerFailed(m) => Error::InitializerFailed(m.clone()),
             Error::Usage(m) => Error::Usage(m.clone()),
+            Error::AuthenticationFailed(m) => Error::AuthenticationFailed(m.clone()),
+            Error::Manager(m) => Error::Manager(m.clone()),
             Error::Io { context, source } => Error::Io {
                 context,
                 source: std::io::Error::new(source.kind(), source.to_string()),
@@ -301,6 +311,8 @@ enum Wire {
     Pending(usize),
     InitializerFailed(String),
     Usage(String),
+    AuthenticationFailed(String),
+    Manager(String),
     Io(String, String),
 }
 
@@ -338,6 +350,8 @@ impl From<&Error> for Wire {
             Error::Pending { pending } => Wire::Pending(pending),
             Error::InitializerFailed(m) => Wire::InitializerFailed(m),
             Error::Usage(m) => Wire::Usage(m.into_owned()),
+            Error::AuthenticationFailed(m) => Wire::AuthenticationFailed(m),
+            Error::Manager(m) => Wire::Manager(m),
             Error::Io { context, source } => Wire::Io(context.to_string(), source.to_string()),
         }
     }
@@ -380,6 +394,8 @@ impl From<Wire> for Error {
             Wire::Pending(pending) => Error::Pending { pending },
             Wire::InitializerFailed(m) => Error::InitializerFailed(m),
             Wire::Usage(m) => Error::Usage(m.into()),
+            Wire::AuthenticationFailed(m) => Error::AuthenticationFailed(m),
+            Wire::Manager(m) => Error::Manager(m),
             // The context was a static string in the other process; its text
             // stays, in the message.
             Wire::Io(context, message) => Error::Io {

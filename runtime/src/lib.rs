@@ -26,6 +26,8 @@
 //!   `wait`, `as_completed`;
 //! - [`thread`] — the thread twin (`multiprocessing.dummy`): `Pool`, the
 //!   queues and the sync primitives on threads;
+//! - [`manager`] — `Manager`, `BaseManager` and proxies to objects in a
+//!   server process; [`#[managed]`](managed) for your own types;
 //! - [`pipe`] — `Pipe` and its `Connection` ends;
 //! - [`queue`] — `Queue`, `SimpleQueue`, `JoinableQueue`;
 //! - [`shared`] — `Value`, `Array`, `RawValue`, `RawArray`, `SharedMemory`;
@@ -48,6 +50,7 @@ pub mod entry;
 mod error;
 pub mod executor;
 mod handoff;
+pub mod manager;
 mod par_map;
 pub mod pipe;
 pub mod pool;
@@ -60,7 +63,7 @@ pub mod thread;
 
 pub use entry::{registered_entries, ProcessFn};
 pub use error::{Error, Result};
-pub use multiproc_macros::process_fn;
+pub use multiproc_macros::{managed, process_fn};
 
 /// Maps a function over data in parallel — in worker processes, or on
 /// threads — and returns a [`Result`]`<Vec<R>>` in input order.
@@ -151,6 +154,8 @@ pub struct ReadmeDoctests;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::entry::{EntryDesc, ProcessFn, ENTRIES};
+    pub use crate::manager::registry::{ManagedDesc, MANAGED};
+    pub use crate::manager::{Handle, Managed, ManagerClient, Proxy};
     pub use crate::par_map::{procs as par_map_procs, Lifted, ProcOptions, ThreadData, ViaIter, ViaRayon};
     pub use crate::process::StartMethod;
     pub use linkme;

@@ -1,0 +1,53 @@
+//! A typed view of `#[managed] impl Type { … }`: the public associated
+//! functions that return `Self` are constructors, the public methods are
+//! what the proxy offers; everything else stays local.
+
+use proc_macro2::TokenStream;
+use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, ReturnType, Type, Visibility};
+
+pub(crate) struct Input {
+    pub(crate) item: ItemImpl,
+    /// `pub fn name(args…) -> Self`.
+    pub(crate) constructors: Vec<ImplItemFn>,
+    /// `pub fn name(&self | &mut self | self…, args…) -> T`.
+    pub(crate) methods: Vec<ImplItemFn>,
+}
+
+/// Whether `ty` is `Self` or the implementing type itself.
+pub(crate) fn is_self(ty: &Type, self_ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) => p.qself.is_none() && (p.path.is_ident("Self") || ty == self_ty),
+        _ => false,
+    }
+}
+
+pub(crate) fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Input> {
+    if !attr.is_empty() {
+        return Err(syn::Error::new_spanned(attr, "#[managed] takes no options"));
+    }
+    let item: ItemImpl = syn::parse2(item).map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "#[managed] applies to an inherent `impl` block: `#[managed] impl MyType { … }`",
+        )
+    })?;
+    let mut constructors = Vec::new();
+    let mut methods = Vec::new();
+    for member in &item.items {
+        let ImplItem::Fn(f) = member else { continue };
+        if !matches!(f.vis, Visibility::Public(_)) {
+            continue;
+        }
+        let has_receiver = matches!(f.sig.inputs.first(), Some(FnArg::Receiver(_)));
+        if has_receiver {
+            methods.push(f.clone());
+        } else if matches!(&f.sig.output, ReturnType::Type(_, ty) if is_self(ty, &item.self_ty)) {
+            constructors.push(f.clone());
+        }
+    }
+    Ok(Input {
+        item,
+        constructors,
+        methods,
+    })
+}

@@ -1,0 +1,406 @@
+//! Connections to a manager's server: addresses, the authentication
+//! handshake, framed requests and replies, and the client's pool of
+//! connections.
+//!
+//! Handshake, before any request is decoded: the server sends 32 random
+//! bytes; the client answers `HMAC-SHA256(authkey, "client" ‖ challenge)`;
+//! the server checks it (in constant time) and answers one status byte.
+//! Then the client sends its own challenge and checks the server's
+//! `HMAC-SHA256(authkey, "server" ‖ challenge)`: each side proves it knows
+//! the key, and a reply recorded from one connection is worthless on
+//! another. Until the handshake is over the server reads only those fixed
+//! sizes, with a deadline.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::sys;
+
+/// Bytes in a challenge and in a MAC.
+const CHALLENGE: usize = 32;
+/// How long either side waits for the other during the handshake.
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest request or reply frame (a client cannot make the server
+/// allocate more).
+pub(crate) const MAX_FRAME: usize = 64 << 20;
+/// How long a waiting side checks for the answer before it sleeps: the
+/// answer usually arrives sooner than a sleeping thread wakes up.
+const SPIN: Duration = Duration::from_micros(60);
+
+const ACCEPTED: u8 = 1;
+const REFUSED: u8 = 0;
+
+/// Where a manager's server listens: a TCP address, or (for
+/// [`Manager`](super::Manager)) an abstract Unix socket, which leaves
+/// nothing in the file system.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Address {
+    /// A TCP address.
+    Tcp(SocketAddr),
+    /// An abstract Unix socket name (Linux).
+    Unix(String),
+}
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Address::Tcp(a) => write!(f, "{a}"),
+            Address::Unix(name) => write!(f, "unix:@{name}"),
+        }
+    }
+}
+
+impl Address {
+    /// Parses `host:port` (the first address it resolves to).
+    pub(crate) fn tcp(text: &str) -> Result<Address> {
+        text.to_socket_addrs()
+            .map_err(|e| Error::Usage(format!("`{text}` is not a usable address: {e}").into()))?
+            .next()
+            .map(Address::Tcp)
+            .ok_or_else(|| Error::Usage(format!("`{text}` resolves to no address").into()))
+    }
+
+    fn connect(&self) -> Result<Stream> {
+        let fail = |e: std::io::Error| Error::Manager(format!("cannot connect to the manager at {self}: {e}"));
+        match self {
+            Address::Tcp(a) => {
+                let s = TcpStream::connect(a).map_err(fail)?;
+                let _ = s.set_nodelay(true);
+                Ok(Stream::Tcp(s))
+            }
+            Address::Unix(name) => {
+                let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).map_err(fail)?;
+                Ok(Stream::Unix(UnixStream::connect_addr(&addr).map_err(fail)?))
+            }
+        }
+    }
+}
+
+/// One connected socket, of either kind.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn set_read_timeout(&self, t: Option<Duration>) {
+        let _ = match self {
+            Stream::Tcp(s) => s.set_read_timeout(t),
+            Stream::Unix(s) => s.set_read_timeout(t),
+        };
+    }
+
+    fn io(&mut self) -> &mut dyn ReadWrite {
+        match self {
+            Stream::Tcp(s) => s,
+            Stream::Unix(s) => s,
+        }
+    }
+
+    /// Sends one frame.
+    pub(crate) fn send<T: Serialize>(&mut self, value: &T) -> Result<()> {
+        let frame = codec::encode_frame(value)?;
+        self.io()
+            .write_all(&frame)
+            .map_err(|e| Error::Manager(format!("the connection broke while sending: {e}")))
+    }
+
+    /// Receives one frame, checking for it briefly before sleeping.
+    pub(crate) fn recv<T: DeserializeOwned>(&mut self) -> Result<T> {
+        let spin_until = Instant::now() + SPIN;
+        while Instant::now() < spin_until {
+            match sys::poll(&[(self.as_fd(), sys::POLLIN)], Some(Instant::now())) {
+                Ok(ready) if ready[0] != 0 => break,
+                Ok(_) => std::hint::spin_loop(),
+                Err(_) => break,
+            }
+        }
+        let body = codec::read_frame(self.as_fd(), MAX_FRAME)?;
+        codec::decode(&body)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+        self.io().read_exact(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.io().write_all(buf)
+    }
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+impl AsFd for Stream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Stream::Tcp(s) => s.as_fd(),
+            Stream::Unix(s) => s.as_fd(),
+        }
+    }
+}
+
+impl From<TcpStream> for Stream {
+    fn from(s: TcpStream) -> Self {
+        let _ = s.set_nodelay(true);
+        Stream::Tcp(s)
+    }
+}
+
+impl From<UnixStream> for Stream {
+    fn from(s: UnixStream) -> Self {
+        Stream::Unix(s)
+    }
+}
+
+/// Fills `buf` from the kernel's random source.
+pub(crate) fn random_bytes(buf: &mut [u8]) -> Result<()> {
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(buf))
+        .map_err(Error::io("reading /dev/urandom"))
+}
+
+/// A fresh random authkey.
+pub(crate) fn random_key() -> Result<Arc<[u8]>> {
+    let mut key = [0u8; 32];
+    random_bytes(&mut key)?;
+    Ok(key.into())
+}
+
+fn mac(key: &[u8], role: &[u8], challenge: &[u8]) -> Hmac<Sha256> {
+    // HMAC takes a key of any length: `new_from_slice` cannot fail here.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(role);
+    mac.update(challenge);
+    mac
+}
+
+fn handshake_io(what: &str) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |e| Error::AuthenticationFailed(format!("{what}: {e}"))
+}
+
+/// The server's side of the handshake: `Ok` only for a client that knows
+/// `key`, which has then also checked that we know it.
+pub(crate) fn accept_handshake(stream: &mut Stream, key: &[u8]) -> Result<()> {
+    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
+    let mut challenge = [0u8; CHALLENGE];
+    random_bytes(&mut challenge)?;
+    stream
+        .write_all(&challenge)
+        .map_err(handshake_io("sending the challenge"))?;
+    let mut answer = [0u8; CHALLENGE];
+    stream
+        .read_exact(&mut answer)
+        .map_err(handshake_io("reading the answer"))?;
+    if mac(key, b"client", &challenge).verify_slice(&answer).is_err() {
+        let _ = stream.write_all(&[REFUSED]);
+        return Err(Error::AuthenticationFailed(
+            "a client answered with the wrong authkey".into(),
+        ));
+    }
+    stream.write_all(&[ACCEPTED]).map_err(handshake_io("accepting"))?;
+    let mut theirs = [0u8; CHALLENGE];
+    stream
+        .read_exact(&mut theirs)
+        .map_err(handshake_io("reading the client's challenge"))?;
+    let proof = mac(key, b"server", &theirs).finalize().into_bytes();
+    stream.write_all(&proof).map_err(handshake_io("answering"))?;
+    stream.set_read_timeout(None);
+    Ok(())
+}
+
+/// The client's side of the handshake.
+fn client_handshake(stream: &mut Stream, key: &[u8]) -> Result<()> {
+    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
+    let mut challenge = [0u8; CHALLENGE];
+    stream
+        .read_exact(&mut challenge)
+        .map_err(handshake_io("reading the challenge"))?;
+    let answer = mac(key, b"client", &challenge).finalize().into_bytes();
+    stream.write_all(&answer).map_err(handshake_io("answering"))?;
+    let mut status = [0u8; 1];
+    stream
+        .read_exact(&mut status)
+        .map_err(handshake_io("reading the verdict"))?;
+    if status[0] != ACCEPTED {
+        return Err(Error::AuthenticationFailed("the server refused our authkey".into()));
+    }
+    let mut ours = [0u8; CHALLENGE];
+    random_bytes(&mut ours)?;
+    stream.write_all(&ours).map_err(handshake_io("sending our challenge"))?;
+    let mut proof = [0u8; CHALLENGE];
+    stream
+        .read_exact(&mut proof)
+        .map_err(handshake_io("reading the server's proof"))?;
+    if mac(key, b"server", &ours).verify_slice(&proof).is_err() {
+        return Err(Error::AuthenticationFailed(
+            "the server does not know the authkey".into(),
+        ));
+    }
+    stream.set_read_timeout(None);
+    Ok(())
+}
+
+/// Who makes a call: the client (one per process and server) and its
+/// thread — what a managed `RLock` counts as its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(crate) struct Caller {
+    pub(crate) client: u64,
+    pub(crate) thread: u64,
+}
+
+/// What a client asks.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Request {
+    /// The first request on a connection: who we are.
+    Hello { client: u64 },
+    /// Make an object of a registered type with one of its constructors.
+    Create {
+        type_name: String,
+        constructor: String,
+        args: Vec<u8>,
+    },
+    /// A proxy to the object registered under `name`.
+    Lookup { name: String },
+    /// Call `method` of object `id`.
+    Call {
+        id: u64,
+        method: String,
+        thread: u64,
+        args: Vec<u8>,
+    },
+    /// Stop the server.
+    Shutdown,
+}
+
+/// What the server answers.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Reply {
+    /// An object: its id and type.
+    Object { id: u64, type_name: String },
+    /// A method's encoded result.
+    Value(Vec<u8>),
+    /// The request failed.
+    Failed(Error),
+}
+
+/// One process's connections to one server. Each call borrows an idle
+/// connection (or opens one), so a call that blocks on the server — a lock,
+/// a queue — holds up no other thread.
+#[derive(Debug)]
+pub(crate) struct Client {
+    pub(crate) address: Address,
+    pub(crate) authkey: Arc<[u8]>,
+    id: u64,
+    pid: u32,
+    idle: Mutex<Vec<Stream>>,
+}
+
+impl Client {
+    /// A client of the server at `address`; connects (and authenticates)
+    /// once now, so a wrong key or a missing server is an error here.
+    pub(crate) fn connect(address: Address, authkey: Arc<[u8]>) -> Result<Arc<Client>> {
+        let mut id = [0u8; 8];
+        random_bytes(&mut id)?;
+        let client = Arc::new(Client {
+            address,
+            authkey,
+            id: u64::from_le_bytes(id),
+            pid: std::process::id(),
+            idle: Mutex::new(Vec::new()),
+        });
+        let first = client.open()?;
+        client.idle.lock().unwrap_or_else(|p| p.into_inner()).push(first);
+        Ok(client)
+    }
+
+    /// The client of this process for `address`: shared by every proxy
+    /// that this process decodes, never inherited across a fork.
+    pub(crate) fn shared(address: &Address, authkey: &Arc<[u8]>) -> Result<Arc<Client>> {
+        static CLIENTS: Mutex<Vec<Arc<Client>>> = Mutex::new(Vec::new());
+        let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
+        let pid = std::process::id();
+        clients.retain(|c| c.pid == pid);
+        if let Some(c) = clients
+            .iter()
+            .find(|c| &c.address == address && *c.authkey == **authkey)
+        {
+            return Ok(c.clone());
+        }
+        let client = Client::connect(address.clone(), authkey.clone())?;
+        clients.push(client.clone());
+        Ok(client)
+    }
+
+    fn open(&self) -> Result<Stream> {
+        let mut stream = self.address.connect()?;
+        client_handshake(&mut stream, &self.authkey)?;
+        stream.send(&Request::Hello { client: self.id })?;
+        Ok(stream)
+    }
+
+    /// Sends `request` and waits for the reply.
+    pub(crate) fn request(&self, request: &Request) -> Result<Reply> {
+        if std::process::id() != self.pid {
+            // A forked child must not share its parent's connections.
+            return Client::shared(&self.address, &self.authkey)?.request(request);
+        }
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut stream = match idle {
+            Some(s) => s,
+            None => self.open()?,
+        };
+        let gone = |e: Error| Error::Manager(format!("the manager at {} is gone: {e}", self.address));
+        stream.send(request).map_err(gone)?;
+        let reply: Reply = stream.recv().map_err(gone)?;
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(stream);
+        Ok(reply)
+    }
+
+    /// Calls `method` of object `id` with `args`; decodes its result.
+    pub(crate) fn call<A: Serialize, R: DeserializeOwned>(&self, id: u64, method: &str, args: &A) -> Result<R> {
+        let request = Request::Call {
+            id,
+            method: method.to_string(),
+            thread: thread_token(),
+            args: codec::encode(args)?,
+        };
+        match self.request(&request)? {
+            Reply::Value(bytes) => codec::decode(&bytes),
+            Reply::Failed(e) => Err(e),
+            Reply::Object { .. } => Err(Error::Manager("the server answered a call with an object".into())),
+        }
+    }
+
+    /// Asks for an object (made or looked up); returns its id and type.
+    pub(crate) fn object(&self, request: &Request) -> Result<(u64, String)> {
+        match self.request(request)? {
+            Reply::Object { id, type_name } => Ok((id, type_name)),
+            Reply::Failed(e) => Err(e),
+            Reply::Value(_) => Err(Error::Manager("the server answered with a value, not an object".into())),
+        }
+    }
+}
+
+/// A number for the calling thread, unique in this process.
+fn thread_token() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static TOKEN: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    TOKEN.with(|t| *t)
+}
