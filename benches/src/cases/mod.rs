@@ -8,6 +8,7 @@
 mod codec;
 mod executor;
 mod ipc;
+mod manager;
 mod pool;
 mod process;
 mod sync;
@@ -22,6 +23,7 @@ pub(crate) const CASES: &[Case] = &[
     ipc::QUEUE,
     sync::CASE,
     executor::CASE,
+    manager::CASE,
     codec::CASE,
 ];
 

@@ -99,6 +99,10 @@ pub(crate) struct Stream {
     /// Where reads land before the reader takes them: allocated once, so
     /// a small message costs no fresh pages.
     scratch: Vec<u8>,
+    /// How long the next wait spins: [`SPIN`] while answers come that
+    /// fast, halved each time one does not (a busy machine, a slow call),
+    /// so spinning never steals much CPU from the side it waits for.
+    spin: Duration,
 }
 
 impl Stream {
@@ -107,6 +111,7 @@ impl Stream {
             sock,
             reader: FrameReader::new(MAX_FRAME),
             scratch: vec![0; 64 * 1024],
+            spin: SPIN,
         }
     }
 
@@ -157,9 +162,11 @@ impl Stream {
     /// Receives one frame, checking for it briefly before sleeping: the
     /// answer usually arrives sooner than a sleeping thread wakes up.
     pub(crate) fn recv<T: DeserializeOwned>(&mut self) -> Result<T> {
-        let spin_until = Instant::now() + SPIN;
+        let started = Instant::now();
+        let spin_until = started + self.spin;
         loop {
             if let Some(frame) = self.reader.next_frame()? {
+                self.spin = if started.elapsed() <= SPIN { SPIN } else { self.spin / 2 };
                 return codec::decode(&frame);
             }
             // Spinning with `poll`, not with reads: a read takes the
