@@ -166,7 +166,7 @@ pub mod __private {
     #[diagnostic::on_unimplemented(
         message = "`{Self}` cannot cross a process boundary",
         label = "this type must implement serde's `Serialize` and `DeserializeOwned`",
-        note = "arguments and results of a #[process_fn] are sent between processes; derive `serde::Serialize` and `serde::Deserialize` for it"
+        note = "arguments and results of a #[process_fn] or a #[managed] method travel between processes; derive `serde::Serialize` and `serde::Deserialize` for it"
     )]
     pub trait Portable: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {}
     impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> Portable for T {}

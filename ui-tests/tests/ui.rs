@@ -1,4 +1,4 @@
-//! Compile-error tests of `#[process_fn]`: every misuse in `ui/fail/` must
+//! Compile-error tests of `#[process_fn]`, `par_map!` and `#[managed]`: every misuse in `ui/fail/` must
 //! fail with the pinned diagnostic next to it, and every case in `ui/pass/`
 //! must compile and run.
 //!

@@ -33,6 +33,12 @@ fn arguments(f: &ImplItemFn) -> (Vec<syn::Ident>, Vec<&Type>) {
         .unzip()
 }
 
+/// The argument types as one tuple type, spanned at the argument list so
+/// that an error about the tuple (a non-serde argument) lands there.
+fn arguments_tuple(f: &ImplItemFn, types: &[&Type]) -> TokenStream {
+    quote_spanned!(f.sig.paren_token.span.join()=> (#(#types,)*))
+}
+
 fn output(f: &ImplItemFn) -> TokenStream {
     match &f.sig.output {
         ReturnType::Default => quote!(()),
@@ -75,20 +81,26 @@ pub(crate) fn expand(input: Input) -> TokenStream {
             check(t);
         }
         let out = output(f);
+        let tuple = arguments_tuple(f, &types);
         let doc = docs(f);
+        // Explicit type arguments: an unmet serde bound is reported at the
+        // user's argument list or result type, not at the attribute.
         dispatch_arms.push(quote! {
             #name_str => {
-                let (#(#args,)*): (#(#types,)*) = ::multiproc::codec::decode(__multiproc_args)?;
-                ::multiproc::codec::encode(&self.#name(#(#args),*))
+                let (#(#args,)*) = ::multiproc::codec::decode::<#tuple>(__multiproc_args)?;
+                ::multiproc::codec::encode::<#out>(&self.#name(#(#args),*))
             }
         });
+        // The call itself is spanned at the method's name, so that no part
+        // of an error about its types points at the attribute.
+        let call = quote_spanned!(name.span()=> self.handle.call::<#tuple, #out>(#name_str, &(#(#args,)*)));
         proxy_methods.push(quote! {
             #(#doc)*
             ///
             /// *Runs on the manager's server.* Fails with the call's own
             /// error or with `Error::Manager` when the server is gone.
             pub fn #name(&self, #(#args: #types),*) -> ::multiproc::Result<#out> {
-                self.handle.call(#name_str, &(#(#args,)*))
+                #call
             }
         });
     }
@@ -99,13 +111,15 @@ pub(crate) fn expand(input: Input) -> TokenStream {
         let name_str = name.to_string();
         let (args, types) = arguments(f);
         types.iter().for_each(|t| check(t));
+        let tuple = arguments_tuple(f, &types);
         let doc = docs(f);
         construct_arms.push(quote! {
             #name_str => {
-                let (#(#args,)*): (#(#types,)*) = ::multiproc::codec::decode(__multiproc_args)?;
+                let (#(#args,)*) = ::multiproc::codec::decode::<#tuple>(__multiproc_args)?;
                 ::core::result::Result::Ok(<#ty>::#name(#(#args),*))
             }
         });
+        let create = quote_spanned!(name.span()=> manager.create::<Self, #tuple>(#name_str, &(#(#args,)*)));
         proxy_methods.push(quote! {
             #(#doc)*
             ///
@@ -115,7 +129,7 @@ pub(crate) fn expand(input: Input) -> TokenStream {
                 manager: &::multiproc::__private::ManagerClient,
                 #(#args: #types),*
             ) -> ::multiproc::Result<Self> {
-                manager.create::<Self, _>(#name_str, &(#(#args,)*))
+                #create
             }
         });
     }

@@ -2,8 +2,9 @@
 //! functions that return `Self` are constructors, the public methods are
 //! what the proxy offers; everything else stays local.
 
-use proc_macro2::TokenStream;
-use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, ReturnType, Type, Visibility};
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{ParseStream, Parser};
+use syn::{Attribute, FnArg, ImplItem, ImplItemFn, ItemImpl, ReturnType, Type, Visibility};
 
 pub(crate) struct Input {
     pub(crate) item: ItemImpl,
@@ -21,13 +22,26 @@ pub(crate) fn is_self(ty: &Type, self_ty: &Type) -> bool {
     }
 }
 
+/// Where an item that is not an `impl` block says what it is: its first
+/// token after attributes and visibility (`fn`, `struct`, …).
+fn item_keyword(item: TokenStream) -> Option<Span> {
+    let keyword = |input: ParseStream<'_>| {
+        input.call(Attribute::parse_outer)?;
+        input.parse::<Visibility>()?;
+        let span = input.span();
+        input.parse::<TokenStream>()?;
+        Ok(span)
+    };
+    keyword.parse2(item).ok()
+}
+
 pub(crate) fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Input> {
     if !attr.is_empty() {
         return Err(syn::Error::new_spanned(attr, "#[managed] takes no options"));
     }
-    let item: ItemImpl = syn::parse2(item).map_err(|e| {
+    let item: ItemImpl = syn::parse2(item.clone()).map_err(|e| {
         syn::Error::new(
-            e.span(),
+            item_keyword(item).unwrap_or_else(|| e.span()),
             "#[managed] applies to an inherent `impl` block: `#[managed] impl MyType { … }`",
         )
     })?;

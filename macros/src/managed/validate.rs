@@ -18,20 +18,28 @@ pub(crate) fn validate(input: &Input) -> syn::Result<()> {
              the proxy offers the type's own public methods",
         );
     }
-    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+    if !item.generics.params.is_empty() {
         errors.push(
             &item.generics,
             "a generic type cannot be #[managed]: the server makes its values by name, and a generic \
              type has no single instance to name; manage a concrete type (a newtype or an alias)",
         );
     }
+    if let Some(w) = &item.generics.where_clause {
+        errors.push(
+            w,
+            "a #[managed] impl block cannot have a `where` clause: the managed type and its methods \
+             must be concrete",
+        );
+    }
     if let Some(u) = &item.unsafety {
-        errors.push(u, "an `unsafe impl` cannot be #[managed]");
+        errors.push(u, "an `unsafe impl` cannot be #[managed]: remove the `unsafe`");
     }
     if !matches!(&*item.self_ty, Type::Path(p) if p.qself.is_none()) {
         errors.push(&item.self_ty, "#[managed] needs a named type: `impl MyType { … }`");
     }
-    if input.methods.is_empty() {
+    // A trait impl has no `pub fn`: the error above is the one that helps.
+    if input.methods.is_empty() && item.trait_.is_none() {
         errors.push(
             &item.self_ty,
             "a #[managed] type needs at least one `pub fn` taking `&self` or `&mut self`: \
@@ -71,7 +79,7 @@ fn check_signature(errors: &mut Errors, f: &ImplItemFn, self_ty: &Type, construc
             &format!("a #[managed] {what} cannot be `unsafe`: a proxy could not uphold its contract"),
         );
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    if !sig.generics.params.is_empty() {
         errors.push(
             &sig.generics,
             &format!(
@@ -80,22 +88,32 @@ fn check_signature(errors: &mut Errors, f: &ImplItemFn, self_ty: &Type, construc
             ),
         );
     }
+    if let Some(w) = &sig.generics.where_clause {
+        errors.push(
+            w,
+            &format!(
+                "a #[managed] {what} cannot have a `where` clause: a proxy calls it with concrete argument \
+                 types; remove the clause or keep the {what} private"
+            ),
+        );
+    }
     if let Some(v) = &sig.variadic {
         errors.push(v, "a variadic function cannot be #[managed]");
     }
     for arg in &sig.inputs {
         if let FnArg::Typed(pat) = arg {
-            check_type(errors, &pat.ty, "an argument", self_ty);
+            check_type(errors, &pat.ty, &format!("an argument of a #[managed] {what}"), self_ty);
         }
     }
     if let ReturnType::Type(_, ty) = &sig.output {
         if !(constructor && is_self(ty, self_ty)) {
-            check_type(errors, ty, "the result", self_ty);
+            check_type(errors, ty, &format!("the result of a #[managed] {what}"), self_ty);
         }
     }
 }
 
-/// Walks a type for what cannot travel between a proxy and its server.
+/// Walks a type for what cannot travel between a proxy and its server;
+/// `what` names the type's place (`an argument of a #[managed] method`).
 fn check_type(errors: &mut Errors, ty: &Type, what: &str, self_ty: &Type) {
     struct Walk<'a> {
         errors: &'a mut Errors,
@@ -107,27 +125,22 @@ fn check_type(errors: &mut Errors, ty: &Type, what: &str, self_ty: &Type) {
             self.errors.push(
                 r,
                 &format!(
-                    "{} of a #[managed] method travels between processes and must be owned: \
+                    "{} travels between processes and must be owned: \
                      use `String` for `&str`, `Vec<T>` for `&[T]`, `T` for `&T`",
                     self.what
                 ),
             );
         }
         fn visit_type_impl_trait(&mut self, t: &'ast syn::TypeImplTrait) {
-            self.errors.push(
-                t,
-                &format!(
-                    "{} of a #[managed] method must be a concrete type, not `impl Trait`",
-                    self.what
-                ),
-            );
+            self.errors
+                .push(t, &format!("{} must be a concrete type, not `impl Trait`", self.what));
         }
         fn visit_type(&mut self, ty: &'ast Type) {
             if is_self(ty, self.self_ty) {
                 self.errors.push(
                     ty,
                     &format!(
-                        "{} of a #[managed] method cannot be the managed type itself: its values stay on \
+                        "{} cannot be the managed type itself: its values stay on \
                          the server (only a constructor returns `Self`)",
                         self.what
                     ),
