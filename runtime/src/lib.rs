@@ -51,6 +51,8 @@ mod error;
 pub mod executor;
 mod handoff;
 pub mod manager;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 mod par_map;
 pub mod pipe;
 pub mod pool;

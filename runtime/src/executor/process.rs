@@ -182,6 +182,16 @@ impl ProcessPoolBuilder {
 }
 
 impl ProcessPoolExecutor {
+    /// An executor over `pool`'s workers (the MPI ranks, for one).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub(crate) fn over(pool: Pool) -> Self {
+        ProcessPoolExecutor {
+            pool,
+            submitted: Submitted::default(),
+            shut: AtomicBool::new(false),
+        }
+    }
+
     /// An executor with `max_workers` worker processes.
     ///
     /// # Errors

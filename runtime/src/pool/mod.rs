@@ -9,6 +9,8 @@
 //! - `wire.rs` — the messages between them.
 
 mod manager;
+#[cfg(feature = "mpi")]
+pub(crate) mod mpi;
 mod result;
 mod wire;
 mod worker;
@@ -221,6 +223,7 @@ impl PoolBuilder {
             thread: Some(thread),
             finished,
             processes,
+            keepalive: None,
         };
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(pool),
@@ -269,6 +272,9 @@ pub struct Pool {
     /// Disconnects when the I/O thread has finished.
     finished: Receiver<()>,
     processes: usize,
+    /// Kept until the I/O thread has stopped (an MPI pool's world).
+    #[allow(dead_code)]
+    keepalive: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Pool {

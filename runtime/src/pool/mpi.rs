@@ -1,0 +1,252 @@
+//! A [`Pool`] whose workers are the ranks of an MPI job (feature `mpi`).
+//!
+//! The pool's callers are unchanged: they queue the same `Job`s on the
+//! same channel. Behind it, instead of the I/O thread of `manager.rs`, a
+//! dispatcher thread — the only one that calls MPI on rank 0 while the pool
+//! lives — sends each worker rank a batch of chunks (entry names and
+//! encoded arguments, as for local workers) and receives its results. A
+//! rank holds one batch at a time, so a send never waits on a busy rank.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
+use mpi::topology::{Communicator, SimpleCommunicator};
+
+use super::manager::{Job, Shared, CLOSED, TERMINATING};
+use super::wire::{install_quiet_panic_hook, Reply, Task, TaskResult};
+use super::Pool;
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::sys;
+
+/// Rank 0 → worker: a batch of tasks (an empty one: stop).
+pub(crate) const TAG_TASKS: i32 = 7101;
+/// Worker → rank 0: the batch's results.
+pub(crate) const TAG_DONE: i32 = 7102;
+/// Most chunks in one batch.
+const MAX_BATCH: usize = 64;
+
+/// A worker rank's loop: runs batches until told to stop.
+pub(crate) fn serve(world: &SimpleCommunicator) {
+    install_quiet_panic_hook();
+    let root = world.process_at_rank(0);
+    loop {
+        let (bytes, _) = root.receive_vec_with_tag::<u8>(TAG_TASKS);
+        let batch = match codec::decode_borrowed::<Vec<Task<'_>>>(&bytes) {
+            Ok(batch) if batch.is_empty() => return,
+            Ok(batch) => batch,
+            Err(_) => return,
+        };
+        let results: Vec<(u64, TaskResult)> = batch
+            .into_iter()
+            .map(|task| {
+                let result = match crate::entry::run_chunk_by_name(task.entry, task.chunk) {
+                    Ok(bytes) => TaskResult::Ran(bytes),
+                    Err(e) => TaskResult::Failed(e.to_string()),
+                };
+                (task.seq, result)
+            })
+            .collect();
+        let Ok(reply) = codec::encode(&Reply::Done(results)) else {
+            return;
+        };
+        root.send_with_tag(&reply[..], TAG_DONE);
+    }
+}
+
+/// Tells every worker rank to stop (from rank 0, once no pool is left).
+pub(crate) fn stop_workers(world: &SimpleCommunicator) {
+    let stop = codec::encode(&Vec::<Task<'_>>::new()).unwrap_or_default();
+    for rank in 1..world.size() {
+        world.process_at_rank(rank).send_with_tag(&stop[..], TAG_TASKS);
+    }
+}
+
+/// What one worker rank holds.
+#[derive(Default)]
+struct Rank {
+    held: VecDeque<(u64, Job)>,
+}
+
+struct Dispatcher {
+    shared: Arc<Shared>,
+    rx: Receiver<Job>,
+    ranks: Vec<Rank>,
+    pending: VecDeque<Job>,
+    next_seq: u64,
+}
+
+impl Dispatcher {
+    fn run(mut self) {
+        let world = SimpleCommunicator::world();
+        loop {
+            if self.shared.state.load(Ordering::Acquire) == TERMINATING {
+                self.terminate(&world);
+                return;
+            }
+            self.pending.extend(self.rx.try_iter());
+            let mut progressed = self.dispatch(&world);
+            progressed |= self.collect(&world);
+            if self.shared.state.load(Ordering::Acquire) == CLOSED
+                && self.pending.is_empty()
+                && self.rx.is_empty()
+                && self.ranks.iter().all(|r| r.held.is_empty())
+            {
+                return;
+            }
+            if !progressed {
+                self.wait();
+            }
+        }
+    }
+
+    fn dispatch(&mut self, world: &SimpleCommunicator) -> bool {
+        let live = self.ranks.len().max(1);
+        let mut sent = false;
+        for (i, rank) in self.ranks.iter_mut().enumerate() {
+            if !rank.held.is_empty() || self.pending.is_empty() {
+                continue;
+            }
+            let take = (self.pending.len() / (2 * live)).clamp(1, MAX_BATCH);
+            for _ in 0..take {
+                let Some(job) = self.pending.pop_front() else { break };
+                if job.sink.claim(job.index) {
+                    rank.held.push_back((self.next_seq, job));
+                    self.next_seq += 1;
+                }
+            }
+            if rank.held.is_empty() {
+                continue;
+            }
+            let batch: Vec<Task<'_>> = rank
+                .held
+                .iter()
+                .map(|(seq, job)| Task {
+                    seq: *seq,
+                    entry: job.entry,
+                    chunk: &job.chunk,
+                })
+                .collect();
+            match codec::encode(&batch) {
+                Ok(bytes) => {
+                    world.process_at_rank(i as i32 + 1).send_with_tag(&bytes[..], TAG_TASKS);
+                    sent = true;
+                }
+                Err(e) => {
+                    for (_, job) in rank.held.drain(..) {
+                        job.sink.complete(job.index, (0, Err(e.clone())));
+                    }
+                }
+            }
+        }
+        sent
+    }
+
+    /// Receives every result that has arrived.
+    fn collect(&mut self, world: &SimpleCommunicator) -> bool {
+        let mut got = false;
+        while let Some(message) = world.any_process().immediate_matched_probe_with_tag(TAG_DONE) {
+            let (bytes, status): (Vec<u8>, _) = message.matched_receive_vec();
+            got = true;
+            let from = status.source_rank();
+            let Some(rank) = usize::try_from(from - 1).ok().and_then(|i| self.ranks.get_mut(i)) else {
+                continue;
+            };
+            let results = match codec::decode::<Reply>(&bytes) {
+                Ok(Reply::Done(results)) => results,
+                _ => Vec::new(),
+            };
+            for (seq, result) in results {
+                let Some(at) = rank.held.iter().position(|(s, _)| *s == seq) else {
+                    continue;
+                };
+                let Some((_, job)) = rank.held.remove(at) else { continue };
+                let result = match result {
+                    TaskResult::Ran(bytes) => (from, Ok(bytes)),
+                    TaskResult::Failed(message) => (from, Err(Error::ChildSetup { pid: from, message })),
+                };
+                job.sink.complete(job.index, result);
+            }
+            // Whatever a reply did not answer will never be answered.
+            for (_, job) in rank.held.drain(..) {
+                let e = Error::ResultLost {
+                    pid: from,
+                    cause: format!("rank {from} answered without this task"),
+                };
+                job.sink.complete(job.index, (from, Err(e)));
+            }
+        }
+        got
+    }
+
+    /// Sleeps until woken or a result may have come: briefly while ranks
+    /// hold work (MPI cannot wake a poll), indefinitely while idle.
+    fn wait(&self) {
+        let busy = self.ranks.iter().any(|r| !r.held.is_empty());
+        let deadline = busy.then(|| Instant::now() + Duration::from_micros(100));
+        self.shared.sleeping.store(true, Ordering::Release);
+        if self.rx.is_empty() && self.shared.state.load(Ordering::Acquire) != TERMINATING {
+            let _ = sys::poll(&[(self.shared.wake.as_fd(), sys::POLLIN)], deadline);
+        }
+        self.shared.sleeping.store(false, Ordering::Release);
+        self.shared.wake.drain();
+    }
+
+    /// Fails everything not done. Ranks that hold work finish it first: an
+    /// MPI rank cannot be interrupted, and its answer must be received.
+    fn terminate(&mut self, world: &SimpleCommunicator) {
+        self.pending.extend(self.rx.try_iter());
+        for job in self.pending.drain(..) {
+            job.sink.complete(job.index, (0, Err(Error::PoolTerminated)));
+        }
+        for rank in &mut self.ranks {
+            for (_, job) in rank.held.iter() {
+                job.sink.complete(job.index, (0, Err(Error::PoolTerminated)));
+            }
+        }
+        while self.ranks.iter().any(|r| !r.held.is_empty()) {
+            if !self.collect(world) {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+    }
+}
+
+/// A pool over ranks `1..size` of the MPI job; `keepalive` is dropped
+/// after the dispatcher has stopped (it finalizes MPI when it is the last).
+pub(crate) fn pool(workers: usize, keepalive: Arc<dyn std::any::Any + Send + Sync>) -> Result<Pool> {
+    if workers == 0 {
+        return Err(Error::Usage(
+            "an MPI pool needs at least one worker rank: run with `mpirun -n 2` or more".into(),
+        ));
+    }
+    let shared = Shared::new()?;
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let (finished_tx, finished) = crossbeam_channel::bounded(0);
+    let dispatcher = Dispatcher {
+        shared: Arc::clone(&shared),
+        rx,
+        ranks: (0..workers).map(|_| Rank::default()).collect(),
+        pending: VecDeque::new(),
+        next_seq: 1,
+    };
+    let thread = std::thread::Builder::new()
+        .name("multiproc-mpi".into())
+        .spawn(move || {
+            dispatcher.run();
+            drop(finished_tx);
+        })
+        .map_err(Error::io("starting the MPI dispatcher"))?;
+    Ok(Pool {
+        shared,
+        tx: Some(tx),
+        thread: Some(thread),
+        finished,
+        processes: workers,
+        keepalive: Some(keepalive),
+    })
+}
