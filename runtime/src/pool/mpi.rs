@@ -16,7 +16,7 @@ use crossbeam_channel::Receiver;
 use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
 use mpi::topology::{Communicator, SimpleCommunicator};
 
-use super::manager::{Job, Shared, CLOSED, TERMINATING};
+use super::manager::{Job, Shared, CLOSED, RUNNING, TERMINATING};
 use super::wire::{install_quiet_panic_hook, Reply, Task, TaskResult};
 use super::Pool;
 use crate::codec;
@@ -35,7 +35,7 @@ pub(crate) fn serve(world: &SimpleCommunicator) {
     install_quiet_panic_hook();
     let root = world.process_at_rank(0);
     loop {
-        let (bytes, _) = root.receive_vec_with_tag::<u8>(TAG_TASKS);
+        let (bytes, _) = next_batch(&root);
         let batch = match codec::decode_borrowed::<Vec<Task<'_>>>(&bytes) {
             Ok(batch) if batch.is_empty() => return,
             Ok(batch) => batch,
@@ -55,6 +55,24 @@ pub(crate) fn serve(world: &SimpleCommunicator) {
             return;
         };
         root.send_with_tag(&reply[..], TAG_DONE);
+    }
+}
+
+/// Waits for rank 0's next batch: probing briefly, then sleeping between
+/// probes. A blocking MPI receive would busy-poll, taking CPU from the
+/// ranks that compute when there are more ranks than cores (measured: a
+/// CPU-bound map 1.5x slower than a local pool on 3 ranks and 2 cores).
+fn next_batch(root: &mpi::topology::Process<'_>) -> (Vec<u8>, mpi::point_to_point::Status) {
+    let spin_until = Instant::now() + Duration::from_micros(50);
+    loop {
+        if let Some(message) = root.immediate_matched_probe_with_tag(TAG_TASKS) {
+            return message.matched_receive_vec();
+        }
+        if Instant::now() < spin_until {
+            std::hint::spin_loop();
+        } else {
+            std::thread::sleep(Duration::from_micros(50));
+        }
     }
 }
 
@@ -183,14 +201,17 @@ impl Dispatcher {
         got
     }
 
-    /// Sleeps until woken or a result may have come: briefly while ranks
-    /// hold work (MPI cannot wake a poll), indefinitely while idle.
+    /// Waits a little for results while ranks hold work (MPI cannot wake a
+    /// `poll`, whose timeout has millisecond steps: 50 µs of `nanosleep`
+    /// instead), or, while idle, until a submission wakes it.
     fn wait(&self) {
-        let busy = self.ranks.iter().any(|r| !r.held.is_empty());
-        let deadline = busy.then(|| Instant::now() + Duration::from_micros(100));
+        if self.ranks.iter().any(|r| !r.held.is_empty()) {
+            std::thread::sleep(Duration::from_micros(50));
+            return;
+        }
         self.shared.sleeping.store(true, Ordering::Release);
-        if self.rx.is_empty() && self.shared.state.load(Ordering::Acquire) != TERMINATING {
-            let _ = sys::poll(&[(self.shared.wake.as_fd(), sys::POLLIN)], deadline);
+        if self.rx.is_empty() && self.shared.state.load(Ordering::Acquire) == RUNNING {
+            let _ = sys::poll(&[(self.shared.wake.as_fd(), sys::POLLIN)], None);
         }
         self.shared.sleeping.store(false, Ordering::Release);
         self.shared.wake.drain();
