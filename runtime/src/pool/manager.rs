@@ -36,6 +36,8 @@ const DEPTH: usize = 2;
 const CHANNEL_BUFFER: i32 = 4 << 20;
 /// Most chunks in one batch.
 const MAX_BATCH: usize = 256;
+/// Workers dying in a row before they are ready that break the pool.
+const STARTUP_DEATHS: u32 = 3;
 /// Batches stop growing past this many bytes of chunks.
 const MAX_BATCH_BYTES: usize = 8 << 20;
 
@@ -136,6 +138,8 @@ pub(crate) struct Manager {
     next_seq: u64,
     started: u64,
     startup: Option<Sender<Result<()>>>,
+    /// Workers in a row that died before they were ready.
+    startup_deaths: u32,
 }
 
 impl Manager {
@@ -157,6 +161,7 @@ impl Manager {
             next_seq: 1,
             started: 0,
             startup: Some(startup),
+            startup_deaths: 0,
         })
     }
 
@@ -439,10 +444,18 @@ impl Manager {
         for job in requeue.into_iter().rev() {
             self.pending.push_front(job);
         }
-        if !w.ready && self.shared.broken().is_none() {
-            self.set_broken(Error::InitializerFailed(format!(
-                "a worker died while starting: {cause}"
-            )));
+        if w.ready {
+            self.startup_deaths = 0;
+        } else if self.shared.broken().is_none() {
+            // One death while starting may be a kill from outside; the same
+            // death again and again is the start-up itself (an initializer
+            // that crashes): the pool gives up instead of looping.
+            self.startup_deaths += 1;
+            if self.startup_deaths >= STARTUP_DEATHS {
+                self.set_broken(Error::InitializerFailed(format!(
+                    "{STARTUP_DEATHS} workers in a row died while starting; the last: {cause}"
+                )));
+            }
         }
         if self.shared.broken().is_none() && self.shared.state.load(Ordering::Acquire) != TERMINATING {
             match self.start_worker(slot) {
