@@ -49,6 +49,8 @@ pub mod codec;
 pub mod entry;
 mod error;
 pub mod executor;
+#[doc(hidden)]
+pub mod fuzz;
 mod handoff;
 pub mod manager;
 #[cfg(feature = "mpi")]

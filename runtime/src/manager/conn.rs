@@ -419,6 +419,18 @@ impl Client {
         Ok(stream)
     }
 
+    /// An authenticated, blocking TCP connection to the server, for the
+    /// fuzzing command to write raw bytes on.
+    pub(crate) fn raw_stream(&self) -> Result<TcpStream> {
+        match self.open()?.sock {
+            Sock::Tcp(s) => {
+                s.set_nonblocking(false).map_err(Error::io("fcntl"))?;
+                Ok(s)
+            }
+            Sock::Unix(_) => Err(Error::Usage("raw streams are TCP only".into())),
+        }
+    }
+
     /// Sends `request` and waits for the reply.
     pub(crate) fn request(&self, request: &Request) -> Result<Reply> {
         if std::process::id() != self.pid {

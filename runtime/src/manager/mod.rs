@@ -25,7 +25,7 @@
 //! # }
 //! ```
 
-mod conn;
+pub(crate) mod conn;
 mod objects;
 mod proxy;
 mod server;

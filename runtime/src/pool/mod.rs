@@ -12,7 +12,7 @@ mod manager;
 #[cfg(feature = "mpi")]
 pub(crate) mod mpi;
 mod result;
-mod wire;
+pub(crate) mod wire;
 mod worker;
 
 use std::collections::{BTreeMap, VecDeque};

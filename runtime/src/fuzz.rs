@@ -1,0 +1,141 @@
+//! Targets for the fuzzing command (`cargo run --release -p
+//! multiproc-benches --bin fuzz`): every decoder that reads bytes from
+//! another process or the network, callable with arbitrary bytes. Each
+//! must return (an error is fine) — never panic, hang or misbehave.
+//! Not part of the API.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::codec::{self, FrameReader};
+use crate::error::{Error, Result};
+use crate::manager::conn::{Reply, Request};
+use crate::pool::wire::{decode_chunk_into, Reply as PoolReply, Task};
+
+/// The decoders, by name.
+pub const TARGETS: &[&str] = &[
+    "frame_reader",
+    "manager_request",
+    "manager_reply",
+    "pool_tasks",
+    "pool_reply",
+    "chunk_u64",
+    "chunk_string",
+    "error",
+];
+
+/// Feeds `bytes` to decoder `target`; whether they decoded.
+///
+/// # Errors
+/// [`Error::Usage`] for an unknown target name.
+pub fn run(target: &str, bytes: &[u8]) -> Result<bool> {
+    Ok(match target {
+        "frame_reader" => {
+            // In uneven pieces, as reads deliver them.
+            let mut reader = FrameReader::new(1 << 16);
+            let mut frames = 0;
+            for piece in bytes.chunks(7) {
+                reader.push(piece);
+                loop {
+                    match reader.next_frame() {
+                        Ok(Some(_)) => frames += 1,
+                        Ok(None) => break,
+                        Err(_) => return Ok(false),
+                    }
+                }
+            }
+            frames > 0
+        }
+        "manager_request" => codec::decode::<Request>(bytes).is_ok(),
+        "manager_reply" => codec::decode::<Reply>(bytes).is_ok(),
+        "pool_tasks" => codec::decode_borrowed::<Vec<Task<'_>>>(bytes).is_ok(),
+        "pool_reply" => codec::decode::<PoolReply>(bytes).is_ok(),
+        "chunk_u64" => decode_chunk_into::<u64>(bytes, &mut Vec::new(), 1).is_ok(),
+        "chunk_string" => decode_chunk_into::<String>(bytes, &mut Vec::new(), 1).is_ok(),
+        "error" => codec::decode::<Error>(bytes).is_ok(),
+        _ => return Err(Error::Usage(format!("no fuzz target `{target}`").into())),
+    })
+}
+
+/// Valid inputs of `target`, to mutate.
+pub fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let enc = |r: Result<Vec<u8>>| r.unwrap_or_default();
+    match target {
+        "frame_reader" => vec![
+            enc(codec::encode_frame(&(1u32, "abc".to_string()))),
+            [enc(codec::encode_frame(&vec![7u8; 40])), enc(codec::encode_frame(&()))].concat(),
+        ],
+        "manager_request" => vec![
+            enc(codec::encode(&Request::Hello { client: 42 })),
+            enc(codec::encode(&Request::Call {
+                id: 3,
+                method: "insert".into(),
+                thread: 1,
+                args: enc(codec::encode(&(vec![1u8, 2], vec![3u8]))),
+            })),
+            enc(codec::encode(&Request::Create {
+                type_name: "multiproc::queue".into(),
+                constructor: "new".into(),
+                args: enc(codec::encode(&0u64)),
+            })),
+            enc(codec::encode(&Request::Lookup { name: "jobs".into() })),
+        ],
+        "manager_reply" => vec![
+            enc(codec::encode(&Reply::Value(vec![1, 2, 3]))),
+            enc(codec::encode(&Reply::Failed(Error::Full))),
+            enc(codec::encode(&Reply::Object {
+                id: 9,
+                type_name: "multiproc::dict".into(),
+            })),
+        ],
+        "pool_tasks" => vec![enc(codec::encode(&vec![Task {
+            seq: 1,
+            entry: "m::square",
+            chunk: &enc(codec::encode(&vec![(3u64,)])),
+        }]))],
+        "pool_reply" => vec![
+            enc(codec::encode(&PoolReply::Ready)),
+            enc(codec::encode(&PoolReply::InitFailed("no".into()))),
+        ],
+        "chunk_u64" => vec![enc(codec::encode(&crate::pool::ChunkOutcome::<u64>::All(vec![
+            1, 2, 3,
+        ])))],
+        "chunk_string" => vec![enc(codec::encode(&crate::pool::ChunkOutcome::<String>::All(vec![
+            "a".into()
+        ])))],
+        "error" => vec![
+            enc(codec::encode(&Error::Panicked {
+                pid: 1,
+                message: "m".into(),
+                location: Some("f:1:2".into()),
+            })),
+            enc(codec::encode(&Error::ItemFailed {
+                index: 2,
+                source: Box::new(Error::Timeout(Duration::from_millis(5))),
+            })),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// Sends `bytes` raw to a manager server at `address` — before the
+/// handshake when `authenticated` is false, else after a real one, as
+/// frames would come — and reads what comes back for a moment. The server
+/// must survive it and go on serving others.
+///
+/// # Errors
+/// [`Error::Io`] when the connection cannot be made.
+pub fn manager_session(address: &str, authkey: &[u8], authenticated: bool, bytes: &[u8]) -> Result<()> {
+    let mut stream = if authenticated {
+        let client = crate::manager::conn::Client::connect(crate::manager::Address::tcp(address)?, authkey.into())?;
+        client.raw_stream()?
+    } else {
+        TcpStream::connect(address).map_err(Error::io("connecting"))?
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(20)));
+    let _ = stream.write_all(bytes);
+    let mut sink = [0u8; 4096];
+    let _ = stream.read(&mut sink);
+    Ok(())
+}
