@@ -119,6 +119,16 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
     }
 }
 
+/// An authenticated, blocking connection to the manager server at
+/// `address`, to write raw bytes on (for tests of what the server does
+/// with them).
+///
+/// # Errors
+/// As [`BaseManager::connect`](crate::manager::BaseManager::connect).
+pub fn manager_raw(address: &str, authkey: &[u8]) -> Result<TcpStream> {
+    crate::manager::conn::Client::connect(crate::manager::Address::tcp(address)?, authkey.into())?.raw_stream()
+}
+
 /// Sends `bytes` raw to a manager server at `address` — before the
 /// handshake when `authenticated` is false, else after a real one, as
 /// frames would come — and reads what comes back for a moment. The server
@@ -128,8 +138,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
 /// [`Error::Io`] when the connection cannot be made.
 pub fn manager_session(address: &str, authkey: &[u8], authenticated: bool, bytes: &[u8]) -> Result<()> {
     let mut stream = if authenticated {
-        let client = crate::manager::conn::Client::connect(crate::manager::Address::tcp(address)?, authkey.into())?;
-        client.raw_stream()?
+        manager_raw(address, authkey)?
     } else {
         TcpStream::connect(address).map_err(Error::io("connecting"))?
     };

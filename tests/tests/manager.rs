@@ -213,7 +213,10 @@ fn base_manager_authenticates_and_serves_named_objects() {
     let client = BaseManager::connect(&address, b"right key").unwrap();
     let jobs: QueueProxy<String> = client.get("jobs").unwrap();
     jobs.put(&"a".into()).unwrap();
-    let again: QueueProxy<String> = BaseManager::connect(&address, b"right key").unwrap().get("jobs").unwrap();
+    let again: QueueProxy<String> = BaseManager::connect(&address, b"right key")
+        .unwrap()
+        .get("jobs")
+        .unwrap();
     assert_eq!(again.get().unwrap(), "a");
     // A factory makes a new object per request.
     let one: ListProxy<u8> = client.get("scratch").unwrap();
@@ -292,4 +295,61 @@ fn the_sync_proxies_behave_like_their_process_twins() {
     assert!(sem.try_acquire().is_err());
     sem.release().unwrap();
     assert!(matches!(sem.release(), Err(Error::Usage(_))));
+}
+
+/// The client's answer to `challenge` under `key`, as the protocol says.
+fn answer(key: &[u8], challenge: &[u8]) -> Vec<u8> {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).unwrap();
+    mac.update(b"client");
+    mac.update(challenge);
+    mac.finalize().into_bytes().to_vec()
+}
+
+#[test]
+fn a_replayed_answer_oversized_frame_and_mid_frame_stall_are_refused_while_others_are_served() {
+    let server = BaseManager::builder()
+        .authkey(b"key")
+        .register_shared("d", Object::dict())
+        .start()
+        .unwrap();
+    let address = server.address().to_string();
+    let honest = BaseManager::connect(&address, b"key").unwrap();
+    let d: DictProxy<u8, u8> = honest.get("d").unwrap();
+
+    // A replay: the right answer to one connection's challenge, sent on another.
+    let mut first = TcpStream::connect(&address).unwrap();
+    let mut challenge = [0u8; 32];
+    first.read_exact(&mut challenge).unwrap();
+    let recorded = answer(b"key", &challenge);
+    let mut second = TcpStream::connect(&address).unwrap();
+    second.read_exact(&mut challenge).unwrap();
+    second.write_all(&recorded).unwrap();
+    let mut verdict = [9u8; 1];
+    second.read_exact(&mut verdict).unwrap();
+    assert_eq!(verdict[0], 0, "a replayed answer must be refused");
+    // The same answer on its own connection is accepted.
+    first.write_all(&recorded).unwrap();
+    first.read_exact(&mut verdict).unwrap();
+    assert_eq!(verdict[0], 1);
+
+    // An oversized frame: the server drops that connection, allocating nothing.
+    let mut big = multiproc::fuzz::manager_raw(&address, b"key").unwrap();
+    big.write_all(&[0xff, 0xff, 0xff, 0x7f, 1, 2, 3]).unwrap();
+    big.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        matches!(big.read(&mut byte), Ok(0) | Err(_)),
+        "the server must close it"
+    );
+
+    // A client that stalls mid-frame holds only its own connection.
+    let mut stalled = multiproc::fuzz::manager_raw(&address, b"key").unwrap();
+    stalled.write_all(&[100, 0, 0, 0, 1, 2, 3]).unwrap();
+    for i in 0..100u8 {
+        d.insert(&i, &i).unwrap();
+    }
+    assert_eq!(d.len().unwrap(), 100);
+    drop((stalled, first, second));
+    server.shutdown();
 }
