@@ -400,3 +400,50 @@ fn a_dead_semaphore_holder_loses_its_permit_and_nobody_hangs() {
     s.release().unwrap(); // an operator can give the permit back
     assert!(s.try_acquire().is_some());
 }
+
+/// Counts itself in, then waits for one notify (a minute at most).
+#[process_fn]
+fn one_notify(cond: multiproc::sync::Condition, ready: Value<u32>) -> bool {
+    let guard = cond.acquire().unwrap();
+    let seen = {
+        let mut r = ready.lock().unwrap();
+        *r += 1;
+        *r
+    };
+    let _guard = cond.wait_timeout(guard, Duration::from_secs(60)).unwrap();
+    seen > 0
+}
+
+/// A waiter killed while it waits takes nothing with it: a later
+/// `notify(1)` wakes a live waiter, never the dead one.
+#[test]
+fn a_dead_condition_waiter_does_not_swallow_a_notify() {
+    for method in METHODS {
+        let cond = multiproc::sync::Condition::new().unwrap();
+        let ready = Value::new(0u32).unwrap();
+        let start = |m| {
+            Process::builder()
+                .start_method(m)
+                .start(one_notify, (cond.clone(), ready.clone()))
+                .unwrap()
+        };
+        let mut doomed = start(method);
+        let mut survivor = start(method);
+        // Both have counted themselves in under the lock; taking the lock
+        // here means both are now waiting (or about to, with the notify
+        // sequence already read).
+        assert!(eventually(|| ready.get().unwrap() == 2));
+        doomed.kill().unwrap();
+        assert!(matches!(doomed.join(), Err(Error::Signaled { .. })));
+        let started = std::time::Instant::now();
+        {
+            let _held = cond.acquire().unwrap();
+            cond.notify(1);
+        }
+        assert!(survivor.join_timeout(PATIENCE).unwrap(), "{method}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{method}: the notify went to the dead waiter"
+        );
+    }
+}
