@@ -206,11 +206,7 @@ fn manager_calls_fail_promptly_when_the_server_is_killed() {
     for _ in 0..5 {
         let manager = Manager::start().unwrap();
         let dict = manager.dict::<u64, u64>().unwrap();
-        let server = multiproc::active_children()
-            .iter()
-            .find(|c| c.name() == "SyncManager")
-            .map(|c| c.pid())
-            .unwrap();
+        let server = manager.server_pid();
         let kill_after = rng.below(500);
         let started = Instant::now();
         let mut i = 0u64;

@@ -171,27 +171,18 @@ fn a_dead_server_fails_every_call_at_once() {
 
 #[test]
 fn dropping_the_manager_ends_its_server_process() {
-    let before: Vec<i32> = multiproc::active_children().iter().map(|c| c.pid()).collect();
     let manager = Manager::start().unwrap();
-    let server: Vec<i32> = multiproc::active_children()
-        .iter()
-        .map(|c| c.pid())
-        .filter(|p| !before.contains(p))
-        .collect();
-    assert_eq!(server.len(), 1);
+    let server = manager.server_pid();
+    assert!(!is_gone(server));
     drop(manager);
-    assert!(eventually(|| is_gone(server[0])));
+    assert!(eventually(|| is_gone(server)));
 }
 
 #[test]
 fn a_killed_server_is_reported_not_waited_for() {
     let manager = Manager::start().unwrap();
     let list = manager.list::<u8>().unwrap();
-    let server = multiproc::active_children()
-        .iter()
-        .find(|c| c.name() == "SyncManager")
-        .map(|c| c.pid())
-        .unwrap();
+    let server = manager.server_pid();
     send_signal(server, libc::SIGKILL);
     assert!(eventually(|| list.push(&1).is_err()));
 }

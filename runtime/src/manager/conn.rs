@@ -190,7 +190,11 @@ impl Stream {
                     })
                 }
                 Ok(n) => self.reader.push(&self.scratch[..n]),
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) => {}
                 Err(e) => return Err(Error::io("reading from a manager connection")(e)),
             }
         }
@@ -396,19 +400,22 @@ impl Client {
 
     /// The client of this process for `address`: shared by every proxy
     /// that this process decodes, never inherited across a fork.
+    /// (Weak references: a client whose last proxy is gone closes its
+    /// connections.)
     pub(crate) fn shared(address: &Address, authkey: &Arc<[u8]>) -> Result<Arc<Client>> {
-        static CLIENTS: Mutex<Vec<Arc<Client>>> = Mutex::new(Vec::new());
+        static CLIENTS: Mutex<Vec<std::sync::Weak<Client>>> = Mutex::new(Vec::new());
         let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
         let pid = std::process::id();
-        clients.retain(|c| c.pid == pid);
-        if let Some(c) = clients
+        clients.retain(|c| c.upgrade().is_some_and(|c| c.pid == pid));
+        let found = clients
             .iter()
-            .find(|c| &c.address == address && *c.authkey == **authkey)
-        {
-            return Ok(c.clone());
+            .filter_map(std::sync::Weak::upgrade)
+            .find(|c| &c.address == address && *c.authkey == **authkey);
+        if let Some(c) = found {
+            return Ok(c);
         }
         let client = Client::connect(address.clone(), authkey.clone())?;
-        clients.push(client.clone());
+        clients.push(Arc::downgrade(&client));
         Ok(client)
     }
 

@@ -760,6 +760,20 @@ impl Manager {
     }
 }
 
+impl Manager {
+    /// The pid of the server process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let manager = multiproc::manager::Manager::start().unwrap();
+    /// assert!(manager.server_pid() > 0);
+    /// ```
+    pub fn server_pid(&self) -> i32 {
+        self.server.lock().unwrap_or_else(|p| p.into_inner()).pid()
+    }
+}
+
 impl Drop for Manager {
     fn drop(&mut self) {
         let _ = self.client.shutdown();

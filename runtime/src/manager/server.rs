@@ -247,16 +247,15 @@ impl Server {
                     .ok_or_else(|| Error::Manager(format!("no object has id {id}")))?;
                 let caller = Caller { client, thread };
                 // A panicking method fails its call, not the server.
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    object.call(&method, &args, caller)
-                }))
-                .unwrap_or_else(|payload| {
-                    Err(Error::Panicked {
-                        pid: std::process::id() as i32,
-                        message: crate::process::panic_message(&*payload),
-                        location: None,
-                    })
-                });
+                let result =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| object.call(&method, &args, caller)))
+                        .unwrap_or_else(|payload| {
+                            Err(Error::Panicked {
+                                pid: std::process::id() as i32,
+                                message: crate::process::panic_message(&*payload),
+                                location: None,
+                            })
+                        });
                 Ok(Reply::Value(result?))
             }
             Request::Shutdown => Ok(Reply::Value(crate::codec::encode(&())?)),
