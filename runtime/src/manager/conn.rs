@@ -378,6 +378,9 @@ pub(crate) struct Client {
     id: u64,
     pid: u32,
     idle: Mutex<Vec<Stream>>,
+    /// In a forked child: its own client, which lives as long as this one
+    /// (the server counts a client's locks as its own until it is gone).
+    forked: Mutex<Option<Arc<Client>>>,
 }
 
 impl Client {
@@ -392,6 +395,7 @@ impl Client {
             id: u64::from_le_bytes(id),
             pid: std::process::id(),
             idle: Mutex::new(Vec::new()),
+            forked: Mutex::new(None),
         });
         let first = client.open()?;
         client.idle.lock().unwrap_or_else(|p| p.into_inner()).push(first);
@@ -419,6 +423,17 @@ impl Client {
         Ok(client)
     }
 
+    /// This process's own client in place of a parent's copy.
+    fn in_child(&self) -> Result<Arc<Client>> {
+        let mut forked = self.forked.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = forked.as_ref().filter(|c| c.pid == std::process::id()) {
+            return Ok(c.clone());
+        }
+        let c = Client::connect(self.address.clone(), self.authkey.clone())?;
+        *forked = Some(c.clone());
+        Ok(c)
+    }
+
     fn open(&self) -> Result<Stream> {
         let mut stream = self.address.connect()?;
         client_handshake(&mut stream, &self.authkey)?;
@@ -442,7 +457,7 @@ impl Client {
     pub(crate) fn request(&self, request: &Request) -> Result<Reply> {
         if std::process::id() != self.pid {
             // A forked child must not share its parent's connections.
-            return Client::shared(&self.address, &self.authkey)?.request(request);
+            return self.in_child()?.request(request);
         }
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut stream = match idle {
