@@ -1,27 +1,92 @@
 //! The guide's `Queue`, `SimpleQueue` and `JoinableQueue`, across processes
 //! and threads.
 //!
-//! Transport: one `SOCK_SEQPACKET` socket pair. A `put` is one message and
-//! a `get` takes exactly one, atomically in the kernel, so any number of
-//! producers and consumers share it with no lock in user space — and a
-//! process killed mid-`put` or mid-`get` cannot leave a lock held or half a
-//! message behind. An item too large for one message travels in a `memfd`
-//! whose descriptor rides along (SCM_RIGHTS); the receiver maps it, so the
-//! bytes are copied once, not once per hop.
+//! Transport: a ring of variable-length records in a shared `memfd`
+//! region. A record is an 8-byte header (a tag, a kind and the payload's
+//! length) and the encoded item, padded to 8 bytes. Producers append at the
+//! committed tail under one robust process-shared mutex (the *put lock*),
+//! consumers pop at the head under another (the *get lock*). A `put` or a
+//! `get` of a small item makes no system call while the other side is
+//! awake: a `u64` costs a lock, a 16-byte copy and an unlock on each side.
 //!
-//! Counters live in a small shared `memfd` region: the item count (for
-//! `maxsize`, `qsize`, `empty`, `full`; a futex wakes a blocked `put`) and,
-//! for a `JoinableQueue`, the count of unfinished tasks.
+//! Two locks, not one: with a single lock the producer and the consumer
+//! take turns on the same cache line, and every turn is a cross-CPU
+//! transfer (measured here, a child putting `u64`s to its parent: 5.2 M
+//! items/s with one lock, 8–11 M with two). A producer writes only free
+//! bytes and a consumer reads only committed ones, so the two sides never
+//! touch the same record at once; they meet only in the committed tail and
+//! head words (release/acquire). Each side also keeps its last look at the
+//! other's word on its own line, and reads the other's only when that look
+//! says "full" or "empty". Every access to the ring is an atomic word
+//! access, so even a corrupt or hostile peer cannot cause a data race.
 //!
-//! `close()` drops this handle's sending end. When every sending end is
-//! gone — closed, or its process dead — a `get` on the empty queue fails at
-//! once with [`Error::Disconnected`] instead of waiting forever.
+//! Crash safety: the tail moves — in one store, with the count of items
+//! put packed beside it — only after the whole record is written, and the
+//! head only after the record is copied out. A producer killed mid-`put`
+//! leaves a record that was never committed; one killed mid-`get` leaves
+//! the item in place. The next locker gets `EOWNERDEAD` from the robust
+//! mutex, marks it consistent, and goes on: there is nothing to repair.
+//!
+//! Waiting: a `get` on an empty ring keeps looking for 50 µs (waking a
+//! sleeper on the other CPU costs 40–80 µs here), once a microsecond (see
+//! `pause`); then it sets a *want* flag and `poll`s a semaphore `eventfd`
+//! (the *bell*). A producer rings the bell only when the flag is set, and
+//! clears it: one system call per sleep, not one per put until the sleeper
+//! is up. A woken consumer that leaves others asleep sets the flag again,
+//! and a consumer that takes an item and sees more, with the flag set,
+//! rings for them. Sleepers wake every 100 ms to look anyway, so even a
+//! consumer killed between taking the ring and passing it on cannot leave
+//! the others asleep for good; and since the flags are set by each sleeper
+//! and cleared by its waker, a process killed asleep leaves at most one
+//! needless ring behind, no cost per item. A `put` waiting for room (a
+//! bounded queue at `maxsize`, or a full ring) spins the same way, then
+//! sets its own flag and sleeps on a futex that the next consumer bumps,
+//! waking every waiting producer. A lock still held at the deadline (its
+//! holder stopped, say) is [`Error::Full`] for a `put`, [`Error::Empty`]
+//! for a `get`.
+//!
+//! Liveness: one `SOCK_SEQPACKET` socket pair remains. Every handle that can
+//! put holds the sending end; when every sending end is gone — `close()`d,
+//! or its process dead, since the kernel closes a dead process's
+//! descriptors — the receiving end reports `POLLHUP`, which the sleeping
+//! `get` polls beside the bell. So a `get` on the empty queue whose every
+//! writer has closed or died fails at once with [`Error::Disconnected`]
+//! instead of waiting forever. `close()` waits for this process's puts in
+//! flight, so none commits after it.
+//!
+//! Large items (over 64 KiB) travel in a `memfd` whose descriptor goes over
+//! that socket (SCM_RIGHTS): the receiver maps it, so the bytes are copied
+//! once. FIFO order with the ring holds because the ring carries a *marker*
+//! record in the item's place: under the put lock the producer numbers the
+//! item, sends `(number, length, memfd)` on the socket, and only then
+//! commits the marker; the consumer that pops the marker receives from the
+//! socket under the get lock, so consumers take the socket's messages in
+//! marker order. A message whose number is below the marker's was orphaned
+//! by a process killed between send and commit (or between pop and
+//! receive) and is dropped then — until then it holds its memfd.
+//!
+//! Sizes: the ring holds 4 MiB (1 MiB and 256 KiB measured no faster;
+//! 4 MiB holds 256 K small items, or 64 items of the 64 KiB inline limit).
+//! An unbounded queue's `put` never fails for want of room, but it does
+//! wait while the ring is full, until consumers drain it (`try_put` then
+//! reports [`Error::Full`]). A large item takes only its 24-byte marker in
+//! the ring.
+//!
+//! Bad bytes: a record whose header is not one the ring writes (wrong tag
+//! or kind, a length out of range) is reported as [`Error::Codec`], and the
+//! consumer drops everything committed up to then, so the queue works again
+//! afterwards; an item whose bytes do not decode is an [`Error::Codec`] for
+//! that item only.
+//!
+//! The region also holds the count of unfinished tasks of a
+//! `JoinableQueue`.
 
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -32,173 +97,688 @@ use crate::error::{Error, Result};
 use crate::handoff::{TrackedFd, TravelFd};
 use crate::sys;
 
-/// Items up to this size go inline in one message; larger ones in a memfd.
+/// Items up to this size go inline in the ring; larger ones in a memfd.
 const INLINE_MAX: usize = 64 * 1024;
-/// Kernel buffer asked for each way of the socket pair.
+/// Bytes of ring: a power of two.
+const RING_BYTES: usize = 4 << 20;
+/// Kernel buffer asked for each way of the socket pair (large items).
 const SOCKET_BUFFER: i32 = 4 << 20;
-const TAG_INLINE: u8 = 0;
-const TAG_MEMFD: u8 = 1;
-/// Shared counters: items in the queue, unfinished tasks.
-const COUNT: usize = 0;
-const UNFINISHED: usize = 4;
-const REGION_BYTES: usize = 64;
+/// How long a `get` on an empty queue, or a `put` on a full one, keeps
+/// looking before it sleeps.
+const SPIN: Duration = Duration::from_micros(50);
+
+// The shared region, by byte offset. Each side's words sit on cache lines
+// of their own (128 bytes apart, past the adjacent-line prefetcher).
+/// Producers' robust mutex.
+const PUT_LOCK: usize = 0;
+/// Committed tail: items put (24 bits) above the byte position (40 bits).
+const TAIL: usize = 128;
+/// Number of the next large item (under the put lock).
+const NEXT_SEQ: usize = 136;
+/// The producers' last look at `HEAD` (under the put lock).
+const SEEN_HEAD: usize = 144;
+/// Consumers' robust mutex.
+const GET_LOCK: usize = 256;
+/// Head: items taken (24 bits) above the byte position (40 bits).
+const HEAD: usize = 384;
+/// The consumers' last look at `TAIL` (under the get lock).
+const SEEN_TAIL: usize = 392;
+/// `u32`: consumers sleeping on the bell (a count that a consumer killed
+/// asleep leaves too high: it only ever costs a needless ring).
+const GET_SLEEPERS: usize = 512;
+/// `u32`: 1 when a consumer going to sleep wants the next put to ring the
+/// bell; the producer that rings it clears it.
+const GET_WANT: usize = 516;
+/// `u32`: 1 when a producer going to sleep wants the next get to bump
+/// `SPACE`; the consumer that bumps it clears it.
+const PUT_WANT: usize = 520;
+/// `u32` futex: bumped when room appears and a producer wants to know.
+const SPACE: usize = 524;
+/// `u32`: unfinished tasks of a `JoinableQueue`.
+const UNFINISHED: usize = 640;
+/// `u64`: the ring's size in bytes, written once at creation.
+const CAPACITY: usize = 768;
+/// The ring itself.
+const RING: usize = 4096;
+
+const POS_BITS: u32 = 40;
+const POS_MASK: u64 = (1 << POS_BITS) - 1;
+const COUNT_MASK: u64 = (1 << (64 - POS_BITS)) - 1;
+
+/// A record header: `TAG` in the top 16 bits, the kind, the payload length.
+const TAG: u64 = 0x5155 << 48;
+const KIND_INLINE: u64 = 0;
+const KIND_MEMFD: u64 = 1 << 32;
+/// The payload of a marker, and the socket message of a large item: its
+/// number and its length, little-endian `u64`s.
+const MARKER_LEN: usize = 16;
+
+fn pos(word: u64) -> u64 {
+    word & POS_MASK
+}
+
+fn count(word: u64) -> u64 {
+    word >> POS_BITS
+}
+
+fn pack(count: u64, pos: u64) -> u64 {
+    ((count & COUNT_MASK) << POS_BITS) | (pos & POS_MASK)
+}
+
+/// Bytes a record of `len` payload bytes takes in the ring.
+fn record_bytes(len: usize) -> u64 {
+    8 + (len as u64).div_ceil(8) * 8
+}
+
+/// Bytes committed between a head and a tail word.
+fn used(tail: u64, head: u64) -> u64 {
+    pos(tail).wrapping_sub(pos(head)) & POS_MASK
+}
+
+/// Busy-waits `GAP` from `now`; returns the time then.
+///
+/// A waiting consumer looks at the producers' `TAIL` line only once per
+/// gap (a waiting producer at the consumers' `HEAD` likewise): each look
+/// pulls the line to this CPU, and the other side's next store must fetch
+/// it back. Letting a few items pile up between looks makes that one
+/// cross-CPU transfer per batch, not per item — measured here, 5–6 M
+/// items/s when looking back to back, 8–11 M with a 1 µs gap. The price
+/// is up to 1 µs more latency for an item that finds a consumer spinning.
+fn pause(now: Instant) -> Instant {
+    const GAP: Duration = Duration::from_micros(1);
+    let until = now + GAP;
+    loop {
+        std::hint::spin_loop();
+        let now = Instant::now();
+        if now >= until {
+            return now;
+        }
+    }
+}
+
+/// Encodes an item, starting with room for a small one (growing the buffer
+/// step by step costs more than the encoding of a number).
+fn encode<T: Serialize>(item: &T) -> Result<Vec<u8>> {
+    codec::encode_with_hint(item, std::mem::size_of::<T>().clamp(16, 256))
+}
+
+/// A robust mutex of the region, held; unlocked on drop. Not `Send`: a
+/// pthread mutex must be unlocked by the thread that locked it.
+struct Held<'a> {
+    region: &'a sys::SharedRegion,
+    mutex: usize,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let _ = self.region.unlock_mutex(self.mutex);
+    }
+}
+
+/// What one look at the ring found.
+enum Popped {
+    /// An inline item: its bytes are in the scratch buffer.
+    Inline,
+    /// A large item's memfd and length.
+    Memfd(OwnedFd, usize),
+    /// Nothing committed.
+    Empty,
+    /// The get lock stayed held past the deadline.
+    Busy,
+}
+
+thread_local! {
+    /// Where a `get` copies an inline item before decoding it.
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
 
 struct Inner {
-    /// This process's sending end; `None` after `close()`.
-    tx: Mutex<Option<TrackedFd>>,
+    /// This process's sending end; `None` after `close()`. A `put` holds it
+    /// read-locked, so `close()` waits for the puts in flight.
+    tx: RwLock<Option<TrackedFd>>,
     rx: TrackedFd,
+    bell: TrackedFd,
     region: sys::SharedRegion,
     region_fd: TrackedFd,
     maxsize: u32,
+    /// Ring bytes (a power of two).
+    capacity: u64,
 }
 
 impl Inner {
-    fn counter(&self, offset: usize) -> &AtomicU32 {
-        self.region.atomic_u32(offset).expect("the region holds both counters")
-    }
-
     fn new(maxsize: u32) -> Result<Self> {
         let (tx, rx) = sys::seqpacket_pair().map_err(Error::io("creating a queue"))?;
         for end in [&tx, &rx] {
             sys::set_socket_buffers(end.as_fd(), SOCKET_BUFFER);
             sys::set_nonblocking(end.as_fd(), true).map_err(Error::io("fcntl"))?;
         }
-        let region = sys::SharedRegion::new("multiproc-queue", REGION_BYTES).map_err(Error::io("memfd"))?;
+        let bell = sys::eventfd_semaphore().map_err(Error::io("eventfd"))?;
+        let region = sys::SharedRegion::new("multiproc-queue", RING + RING_BYTES).map_err(Error::io("memfd"))?;
+        for lock in [PUT_LOCK, GET_LOCK] {
+            region
+                .init_mutex(lock, false)
+                .map_err(Error::io("pthread_mutex_init"))?;
+        }
+        region
+            .atomic_u64(CAPACITY)
+            .expect("the header fits the region")
+            .store(RING_BYTES as u64, Ordering::Release);
         let region_fd = TrackedFd::new(region.fd().try_clone_to_owned().map_err(Error::io("dup"))?);
         Ok(Inner {
-            tx: Mutex::new(Some(TrackedFd::new(tx))),
+            tx: RwLock::new(Some(TrackedFd::new(tx))),
             rx: TrackedFd::new(rx),
+            bell: TrackedFd::new(bell),
             region,
             region_fd,
             maxsize,
+            capacity: RING_BYTES as u64,
         })
     }
 
-    fn put(&self, item: &[u8], deadline: Option<Instant>, joinable: bool) -> Result<()> {
-        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = tx.as_ref().ok_or(Error::QueueClosed)?;
-        self.reserve(deadline)?;
-        if joinable {
-            self.counter(UNFINISHED).fetch_add(1, Ordering::AcqRel);
+    /// Checks the layout of a region received from another process;
+    /// returns the ring's size.
+    fn check_region(region: &sys::SharedRegion) -> std::result::Result<u64, &'static str> {
+        let capacity = region
+            .atomic_u64(CAPACITY)
+            .ok_or("a queue's shared region is too small")?
+            .load(Ordering::Acquire);
+        if !capacity.is_power_of_two()
+            || !(4096..=POS_MASK).contains(&capacity)
+            || region.len() as u64 != RING as u64 + capacity
+        {
+            return Err("a queue's shared region has an unknown layout");
         }
-        let sent = self.send(tx.as_fd(), item, deadline);
-        if sent.is_err() {
-            self.release();
-            if joinable {
-                self.counter(UNFINISHED).fetch_sub(1, Ordering::AcqRel);
-            }
-        }
-        sent
+        Ok(capacity)
     }
 
-    /// Takes a place in a bounded queue, waiting until `deadline`.
-    fn reserve(&self, deadline: Option<Instant>) -> Result<()> {
-        let count = self.counter(COUNT);
-        loop {
-            let c = count.load(Ordering::Acquire);
-            if self.maxsize == 0 || c < self.maxsize {
-                if count
-                    .compare_exchange(c, c + 1, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-                {
-                    return Ok(());
-                }
-                continue;
-            }
-            if !sys::futex_wait(count, c, deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(Error::Full);
-            }
-        }
+    fn word(&self, offset: usize) -> &AtomicU64 {
+        self.region.atomic_u64(offset).expect("the header fits the region")
     }
 
-    /// Gives a place back and wakes a waiting producer.
-    fn release(&self) {
-        let count = self.counter(COUNT);
-        count.fetch_sub(1, Ordering::AcqRel);
-        if self.maxsize > 0 {
-            sys::futex_wake(count, 1);
-        }
+    fn word32(&self, offset: usize) -> &AtomicU32 {
+        self.region.atomic_u32(offset).expect("the header fits the region")
     }
 
-    fn send(&self, tx: BorrowedFd<'_>, item: &[u8], deadline: Option<Instant>) -> Result<()> {
-        let memfd;
-        let (message, fds): (Vec<u8>, Vec<BorrowedFd<'_>>) = if item.len() <= INLINE_MAX {
-            let mut m = Vec::with_capacity(item.len() + 1);
-            m.push(TAG_INLINE);
-            m.extend_from_slice(item);
-            (m, Vec::new())
-        } else {
-            memfd = sys::SharedRegion::from_bytes("multiproc-queue-item", item).map_err(Error::io("memfd"))?;
-            let mut m = vec![TAG_MEMFD];
-            m.extend_from_slice(&(item.len() as u64).to_le_bytes());
-            (m, vec![memfd.as_fd()])
+    fn ring(&self) -> &[AtomicU64] {
+        self.region
+            .atomic_u64_slice(RING, (self.capacity / 8) as usize)
+            .expect("the ring fits the region")
+    }
+
+    fn unfinished(&self) -> &AtomicU32 {
+        self.word32(UNFINISHED)
+    }
+
+    /// Items committed and not yet taken.
+    fn len(&self) -> u64 {
+        let head = self.word(HEAD).load(Ordering::Acquire);
+        let tail = self.word(TAIL).load(Ordering::Acquire);
+        count(tail).wrapping_sub(count(head)) & COUNT_MASK
+    }
+
+    /// Locks the robust mutex at `mutex`. A holder keeps it for a copy of a
+    /// few bytes, so a few tries without sleeping come first (sleeping in
+    /// the kernel costs a cross-CPU wake-up); then it waits until
+    /// `deadline`. `None` when it is still held then. A dead holder needs
+    /// no repair: see the module doc.
+    fn lock(&self, mutex: usize, deadline: Option<Instant>) -> Result<Option<Held<'_>>> {
+        let held = || Held {
+            region: &self.region,
+            mutex,
+            _not_send: PhantomData,
         };
+        for round in 0..12 {
+            match self
+                .region
+                .lock_mutex(mutex, None, true)
+                .map_err(Error::io("locking a queue"))?
+            {
+                sys::Locked::Busy => (0..1 << round.min(7)).for_each(|_| std::hint::spin_loop()),
+                _ => return Ok(Some(held())),
+            }
+        }
+        match self
+            .region
+            .lock_mutex(mutex, deadline, false)
+            .map_err(Error::io("locking a queue"))?
+        {
+            sys::Locked::Busy => Ok(None),
+            _ => Ok(Some(held())),
+        }
+    }
+
+    /// Whether a record of `need` bytes fits between these tail and head
+    /// words, within `maxsize`.
+    fn fits(&self, tail: u64, head: u64, need: u64) -> bool {
+        let used = used(tail, head);
+        let items = count(tail).wrapping_sub(count(head)) & COUNT_MASK;
+        used <= self.capacity && self.capacity - used >= need && (self.maxsize == 0 || items < u64::from(self.maxsize))
+    }
+
+    /// Writes `header` and `body` at ring position `at` (padding the last
+    /// word with zeros).
+    fn write_record(&self, at: u64, header: u64, body: &[u8]) {
+        let ring = self.ring();
+        let mask = ring.len() - 1;
+        let first = (at / 8) as usize & mask;
+        ring[first].store(header, Ordering::Relaxed);
+        for (i, chunk) in body.chunks(8).enumerate() {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            ring[(first + 1 + i) & mask].store(u64::from_le_bytes(word), Ordering::Relaxed);
+        }
+    }
+
+    /// Copies `len` payload bytes of the record at ring position `at` into
+    /// `out`.
+    fn read_payload(&self, at: u64, len: usize, out: &mut Vec<u8>) {
+        let ring = self.ring();
+        let mask = ring.len() - 1;
+        let first = (at / 8) as usize & mask;
+        out.clear();
+        out.reserve(len.div_ceil(8) * 8);
+        for i in 0..len.div_ceil(8) {
+            out.extend_from_slice(&ring[(first + 1 + i) & mask].load(Ordering::Relaxed).to_le_bytes());
+        }
+        out.truncate(len);
+    }
+
+    fn put(
+        &self,
+        item: &[u8],
+        deadline: Option<Instant>,
+        joinable: bool,
+        stall: Option<&mut dyn FnMut()>,
+    ) -> Result<()> {
+        let tx = self.tx.read().unwrap_or_else(|p| p.into_inner());
+        let tx = tx.as_ref().ok_or(Error::QueueClosed)?;
+        let memfd = if item.len() > INLINE_MAX {
+            Some(sys::SharedRegion::from_bytes("multiproc-queue-item", item).map_err(Error::io("memfd"))?)
+        } else {
+            None
+        };
+        if joinable {
+            self.unfinished().fetch_add(1, Ordering::AcqRel);
+        }
+        let body = match &memfd {
+            None => Body::Inline(item),
+            Some(fd) => Body::Memfd(fd.as_fd(), item.len()),
+        };
+        let put = self.put_record(tx.as_fd(), body, deadline, stall);
+        if put.is_err() && joinable && self.unfinished().fetch_sub(1, Ordering::AcqRel) == 1 {
+            sys::futex_wake(self.unfinished(), i32::MAX);
+        }
+        put
+    }
+
+    /// Appends a record with this header and bytes (a test hook).
+    fn put_raw(&self, header: u64, bytes: &[u8]) -> Result<()> {
+        let tx = self.tx.read().unwrap_or_else(|p| p.into_inner());
+        let tx = tx.as_ref().ok_or(Error::QueueClosed)?;
+        self.put_record(tx.as_fd(), Body::Raw(header, bytes), None, None)
+    }
+
+    /// Appends one record, waiting for room until `deadline`.
+    fn put_record(
+        &self,
+        tx: BorrowedFd<'_>,
+        body: Body<'_>,
+        deadline: Option<Instant>,
+        mut stall: Option<&mut dyn FnMut()>,
+    ) -> Result<()> {
+        let need = record_bytes(match body {
+            Body::Inline(bytes) | Body::Raw(_, bytes) => bytes.len(),
+            Body::Memfd(..) => MARKER_LEN,
+        });
+        let mut spin_until = None;
         loop {
-            match sys::send_message(tx, &message, &fds) {
-                Ok(()) => return Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    let ready = sys::poll(&[(tx, libc::POLLOUT)], deadline).map_err(Error::io("poll"))?;
-                    if ready[0] == 0 {
-                        return Err(Error::Full);
+            let Some(held) = self.lock(PUT_LOCK, deadline)? else {
+                return Err(Error::Full);
+            };
+            let tail = self.word(TAIL).load(Ordering::Relaxed);
+            let mut head = self.word(SEEN_HEAD).load(Ordering::Relaxed);
+            if !self.fits(tail, head, need) {
+                head = self.word(HEAD).load(Ordering::Acquire);
+                self.word(SEEN_HEAD).store(head, Ordering::Relaxed);
+            }
+            if self.fits(tail, head, need) {
+                let marker;
+                let (header, bytes) = match body {
+                    Body::Inline(bytes) => (TAG | KIND_INLINE | bytes.len() as u64, bytes),
+                    Body::Raw(header, bytes) => (header, bytes),
+                    Body::Memfd(fd, len) => {
+                        let seq = self.word(NEXT_SEQ).load(Ordering::Relaxed);
+                        self.word(NEXT_SEQ).store(seq.wrapping_add(1), Ordering::Relaxed);
+                        let mut m = [0u8; MARKER_LEN];
+                        m[..8].copy_from_slice(&seq.to_le_bytes());
+                        m[8..].copy_from_slice(&(len as u64).to_le_bytes());
+                        marker = m;
+                        match sys::send_message(tx, &marker, &[fd]) {
+                            Ok(()) => {}
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                                // The socket is full of large items: wait
+                                // for consumers without holding the lock.
+                                drop(held);
+                                let ready = sys::poll(&[(tx, libc::POLLOUT)], deadline).map_err(Error::io("poll"))?;
+                                if ready[0] == 0 {
+                                    return Err(Error::Full);
+                                }
+                                continue;
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                                return Err(Error::Disconnected { partial: false })
+                            }
+                            Err(e) => return Err(Error::io("putting on a queue")(e)),
+                        }
+                        (TAG | KIND_MEMFD | MARKER_LEN as u64, &marker[..])
                     }
+                };
+                self.write_record(pos(tail), header, bytes);
+                if let Some(stall) = stall.as_mut() {
+                    stall();
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                    return Err(Error::Disconnected { partial: false })
-                }
-                Err(e) => return Err(Error::io("putting on a queue")(e)),
+                // The commit: one store, after the whole record.
+                self.word(TAIL)
+                    .store(pack(count(tail) + 1, pos(tail) + need), Ordering::Release);
+                drop(held);
+                self.ring_bell();
+                return Ok(());
+            }
+            drop(held);
+            self.wait_for_room(need, deadline, &mut spin_until)?;
+        }
+    }
+
+    /// Waits a while for room for `need` bytes: spins until `spin_until`,
+    /// then sleeps (until woken, or `deadline`: then [`Error::Full`]). The
+    /// caller looks again under the lock.
+    fn wait_for_room(&self, need: u64, deadline: Option<Instant>, spin_until: &mut Option<Instant>) -> Result<()> {
+        let room = || {
+            let head = self.word(HEAD).load(Ordering::Acquire);
+            self.fits(self.word(TAIL).load(Ordering::Acquire), head, need)
+        };
+        let mut now = Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            return Err(Error::Full);
+        }
+        let spin_until = *spin_until.get_or_insert(now + SPIN);
+        while now < spin_until && deadline.is_none_or(|d| now < d) {
+            if room() {
+                return Ok(());
+            }
+            now = pause(now);
+        }
+        if room() {
+            return Ok(());
+        }
+        // Every waiting producer sets the flag before it looks a last
+        // time; the consumer that clears it wakes them all, and those still
+        // short of room set it again.
+        let space = self.word32(SPACE);
+        self.word32(PUT_WANT).store(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let seen = space.load(Ordering::Acquire);
+        if !room() {
+            sys::futex_wait(space, seen, deadline);
+        }
+        Ok(())
+    }
+
+    /// Takes one item, waiting until `deadline`, and hands its bytes to
+    /// `decode`.
+    fn get<R>(
+        &self,
+        deadline: Option<Instant>,
+        mut stall: Option<(bool, &mut dyn FnMut())>,
+        decode: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<R> {
+        let mut spin_until = None;
+        let mut scratch = SCRATCH.with(Cell::take);
+        let popped = loop {
+            match self.pop(deadline, &mut scratch, &mut stall) {
+                Ok(Popped::Empty) => {}
+                Ok(Popped::Busy) => break Err(Error::Empty),
+                other => break other,
+            }
+            if let Err(e) = self.wait_for_item(deadline, &mut spin_until) {
+                break Err(e);
+            }
+        };
+        let result = match popped {
+            Ok(Popped::Inline) => decode(&scratch),
+            Ok(Popped::Memfd(fd, len)) => match sys::SharedRegion::map(fd) {
+                Ok(region) => match region.bytes().get(..len) {
+                    Some(bytes) => decode(bytes),
+                    None => Err(Error::Codec(format!(
+                        "a queue item claims {len} bytes, its memfd holds {}",
+                        region.len()
+                    ))),
+                },
+                Err(e) => Err(Error::io("mapping a queue item")(e)),
+            },
+            Ok(Popped::Empty | Popped::Busy) => unreachable!("the loop goes on past these"),
+            Err(e) => Err(e),
+        };
+        if scratch.capacity() <= 2 * INLINE_MAX {
+            SCRATCH.with(|s| s.set(scratch));
+        }
+        result
+    }
+
+    /// Whether anything is committed and not taken.
+    fn has_items(&self) -> bool {
+        pos(self.word(TAIL).load(Ordering::Acquire)) != pos(self.word(HEAD).load(Ordering::Acquire))
+    }
+
+    /// Whether every sending end is closed (the receiving end hangs up).
+    fn writers_gone(&self) -> Result<bool> {
+        let ready = sys::poll(&[(self.rx.as_fd(), 0)], Some(Instant::now())).map_err(Error::io("poll"))?;
+        Ok(ready[0] & (libc::POLLHUP | libc::POLLERR) != 0)
+    }
+
+    /// Waits a while for an item: spins until `spin_until`, then sleeps on
+    /// the bell. Fails with [`Error::Empty`] at `deadline`, and with
+    /// [`Error::Disconnected`] when the ring is empty and every writer gone.
+    /// The caller looks again under the lock.
+    fn wait_for_item(&self, deadline: Option<Instant>, spin_until: &mut Option<Instant>) -> Result<()> {
+        let mut now = Instant::now();
+        let spin_until = *spin_until.get_or_insert(now + SPIN);
+        while now < spin_until && deadline.is_none_or(|d| now < d) {
+            if self.has_items() {
+                return Ok(());
+            }
+            now = pause(now);
+        }
+        if deadline.is_some_and(|d| now >= d) {
+            // Look at the writers first: anything they committed before
+            // closing is then visible.
+            let gone = self.writers_gone()?;
+            return if self.has_items() {
+                Ok(())
+            } else if gone {
+                Err(Error::Disconnected { partial: false })
+            } else {
+                Err(Error::Empty)
+            };
+        }
+        if self.has_items() {
+            // (Preempted while spinning, most likely: no need to sleep.)
+            return Ok(());
+        }
+        let sleepers = self.word32(GET_SLEEPERS);
+        let want = self.word32(GET_WANT);
+        sleepers.fetch_add(1, Ordering::SeqCst);
+        want.store(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let mut rung = false;
+        let slept = if self.has_items() {
+            Ok(())
+        } else {
+            // In slices: should a consumer die between taking the bell's
+            // ring and passing it on, nothing would ring it again.
+            const SLICE: Duration = Duration::from_millis(100);
+            let slice_end = Instant::now() + SLICE;
+            let until = deadline.map_or(slice_end, |d| d.min(slice_end));
+            sys::poll(&[(self.bell.as_fd(), sys::POLLIN), (self.rx.as_fd(), 0)], Some(until))
+                .map_err(Error::io("poll"))
+                .map(|ready| {
+                    // Take the ring (another sleeper may have taken it
+                    // already: `WouldBlock`, fine).
+                    rung = ready[0] != 0 && sys::read(self.bell.as_fd(), &mut [0u8; 8]).is_ok();
+                    ready[1] & (libc::POLLHUP | libc::POLLERR) != 0
+                })
+                .and_then(|hung_up| {
+                    if hung_up && !self.has_items() {
+                        Err(Error::Disconnected { partial: false })
+                    } else {
+                        Ok(())
+                    }
+                })
+        };
+        if sleepers.fetch_sub(1, Ordering::SeqCst) > 1 && rung {
+            // Others sleep on: the next put (or, if one came since the
+            // ring, the next get — see `wake_after_pop`) rings for them.
+            want.store(1, Ordering::SeqCst);
+        }
+        slept
+    }
+
+    /// Pops the head record, if any, under the get lock: an inline item is
+    /// copied into `scratch`; a marker's memfd is taken off the socket.
+    fn pop(
+        &self,
+        deadline: Option<Instant>,
+        scratch: &mut Vec<u8>,
+        stall: &mut Option<(bool, &mut dyn FnMut())>,
+    ) -> Result<Popped> {
+        // `SEEN_TAIL` first: reading `TAIL`, the producers' line, on every
+        // get would pull it away from them on every put.
+        let head = pos(self.word(HEAD).load(Ordering::Relaxed));
+        if pos(self.word(SEEN_TAIL).load(Ordering::Relaxed)) == head && !self.has_items() {
+            return Ok(Popped::Empty);
+        }
+        let Some(held) = self.lock(GET_LOCK, deadline)? else {
+            return Ok(Popped::Busy);
+        };
+        let head = self.word(HEAD).load(Ordering::Relaxed);
+        let mut tail = self.word(SEEN_TAIL).load(Ordering::Relaxed);
+        if pos(tail) == pos(head) {
+            tail = self.word(TAIL).load(Ordering::Acquire);
+            self.word(SEEN_TAIL).store(tail, Ordering::Relaxed);
+        }
+        let avail = used(tail, head);
+        if avail == 0 {
+            return Ok(Popped::Empty);
+        }
+        let at = pos(head);
+        let header = self.ring()[(at / 8) as usize & (self.ring().len() - 1)].load(Ordering::Relaxed);
+        let len = (header & 0xffff_ffff) as usize;
+        let kind = header & !(TAG | 0xffff_ffff);
+        let size = record_bytes(len);
+        let well_formed = avail <= self.capacity
+            && header & (0xffff << 48) == TAG
+            && size <= avail
+            && match kind {
+                KIND_INLINE => len <= INLINE_MAX,
+                KIND_MEMFD => len == MARKER_LEN,
+                _ => false,
+            };
+        if !well_formed {
+            // Nothing after a bad header can be trusted to be a record:
+            // drop what is committed, so that the queue works again.
+            let dropped = count(tail).wrapping_sub(count(head)) & COUNT_MASK;
+            self.word(HEAD).store(tail, Ordering::Release);
+            drop(held);
+            self.wake_after_pop();
+            return Err(Error::Codec(format!(
+                "a corrupt record in a queue's ring (header {header:#018x}); its {dropped} item(s) were dropped"
+            )));
+        }
+        self.read_payload(at, len, scratch);
+        if let Some((false, stall)) = stall.as_mut() {
+            stall();
+        }
+        // The commit: one store, after the copy.
+        self.word(HEAD)
+            .store(pack(count(head) + 1, at + size), Ordering::Release);
+        if let Some((true, stall)) = stall.as_mut() {
+            stall();
+        }
+        let popped = if kind == KIND_MEMFD {
+            let seq = u64::from_le_bytes(scratch[..8].try_into().expect("16 bytes"));
+            let len = u64::from_le_bytes(scratch[8..].try_into().expect("16 bytes"));
+            self.receive_memfd(seq, len).map(|fd| Popped::Memfd(fd, len as usize))
+        } else {
+            Ok(Popped::Inline)
+        };
+        drop(held);
+        self.wake_after_pop();
+        popped
+    }
+
+    /// Takes the socket message of large item number `seq` (under the get
+    /// lock), dropping the orphans of killed processes before it.
+    fn receive_memfd(&self, seq: u64, len: u64) -> Result<OwnedFd> {
+        let missing = || Error::Codec(format!("the memfd of large queue item #{seq} is missing"));
+        loop {
+            let mut buf = [0u8; MARKER_LEN + 1];
+            let (n, mut fds) = match sys::recv_with_fds(self.rx.as_fd(), &mut buf) {
+                Ok((0, _)) => return Err(missing()),
+                Ok(got) => got,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Err(missing()),
+                Err(e) => return Err(Error::io("getting from a queue")(e)),
+            };
+            let (Some(fd), true, true) = (fds.pop(), fds.is_empty(), n == MARKER_LEN) else {
+                continue; // not a message this ring sends
+            };
+            let number = u64::from_le_bytes(buf[..8].try_into().expect("8 bytes"));
+            let sent_len = u64::from_le_bytes(buf[8..MARKER_LEN].try_into().expect("8 bytes"));
+            match number.cmp(&seq) {
+                std::cmp::Ordering::Less => continue, // an orphan
+                std::cmp::Ordering::Equal if sent_len == len => return Ok(fd),
+                _ => return Err(missing()),
             }
         }
     }
 
-    /// Takes one message, waiting until `deadline`; returns the item's bytes.
-    fn get(&self, deadline: Option<Instant>) -> Result<Vec<u8>> {
-        // As `Connection` does: catch an item on its way awake rather than
-        // pay a cross-CPU wake-up.
-        const SPIN: Duration = Duration::from_micros(50);
-        let spin_until = Instant::now() + SPIN;
-        thread_local! {
-            static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; INLINE_MAX + 1]);
+    /// After a pop: wakes the producers waiting for room, if one asked;
+    /// and rings the bell when a consumer wants it and items remain (items
+    /// put before it asked rang nothing).
+    fn wake_after_pop(&self) {
+        fence(Ordering::SeqCst);
+        let put_want = self.word32(PUT_WANT);
+        if put_want.load(Ordering::Relaxed) == 1 && put_want.swap(0, Ordering::AcqRel) == 1 {
+            let space = self.word32(SPACE);
+            space.fetch_add(1, Ordering::Release);
+            sys::futex_wake(space, i32::MAX);
         }
-        loop {
-            let received = SCRATCH.with(|scratch| {
-                let mut buf = scratch.borrow_mut();
-                sys::recv_with_fds(self.rx.as_fd(), &mut buf).map(|(n, mut fds)| {
-                    let message = match (n, buf.first(), fds.pop()) {
-                        (0, _, _) => None,
-                        (_, Some(&TAG_INLINE), None) => Some(Ok(buf[1..n].to_vec())),
-                        (9, Some(&TAG_MEMFD), Some(fd)) => Some(read_memfd(fd, &buf[1..9])),
-                        _ => Some(Err(Error::Codec("a queue message of unknown form".into()))),
-                    };
-                    message
-                })
-            });
-            match received {
-                Ok(None) => return Err(Error::Disconnected { partial: false }),
-                Ok(Some(item)) => {
-                    self.release();
-                    return item;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if !sys::wait_readable(self.rx.as_fd(), spin_until, deadline).map_err(Error::io("poll"))? {
-                        return Err(Error::Empty);
-                    }
-                }
-                Err(e) => return Err(Error::io("getting from a queue")(e)),
-            }
+        if self.word32(GET_WANT).load(Ordering::Relaxed) == 1 && self.has_items() {
+            self.ring_bell();
+        }
+    }
+
+    /// Wakes a sleeping consumer after a commit, if one asked: one ring per
+    /// request, so a producer makes one system call per sleep, not one per
+    /// put until the sleeper is up.
+    fn ring_bell(&self) {
+        fence(Ordering::SeqCst);
+        let want = self.word32(GET_WANT);
+        if want.load(Ordering::Relaxed) == 1 && want.swap(0, Ordering::AcqRel) == 1 {
+            sys::eventfd_post(self.bell.as_fd());
         }
     }
 }
 
-fn read_memfd(fd: OwnedFd, len: &[u8]) -> Result<Vec<u8>> {
-    let len = u64::from_le_bytes(len.try_into().map_err(|_| Error::Codec("bad length".into()))?) as usize;
-    let region = sys::SharedRegion::map(fd).map_err(Error::io("mapping a queue item"))?;
-    let bytes = region.bytes();
-    bytes.get(..len).map(<[u8]>::to_vec).ok_or_else(|| {
-        Error::Codec(format!(
-            "a queue item claims {len} bytes, its memfd holds {}",
-            bytes.len()
-        ))
-    })
+/// What a `put` appends.
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    /// An item's bytes, inline.
+    Inline(&'a [u8]),
+    /// A large item in a memfd, and its length.
+    Memfd(BorrowedFd<'a>, usize),
+    /// A header and bytes as given (a test hook writes bad records).
+    Raw(u64, &'a [u8]),
 }
 
 /// A multi-producer, multi-consumer queue of `T` between processes and
@@ -249,7 +829,7 @@ impl<T> fmt::Debug for Queue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Queue")
             .field("maxsize", &self.inner.maxsize)
-            .field("qsize", &self.inner.counter(COUNT).load(Ordering::Acquire))
+            .field("qsize", &self.inner.len())
             .finish()
     }
 }
@@ -308,7 +888,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     }
 
     fn put_deadline(&self, item: &T, deadline: Option<Instant>) -> Result<()> {
-        self.inner.put(&codec::encode(item)?, deadline, self.joinable)
+        self.inner.put(&encode(item)?, deadline, self.joinable, None)
     }
 
     /// Puts an item, waiting for room in a bounded queue.
@@ -371,7 +951,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     }
 
     fn get_deadline(&self, deadline: Option<Instant>) -> Result<T> {
-        codec::decode(&self.inner.get(deadline)?)
+        self.inner.get(deadline, None, codec::decode)
     }
 
     /// Takes an item, waiting as long as it takes — unless every sending
@@ -449,7 +1029,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # }
     /// ```
     pub fn qsize(&self) -> usize {
-        self.inner.counter(COUNT).load(Ordering::Acquire) as usize
+        self.inner.len() as usize
     }
 
     /// Whether the queue is empty (approximate, like [`qsize`](Queue::qsize)).
@@ -479,6 +1059,35 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     pub fn is_full(&self) -> bool {
         self.inner.maxsize > 0 && self.qsize() >= self.inner.maxsize as usize
     }
+
+    /// Test hook, not API: a [`put`](Queue::put) that calls `stall` while it
+    /// holds the put lock, the record written but not yet committed (and
+    /// commits it if `stall` returns) — to kill a producer mid-`put`.
+    #[doc(hidden)]
+    pub fn test_put_stalling(&self, item: &T, stall: impl FnOnce()) -> Result<()> {
+        let mut stall = Some(stall);
+        let mut call = || stall.take().map_or((), |f| f());
+        self.inner.put(&encode(item)?, None, self.joinable, Some(&mut call))
+    }
+
+    /// Test hook, not API: a [`get`](Queue::get) that calls `stall` while
+    /// it holds the get lock, the item copied out but not yet taken (or,
+    /// `after_commit`, taken but a large item's memfd not yet received) —
+    /// to kill a consumer mid-`get`.
+    #[doc(hidden)]
+    pub fn test_get_stalling(&self, after_commit: bool, stall: impl FnOnce()) -> Result<T> {
+        let mut stall = Some(stall);
+        let mut call = || stall.take().map_or((), |f| f());
+        self.inner.get(None, Some((after_commit, &mut call)), codec::decode)
+    }
+
+    /// Test hook, not API: appends a ring record whose header claims
+    /// `claimed_len` payload bytes, followed by `bytes` — bad bytes for a
+    /// consumer to refuse.
+    #[doc(hidden)]
+    pub fn test_put_raw_record(&self, claimed_len: u32, bytes: &[u8]) -> Result<()> {
+        self.inner.put_raw(TAG | KIND_INLINE | u64::from(claimed_len), bytes)
+    }
 }
 
 impl<T> Queue<T> {
@@ -497,7 +1106,7 @@ impl<T> Queue<T> {
     /// # }
     /// ```
     pub fn close(&self) {
-        self.inner.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.inner.tx.write().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
 
@@ -616,7 +1225,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # }
     /// ```
     pub fn task_done(&self) -> Result<()> {
-        let unfinished = self.0.inner.counter(UNFINISHED);
+        let unfinished = self.0.inner.unfinished();
         let mut u = unfinished.load(Ordering::Acquire);
         loop {
             if u == 0 {
@@ -634,7 +1243,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     }
 
     fn join_deadline(&self, deadline: Option<Instant>) -> bool {
-        let unfinished = self.0.inner.counter(UNFINISHED);
+        let unfinished = self.0.inner.unfinished();
         loop {
             let u = unfinished.load(Ordering::Acquire);
             if u == 0 {
@@ -814,6 +1423,8 @@ struct WireRef<'a> {
     #[serde(serialize_with = "crate::handoff::serialize_fd")]
     rx: BorrowedFd<'a>,
     #[serde(serialize_with = "crate::handoff::serialize_fd")]
+    bell: BorrowedFd<'a>,
+    #[serde(serialize_with = "crate::handoff::serialize_fd")]
     region: BorrowedFd<'a>,
     maxsize: u32,
     joinable: bool,
@@ -823,6 +1434,7 @@ struct WireRef<'a> {
 struct Wire {
     tx: Option<TravelFd>,
     rx: TravelFd,
+    bell: TravelFd,
     region: TravelFd,
     maxsize: u32,
     joinable: bool,
@@ -845,10 +1457,11 @@ impl Serialize for FdRef<'_> {
 
 impl<T> Serialize for Queue<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let tx = self.inner.tx.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = self.inner.tx.read().unwrap_or_else(|p| p.into_inner());
         WireRef {
             tx: tx.as_ref().map(AsFd::as_fd),
             rx: self.inner.rx.as_fd(),
+            bell: self.inner.bell.as_fd(),
             region: self.inner.region_fd.as_fd(),
             maxsize: self.inner.maxsize,
             joinable: self.joinable,
@@ -863,16 +1476,16 @@ impl<'de, T> Deserialize<'de> for Queue<T> {
         let region_fd = wire.region.0;
         let region = sys::SharedRegion::map(region_fd.try_clone().map_err(serde::de::Error::custom)?)
             .map_err(serde::de::Error::custom)?;
-        if region.atomic_u32(UNFINISHED).is_none() {
-            return Err(serde::de::Error::custom("a queue's shared region is too small"));
-        }
+        let capacity = Inner::check_region(&region).map_err(serde::de::Error::custom)?;
         Ok(Queue {
             inner: Arc::new(Inner {
-                tx: Mutex::new(wire.tx.map(|fd| TrackedFd::new(fd.0))),
+                tx: RwLock::new(wire.tx.map(|fd| TrackedFd::new(fd.0))),
                 rx: TrackedFd::new(wire.rx.0),
+                bell: TrackedFd::new(wire.bell.0),
                 region,
                 region_fd: TrackedFd::new(region_fd),
                 maxsize: wire.maxsize,
+                capacity,
             }),
             joinable: wire.joinable,
             _items: PhantomData,

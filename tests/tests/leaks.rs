@@ -148,7 +148,7 @@ fn create_use_drop_cycles_leave_nothing_behind() {
     no_leak("sync primitives and shared memory", 1000, |i| {
         drop(Lock::new().unwrap().acquire().unwrap());
         drop(RLock::new().unwrap().acquire().unwrap());
-        Semaphore::new(1).unwrap().acquire();
+        drop(Semaphore::new(1).unwrap().acquire());
         BoundedSemaphore::new(1).unwrap().try_acquire();
         Event::new().unwrap().set();
         drop(Condition::new().unwrap());

@@ -1,11 +1,13 @@
 //! `Queue`, `JoinableQueue`, `SimpleQueue` between processes, for every
 //! start method: delivery exactly once, bounds, timeouts, closed and dead
-//! producers, large items.
+//! producers and consumers (killed holding the ring's locks too), large
+//! items in order among small ones, sleepers woken, bad bytes refused.
 
 use std::time::{Duration, Instant};
 
 use multiproc::prelude::*;
 use multiproc::queue::{JoinableQueue, Queue, SimpleQueue};
+use multiproc::sync::Event;
 use multiproc_tests::{METHODS, PATIENCE};
 
 #[process_fn]
@@ -265,4 +267,406 @@ fn a_consumer_killed_mid_get_does_not_wedge_the_queue() {
         q.put(&7).unwrap();
         assert_eq!(q.get_timeout(PATIENCE).unwrap(), 7, "{method}");
     }
+}
+
+/// Puts `from`, `from + 1`, … until killed.
+#[process_fn]
+fn put_forever_from(q: Queue<u64>, from: u64) {
+    let mut i = from;
+    loop {
+        let _ = q.put(&i);
+        i += 1;
+    }
+}
+
+/// Checks the items of each producer (told apart by `item / SPAN`) arrive
+/// in the order put; returns them grouped by producer.
+fn by_producer(items: &[u64]) -> std::collections::BTreeMap<u64, Vec<u64>> {
+    let mut groups = std::collections::BTreeMap::<u64, Vec<u64>>::new();
+    for &v in items {
+        groups.entry(v / SPAN).or_default().push(v);
+    }
+    for (k, g) in &groups {
+        assert!(
+            g.windows(2).all(|w| w[0] < w[1]),
+            "producer {k}: out of order or repeated"
+        );
+    }
+    groups
+}
+
+const SPAN: u64 = 1 << 40;
+
+/// A producer killed with SIGKILL while puts are in flight — from time to
+/// time while it holds the put lock — costs nothing to the others: each of
+/// their items arrives exactly once, in order, and the queue goes on.
+#[test]
+fn a_producer_killed_among_others_loses_nobody_elses_items() {
+    for method in METHODS {
+        let q = Queue::<u64>::unbounded().unwrap();
+        let n = 5_000;
+        let doomed = Process::builder()
+            .start_method(method)
+            .start(put_forever_from, (q.clone(), 2 * SPAN))
+            .unwrap();
+        let mut good: Vec<_> = (0..2)
+            .map(|k| {
+                Process::builder()
+                    .start_method(method)
+                    .start(produce, (q.clone(), k * SPAN, n))
+                    .unwrap()
+            })
+            .collect();
+        let mut got = Vec::new();
+        // Kill it once it is surely putting (one of its items is in).
+        loop {
+            got.push(q.get_timeout(PATIENCE).unwrap());
+            if got.last().is_some_and(|v| v / SPAN == 2) {
+                break;
+            }
+        }
+        doomed.kill().unwrap();
+        let mut doomed = doomed;
+        assert!(doomed.join_timeout(PATIENCE).is_err());
+        // Take until every good item is in (the good producers may be
+        // waiting for room in a ring the doomed one filled), then the rest.
+        let mut good_seen = got.iter().filter(|v| *v / SPAN < 2).count() as u64;
+        while good_seen < 2 * n {
+            let v = q.get_timeout(PATIENCE).unwrap();
+            good_seen += u64::from(v / SPAN < 2);
+            got.push(v);
+        }
+        for p in &mut good {
+            p.join_timeout(PATIENCE).unwrap();
+        }
+        while let Ok(v) = q.try_get() {
+            got.push(v);
+        }
+        let groups = by_producer(&got);
+        for k in 0..2 {
+            assert_eq!(groups[&k], (k * SPAN..k * SPAN + n).collect::<Vec<_>>(), "{method}");
+        }
+        assert!(q.is_empty());
+        q.put(&42).unwrap();
+        assert_eq!(q.get_timeout(PATIENCE).unwrap(), 42, "{method}");
+    }
+}
+
+/// An item: its number, and bytes made from it — large (a memfd) every
+/// third one.
+fn numbered(i: u64) -> (u64, Vec<u8>) {
+    let len = match i % 3 {
+        0 => 100 << 10,
+        _ => (i % 50) as usize,
+    };
+    (i, (0..len).map(|j| (i as usize * 7 + j) as u8).collect())
+}
+
+fn check_numbered(item: &(u64, Vec<u8>)) {
+    assert_eq!(item, &numbered(item.0), "item {} came with another's bytes", item.0);
+}
+
+/// Takes numbered items until `u64::MAX`; returns the numbers seen, after
+/// checking each item's bytes and that the numbers only grow.
+#[process_fn]
+fn take_numbered(q: Queue<(u64, Vec<u8>)>) -> Vec<u64> {
+    let mut seen = Vec::new();
+    loop {
+        let item = q.get_timeout(PATIENCE).unwrap();
+        if item.0 == u64::MAX {
+            return seen;
+        }
+        check_numbered(&item);
+        assert!(seen.last().is_none_or(|&l| l < item.0), "out of order");
+        seen.push(item.0);
+    }
+}
+
+/// Large items (a memfd over the socket) keep their place among small ones
+/// (in the ring), whoever takes them: each consumer sees increasing numbers,
+/// each item with its own bytes, and together they see each item once.
+#[test]
+fn fifo_holds_across_inline_and_memfd_items_with_several_consumers() {
+    // One consumer, in this process: the exact order.
+    let q = Queue::<(u64, Vec<u8>)>::unbounded().unwrap();
+    for i in 0..30 {
+        q.put(&numbered(i)).unwrap();
+    }
+    for i in 0..30 {
+        assert_eq!(q.get_timeout(PATIENCE).unwrap(), numbered(i));
+    }
+    for method in METHODS {
+        let q = Queue::<(u64, Vec<u8>)>::unbounded().unwrap();
+        let consumers: Vec<_> = (0..3)
+            .map(|_| {
+                Process::builder()
+                    .start_method(method)
+                    .start(take_numbered, (q.clone(),))
+                    .unwrap()
+            })
+            .collect();
+        let n = 300;
+        for i in 0..n {
+            q.put(&numbered(i)).unwrap();
+        }
+        for _ in 0..3 {
+            q.put(&(u64::MAX, Vec::new())).unwrap();
+        }
+        let mut all: Vec<u64> = consumers
+            .into_iter()
+            .flat_map(|mut c| c.join_timeout(PATIENCE).unwrap())
+            .collect();
+        all.sort();
+        assert_eq!(all, (0..n).collect::<Vec<_>>(), "{method}");
+    }
+}
+
+/// Takes one item through the hook that stalls while holding the get lock;
+/// says so, and sleeps until killed.
+#[process_fn]
+fn stall_in_get(q: Queue<(u64, Vec<u8>)>, after_commit: bool, held: Event) {
+    let _ = q.test_get_stalling(after_commit, || {
+        held.set();
+        std::thread::sleep(Duration::from_secs(600));
+    });
+}
+
+/// Puts `item` through the hook that stalls while holding the put lock,
+/// the record written but not committed; says so, and sleeps until killed.
+#[process_fn]
+fn stall_in_put(q: Queue<(u64, Vec<u8>)>, item: u64, held: Event) {
+    let _ = q.test_put_stalling(&numbered(item), || {
+        held.set();
+        std::thread::sleep(Duration::from_secs(600));
+    });
+}
+
+/// Starts `f` with `args`, waits until it says it holds the lock, kills it.
+fn kill_when_held<F: ProcessFn<Output = ()>>(method: StartMethod, f: F, args: F::Args, held: &Event) {
+    let p = Process::builder().start_method(method).start(f, args).unwrap();
+    assert!(held.wait_timeout(PATIENCE), "{method}: never held the lock");
+    p.kill().unwrap();
+    let mut p = p;
+    assert!(p.join_timeout(PATIENCE).is_err());
+}
+
+/// A process killed while it holds the put lock or the get lock: the next
+/// locker recovers the robust mutex, and the ring is as if the dead one's
+/// operation never happened (a put: its item never appears; a get before
+/// it took the item: the item is still there) — or, killed after taking a
+/// large item but before receiving its memfd, only that item is lost.
+#[test]
+fn a_dead_lock_holder_is_recovered() {
+    for method in METHODS {
+        let q = Queue::<(u64, Vec<u8>)>::unbounded().unwrap();
+        let held = Event::new().unwrap();
+        q.put(&numbered(1)).unwrap();
+        // Killed mid-put, a small item then a large one (its memfd already
+        // sent: an orphan on the socket).
+        for item in [100, 99] {
+            held.clear();
+            kill_when_held(method, stall_in_put, (q.clone(), item, held.clone()), &held);
+        }
+        q.put_timeout(&numbered(2), PATIENCE).unwrap();
+        q.put_timeout(&numbered(3), PATIENCE).unwrap();
+        assert_eq!(q.qsize(), 3, "{method}");
+        // Killed mid-get, before taking item 1: it is still there.
+        held.clear();
+        kill_when_held(method, stall_in_get, (q.clone(), false, held.clone()), &held);
+        assert_eq!(q.get_timeout(PATIENCE).unwrap(), numbered(1), "{method}");
+        assert_eq!(q.get_timeout(PATIENCE).unwrap(), numbered(2), "{method}");
+        // The large item 3 follows the dead producer's orphan memfd.
+        assert_eq!(q.get_timeout(PATIENCE).unwrap(), numbered(3), "{method}");
+        // Killed after taking large item 6, before receiving its memfd:
+        // item 6 is lost, large item 9 comes with its own bytes.
+        q.put(&numbered(6)).unwrap();
+        q.put(&numbered(9)).unwrap();
+        held.clear();
+        kill_when_held(method, stall_in_get, (q.clone(), true, held.clone()), &held);
+        assert_eq!(q.get_timeout(PATIENCE).unwrap(), numbered(9), "{method}");
+        assert!(q.is_empty());
+        q.put(&numbered(10)).unwrap();
+        assert_eq!(q.get_timeout(PATIENCE).unwrap(), numbered(10), "{method}");
+    }
+}
+
+/// Consumers killed while they take items — small and large, some killed
+/// with the get lock held — leave the queue working: what remains comes
+/// out in order, each item with its own bytes.
+#[test]
+fn consumers_killed_mid_get_leave_the_rest_in_order() {
+    for method in METHODS {
+        let q = Queue::<(u64, Vec<u8>)>::unbounded().unwrap();
+        let n = 600;
+        for i in 0..n {
+            q.put(&numbered(i)).unwrap();
+        }
+        for _ in 0..2 {
+            let before = q.qsize();
+            let c = Process::builder()
+                .start_method(method)
+                .start(take_numbered, (q.clone(),))
+                .unwrap();
+            assert!(multiproc_tests::eventually(|| q.qsize() < before), "{method}");
+            c.kill().unwrap();
+            let mut c = c;
+            assert!(c.join_timeout(PATIENCE).is_err());
+        }
+        let mut rest = Vec::new();
+        while let Ok(item) = q.try_get() {
+            check_numbered(&item);
+            rest.push(item.0);
+        }
+        assert!(rest.windows(2).all(|w| w[0] < w[1]), "{method}: {rest:?}");
+        assert!(rest.last().is_none_or(|&l| l == n - 1), "{method}");
+        q.put(&numbered(n)).unwrap();
+        assert_eq!(q.get_timeout(PATIENCE).unwrap(), numbered(n), "{method}");
+    }
+}
+
+/// Puts `n` items, says so, then waits (holding its sending end) until
+/// killed.
+#[process_fn]
+fn put_then_linger(q: Queue<u64>, n: u64, done: Event) {
+    for i in 0..n {
+        q.put(&i).unwrap();
+    }
+    done.set();
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+/// A `get` already blocked on the empty queue fails with `Disconnected`
+/// soon after the last writer is killed — no timeout to wait out.
+#[test]
+fn a_blocked_get_learns_promptly_that_every_writer_died() {
+    for method in METHODS {
+        let q = Queue::<u64>::unbounded().unwrap();
+        let done = Event::new().unwrap();
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                Process::builder()
+                    .start_method(method)
+                    .start(put_then_linger, (q.clone(), 3, done.clone()))
+                    .unwrap()
+            })
+            .collect();
+        q.close(); // only the children can put now
+        for _ in 0..6 {
+            q.get_timeout(PATIENCE).unwrap();
+        }
+        let getter = {
+            let q = q.clone();
+            std::thread::spawn(move || q.get())
+        };
+        // Let it block (it would return at once with a writer gone).
+        assert!(matches!(q.get_timeout(Duration::from_millis(100)), Err(Error::Empty)));
+        let killed = Instant::now();
+        for w in writers {
+            w.kill().unwrap();
+            let mut w = w;
+            assert!(w.join_timeout(PATIENCE).is_err());
+        }
+        assert!(
+            matches!(getter.join().unwrap(), Err(Error::Disconnected { .. })),
+            "{method}"
+        );
+        assert!(killed.elapsed() < PATIENCE / 4, "{method}: {:?}", killed.elapsed());
+        assert!(matches!(q.try_get(), Err(Error::Disconnected { .. })));
+    }
+}
+
+/// Bad bytes in the ring — a record that does not decode, a header that
+/// claims too much — are `Codec` errors, never a hang or a panic, and the
+/// queue works afterwards.
+#[test]
+fn bad_bytes_in_the_ring_are_a_codec_error() {
+    let q = Queue::<String>::unbounded().unwrap();
+    q.put(&"a".to_string()).unwrap();
+    q.test_put_raw_record(3, &[2, 0xff, 0xfe]).unwrap(); // not UTF-8
+    q.put(&"b".to_string()).unwrap();
+    assert_eq!(q.get_timeout(PATIENCE).unwrap(), "a");
+    assert!(matches!(q.get_timeout(PATIENCE), Err(Error::Codec(_))));
+    assert_eq!(q.get_timeout(PATIENCE).unwrap(), "b");
+    for claimed in [u32::MAX, 1 << 20, 1000] {
+        q.put(&"c".to_string()).unwrap();
+        q.test_put_raw_record(claimed, &[1, b'x']).unwrap();
+        q.put(&"d".to_string()).unwrap();
+        assert_eq!(q.get_timeout(PATIENCE).unwrap(), "c");
+        // The bad header: what follows it cannot be trusted and is dropped.
+        assert!(matches!(q.get_timeout(PATIENCE), Err(Error::Codec(_))), "{claimed}");
+        assert!(q.is_empty());
+        q.put(&"e".to_string()).unwrap();
+        assert_eq!(q.get_timeout(PATIENCE).unwrap(), "e");
+    }
+}
+
+/// An unbounded queue's ring is finite: a `try_put` on a full ring reports
+/// `Full` (a `put` would wait for a consumer), and one `get` makes room.
+#[test]
+fn a_full_ring_makes_an_unbounded_put_wait() {
+    let q = Queue::<Vec<u8>>::unbounded().unwrap();
+    let item = vec![7u8; 60 << 10];
+    let mut n = 0;
+    while q.try_put(&item).is_ok() {
+        n += 1;
+        assert!(n < 10_000, "the ring never filled");
+    }
+    assert!(n >= 16, "only {n} items of 60 KiB fit");
+    assert!(matches!(
+        q.put_timeout(&item, Duration::from_millis(20)),
+        Err(Error::Full)
+    ));
+    // A consumer thread drains one: the waiting put goes on.
+    let getter = {
+        let q = q.clone();
+        std::thread::spawn(move || q.get_timeout(PATIENCE).map(|v| v.len()))
+    };
+    q.put_timeout(&item, PATIENCE).unwrap();
+    assert_eq!(getter.join().unwrap().unwrap(), 60 << 10);
+    assert_eq!(q.qsize(), n);
+}
+
+/// Takes `n` items; returns them.
+#[process_fn]
+fn take_n(q: Queue<u64>, n: u64) -> Vec<u64> {
+    (0..n).map(|_| q.get_timeout(PATIENCE).unwrap()).collect()
+}
+
+/// Consumers asleep on an empty queue — processes and threads, several at
+/// once — are all woken as items come, in bursts smaller and larger than
+/// their number: every item reaches one of them.
+#[test]
+fn sleeping_consumers_are_woken_for_every_item() {
+    let q = Queue::<u64>::unbounded().unwrap();
+    let per = 60;
+    let procs: Vec<_> = (0..2)
+        .map(|_| Process::builder().start(take_n, (q.clone(), per)).unwrap())
+        .collect();
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let q = q.clone();
+            std::thread::spawn(move || (0..per).map(|_| q.get_timeout(PATIENCE).unwrap()).collect::<Vec<_>>())
+        })
+        .collect();
+    let mut next = 0;
+    for burst in (1..=7).cycle() {
+        if next == 4 * per {
+            break;
+        }
+        // Give the consumers time to fall asleep (not needed to pass: it
+        // makes the bursts find sleepers).
+        std::thread::sleep(Duration::from_millis(2));
+        for _ in 0..burst {
+            if next < 4 * per {
+                q.put(&next).unwrap();
+                next += 1;
+            }
+        }
+    }
+    let mut all: Vec<u64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    for mut p in procs {
+        all.extend(p.join_timeout(PATIENCE).unwrap());
+    }
+    all.sort();
+    assert_eq!(all, (0..4 * per).collect::<Vec<_>>());
 }

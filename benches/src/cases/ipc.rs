@@ -5,12 +5,15 @@
 //!   after 1 000 warm-up), our `Connection` and a raw pipe pair; 1 MiB
 //!   messages one way, acknowledged at the end (MB/s).
 //! - `queue`: a child puts 100 000 small integers, the parent gets them.
+//!   As in the Python peer, the child is started first and waits for a
+//!   `go` event; the clock runs from `go.set()` to the last `get`.
 
 use std::time::Instant;
 
 use multiproc::pipe::{Connection, Pipe};
 use multiproc::prelude::*;
 use multiproc::queue::Queue;
+use multiproc::sync::Event;
 
 use super::{err, Better, Case, CaseOutput, Figure, Options, PeerQuery, Stats, Target};
 
@@ -49,7 +52,8 @@ fn sink(conn: Connection, n: u64) {
 }
 
 #[process_fn]
-fn put_ints(q: Queue<u64>, n: u64) {
+fn put_ints(q: Queue<u64>, go: Event, n: u64) {
+    assert!(go.wait_timeout(std::time::Duration::from_secs(60)), "no go");
     for i in 0..n {
         q.put(&i).unwrap();
     }
@@ -197,11 +201,14 @@ fn run_pipe(options: &Options) -> Result<CaseOutput, String> {
 fn run_queue(options: &Options) -> Result<CaseOutput, String> {
     let n: u64 = if options.quick { 10_000 } else { 100_000 };
     let q = Queue::<u64>::unbounded().map_err(err("Queue"))?;
-    let t = Instant::now();
+    let go = Event::new().map_err(err("Event"))?;
     let mut child = Process::builder()
         .start_method(StartMethod::Fork)
-        .start(put_ints, (q.clone(), n))
+        .start(put_ints, (q.clone(), go.clone(), n))
         .map_err(err("start"))?;
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let t = Instant::now();
+    go.set();
     let mut sum = 0u64;
     for _ in 0..n {
         sum += q.get().map_err(err("get"))?;

@@ -22,17 +22,17 @@ pub(crate) const CASE: Case = Case {
 const NAME: &str = "manager";
 
 /// A counter on the server.
-pub struct Tally(u64);
+pub(crate) struct Tally(u64);
 
 #[multiproc::managed]
 impl Tally {
     /// Starts at zero.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Tally(0)
     }
 
     /// Adds `n`; the new total.
-    pub fn add(&mut self, n: u64) -> u64 {
+    pub(crate) fn add(&mut self, n: u64) -> u64 {
         self.0 += n;
         self.0
     }

@@ -1,6 +1,7 @@
-//! A typed view of `#[managed] impl Type { … }`: the public associated
-//! functions that return `Self` are constructors, the public methods are
-//! what the proxy offers; everything else stays local.
+//! A typed view of `#[managed] impl Type { … }`: the visible (`pub`,
+//! `pub(crate)`, …) associated functions that return `Self` are
+//! constructors, the visible methods are what the proxy offers; private
+//! ones stay local.
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{ParseStream, Parser};
@@ -49,7 +50,7 @@ pub(crate) fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<Input> 
     let mut methods = Vec::new();
     for member in &item.items {
         let ImplItem::Fn(f) = member else { continue };
-        if !matches!(f.vis, Visibility::Public(_)) {
+        if matches!(f.vis, Visibility::Inherited) {
             continue;
         }
         let has_receiver = matches!(f.sig.inputs.first(), Some(FnArg::Receiver(_)));

@@ -5,7 +5,6 @@
 //! tuples, encoded as one `Vec<Args>`; its result is one encoded
 //! `ChunkOutcome<Output>`, so a panic fails its item and no other.
 
-use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
 
 use serde::{Deserialize, Serialize};
@@ -176,17 +175,10 @@ pub(crate) enum ItemOutcome<T> {
     },
 }
 
-thread_local! {
-    static LAST_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Replaces the panic hook of a worker process: record where a task
-/// panicked, print nothing (the panic travels to the caller as an error).
+/// Makes a worker process record where a task panicked and print nothing
+/// (the panic travels to the caller as an error).
 pub(crate) fn install_quiet_panic_hook() {
-    panic::set_hook(Box::new(|info| {
-        let location = info.location().map(|l| l.to_string());
-        LAST_LOCATION.with(|l| *l.borrow_mut() = location);
-    }));
+    crate::process::panic_hook::set_mode(crate::process::panic_hook::QUIET);
 }
 
 impl<T> ItemOutcome<T> {
@@ -196,7 +188,7 @@ impl<T> ItemOutcome<T> {
             Ok(v) => ItemOutcome::Ok(v),
             Err(payload) => ItemOutcome::Panicked {
                 message: crate::process::panic_message(&*payload),
-                location: LAST_LOCATION.with(|l| l.borrow_mut().take()),
+                location: crate::process::panic_hook::take_location(),
             },
         }
     }

@@ -8,7 +8,6 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -135,9 +134,6 @@ pub(crate) fn die_with(parent: i32) {
     }
 }
 
-/// The last panic seen in this child: message and location.
-static LAST_PANIC_LOCATION: Mutex<Option<String>> = Mutex::new(None);
-
 pub(crate) fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
@@ -150,19 +146,13 @@ pub(crate) fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs `task`, writes its [`Outcome`] on `result`, and exits the process.
 pub(crate) fn run_and_exit(result: OwnedFd, task: impl FnOnce() -> Result<Vec<u8>>) -> ! {
-    let previous = panic::take_hook();
-    panic::set_hook(Box::new(move |info| {
-        if let Ok(mut slot) = LAST_PANIC_LOCATION.lock() {
-            *slot = info.location().map(|l| l.to_string());
-        }
-        previous(info);
-    }));
+    super::panic_hook::set_mode(super::panic_hook::RECORD);
     let outcome = match panic::catch_unwind(AssertUnwindSafe(task)) {
         Ok(Ok(bytes)) => Outcome::Returned(bytes),
         Ok(Err(e)) => Outcome::SetupFailed(e.to_string()),
         Err(payload) => Outcome::Panicked {
             message: payload_message(&*payload),
-            location: LAST_PANIC_LOCATION.lock().ok().and_then(|mut l| l.take()),
+            location: super::panic_hook::take_location(),
         },
     };
     let code = match outcome {

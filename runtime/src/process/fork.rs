@@ -27,6 +27,8 @@ pub(crate) fn launch(
     // Everything the parent can do before the fork, it does before: work
     // after it runs while the child shares (copy-on-write) its pages.
     sys::set_nonblocking(parent_end.as_fd(), true).map_err(Error::io("fcntl"))?;
+    // Installed here, before the fork: the child must not take its lock.
+    super::panic_hook::install();
     let parent_pid = sys::getpid();
     let parent_name = child::own_name().to_string();
     let mut out = std::io::stdout().lock();

@@ -229,6 +229,7 @@ fn start_child(control: &OwnedFd, running: &[Running], body: &[u8], fds: Vec<Own
         return Err(Error::ForkServer("a request without its two sockets".into()));
     };
     let arg_fds: Vec<OwnedFd> = fds.collect();
+    super::panic_hook::install();
     match sys::fork().map_err(Error::io("fork"))? {
         sys::Forked::Child => {
             sys::close_raw(control.as_raw_fd());

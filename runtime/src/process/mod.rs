@@ -10,6 +10,7 @@
 mod child;
 mod fork;
 mod forkserver;
+pub(crate) mod panic_hook;
 mod spawn;
 
 use std::fmt;

@@ -282,7 +282,9 @@ pub(crate) fn send_message(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<
 /// Receives up to `buf.len()` bytes and any SCM_RIGHTS descriptors sent with
 /// them. Returns `(bytes read, descriptors)`; 0 bytes means end of file.
 pub(crate) fn recv_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
-    const MAX_FDS: usize = 8;
+    // The kernel's own cap (SCM_MAX_FD): a process start's frame carries
+    // every descriptor of its arguments — four per queue — at once.
+    const MAX_FDS: usize = 253;
     // SAFETY: CMSG_SPACE is a pure computation.
     let space = unsafe { libc::CMSG_SPACE((MAX_FDS * std::mem::size_of::<RawFd>()) as u32) } as usize;
     let mut control = vec![0u8; space];
@@ -1111,5 +1113,40 @@ impl SharedRegion {
         // caller's contract.
         unsafe { std::ptr::write_volatile(ptr as *mut T, value) };
         Ok(())
+    }
+}
+
+impl SharedRegion {
+    /// The `n` 8-byte atomics from byte `offset` on, or `None` when out of
+    /// bounds or misaligned: shared memory that several processes read and
+    /// write word by word (a queue's ring), with no data race possible —
+    /// every access is atomic.
+    pub(crate) fn atomic_u64_slice(&self, offset: usize, n: usize) -> Option<&[std::sync::atomic::AtomicU64]> {
+        let ptr = self.checked_ptr(offset, n.checked_mul(8)?, 8)?;
+        // SAFETY: `n` words from `ptr` are in bounds and 8-aligned (checked
+        // above; mmap is page-aligned); the mapping lives as long as `self`;
+        // AtomicU64 has the layout of u64 and any bit pattern is valid; every
+        // process accesses this memory through atomics only.
+        Some(unsafe { std::slice::from_raw_parts(ptr as *const std::sync::atomic::AtomicU64, n) })
+    }
+}
+
+/// A non-blocking, close-on-exec `eventfd` in semaphore mode: each
+/// [`eventfd_post`] adds one, each 8-byte [`read`] takes one (`WouldBlock`
+/// at zero); `poll` says readable while it is above zero.
+pub(crate) fn eventfd_semaphore() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with integer arguments.
+    let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK | libc::EFD_SEMAPHORE) })?;
+    // SAFETY: a fresh descriptor we alone own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Adds one to an eventfd's counter (a full counter — `WouldBlock` — means
+/// it is readable already, which is all a waker needs).
+pub(crate) fn eventfd_post(fd: BorrowedFd<'_>) {
+    let one = 1u64.to_ne_bytes();
+    // SAFETY: writing 8 bytes from a valid buffer.
+    unsafe {
+        libc::write(fd.as_raw_fd(), one.as_ptr() as *const libc::c_void, 8);
     }
 }
