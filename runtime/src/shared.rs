@@ -37,6 +37,7 @@ impl Segment {
 
     /// Locks the robust mutex at offset 0 and lends `len` values of `T` at
     /// `data`, mapping the outcome to a [`LockResult`].
+    #[inline]
     pub(crate) fn lock<T: Pod>(
         &self,
         data: usize,

@@ -135,6 +135,7 @@ macro_rules! robust_lock {
                 Ok($name { seg })
             }
 
+            #[inline]
             fn acquire_with(&self, deadline: Option<Instant>, try_only: bool) -> LockResult<$guard<'_>> {
                 self.seg.lock::<u8>(0, 0, deadline, try_only).map($guard).map_err(|e| e.map($guard))
             }
@@ -153,6 +154,7 @@ macro_rules! robust_lock {
             ///     let _held = lock.acquire().unwrap();
             /// } // released here
             /// ```
+            #[inline]
             pub fn acquire(&self) -> LockResult<$guard<'_>> {
                 self.acquire_with(None, false)
             }

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 /// Turns a libc return value into an `io::Result`, reading `errno` on `-1`.
@@ -578,6 +579,68 @@ impl StrSlot {
     }
 }
 
+/// The lock word's bit that says a thread sleeps on it.
+const LOCK_WAITERS: u32 = 1 << 31;
+/// The lock word's owner thread id.
+const LOCK_TID: u32 = !LOCK_WAITERS;
+/// How long a waiter sleeps before it checks that the owner still lives.
+const LIVENESS_CHECK: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Bumped in every forked child, so a thread's cached id is refreshed.
+static FORK_GENERATION: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn after_fork_in_child() {
+    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
+/// This thread's id (cached; refreshed after a fork, where the child's
+/// thread has a new one).
+#[inline]
+pub(crate) fn current_tid() -> u32 {
+    use std::cell::Cell;
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    thread_local! {
+        static CACHED: Cell<(u32, u32)> = const { Cell::new((u32::MAX, 0)) };
+    }
+    REGISTER.call_once(|| {
+        // SAFETY: registers a handler that only bumps an atomic, which is
+        // async-signal-safe, as a child-after-fork handler must be.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(after_fork_in_child));
+        }
+    });
+    let generation = FORK_GENERATION.load(Ordering::Relaxed);
+    CACHED.with(|c| {
+        let (seen, tid) = c.get();
+        if seen == generation {
+            return tid;
+        }
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() } as u32 & LOCK_TID;
+        c.set((generation, tid));
+        tid
+    })
+}
+
+/// Whether thread `tid` lives (in any process of this pid namespace). A
+/// zombie — a killed process that its parent has not reaped yet — does not.
+fn thread_exists(tid: u32) -> bool {
+    // SAFETY: signal 0 sends nothing; kill only checks the target.
+    let r = unsafe { libc::kill(tid as libc::pid_t, 0) };
+    if r != 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EPERM) {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{tid}/stat")) {
+        // The state is the first field after the command's closing paren.
+        Ok(stat) => !matches!(
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next()),
+            Some('Z' | 'X')
+        ),
+        Err(_) => true, // no /proc: trust kill
+    }
+}
+
 /// How a [`SharedRegion::lock_mutex`] went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Locked {
@@ -587,28 +650,6 @@ pub(crate) enum Locked {
     OwnerDied,
     /// Not acquired: held elsewhere past the deadline (or at once, for a try).
     Busy,
-}
-
-/// Turns a pthread return code (an errno value, not -1) into a result.
-fn check(code: i32) -> io::Result<()> {
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::from_raw_os_error(code))
-    }
-}
-
-/// `CLOCK_REALTIME` now plus `d`, as pthread's timed waits want it.
-fn realtime_after(d: std::time::Duration) -> libc::timespec {
-    // SAFETY: timespec is plain data; clock_gettime fills it.
-    let mut now: libc::timespec = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid pointer to a timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) };
-    let nanos = now.tv_nsec as u64 + u64::from(d.subsec_nanos());
-    libc::timespec {
-        tv_sec: now.tv_sec + d.as_secs() as libc::time_t + (nanos / 1_000_000_000) as libc::time_t,
-        tv_nsec: (nanos % 1_000_000_000) as libc::c_long,
-    }
 }
 
 /// A block of memory shared with other processes: an anonymous `memfd`
@@ -699,83 +740,138 @@ impl SharedRegion {
 
     /// A raw pointer to byte `offset`, when `size` bytes from there are in
     /// bounds and `align`-aligned.
+    #[inline]
     fn checked_ptr(&self, offset: usize, size: usize, align: usize) -> Option<*mut u8> {
         (offset % align == 0 && offset.checked_add(size)? <= self.len)
             // SAFETY: in bounds of the mapping, checked just above.
             .then(|| unsafe { self.ptr.as_ptr().add(offset) })
     }
 
-    fn mutex_at(&self, offset: usize) -> io::Result<*mut libc::pthread_mutex_t> {
-        self.checked_ptr(
-            offset,
-            std::mem::size_of::<libc::pthread_mutex_t>(),
-            std::mem::align_of::<libc::pthread_mutex_t>(),
-        )
-        .map(|p| p as *mut libc::pthread_mutex_t)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "mutex outside the region"))
+    /// The three words of the lock at `offset`: the lock word (owner's
+    /// thread id, and [`LOCK_WAITERS`]), the recursion count (touched only
+    /// by the owner), and the kind (1: recursive).
+    #[inline]
+    fn mutex_words(&self, offset: usize) -> io::Result<(&AtomicU32, &AtomicU32, &AtomicU32)> {
+        let outside = || io::Error::new(io::ErrorKind::InvalidInput, "mutex outside the region");
+        let ptr = self.checked_ptr(offset, 12, 4).ok_or_else(outside)? as *const AtomicU32;
+        // SAFETY: 12 bytes from `ptr` are in the mapping and 4-aligned
+        // (checked just above); the mapping lives as long as `self`, and
+        // every access to these words anywhere is atomic.
+        Ok(unsafe { (&*ptr, &*ptr.add(1), &*ptr.add(2)) })
     }
 
-    /// Initializes a process-shared, robust mutex at `offset` (recursive
-    /// for an `RLock`). Only the creator of a fresh region calls this.
+    /// Initializes the process-shared lock at `offset` (recursive for an
+    /// `RLock`): [`MUTEX_BYTES`] bytes. Only the creator of a fresh region
+    /// calls this.
     pub(crate) fn init_mutex(&self, offset: usize, recursive: bool) -> io::Result<()> {
-        let m = self.mutex_at(offset)?;
-        // SAFETY: `attr` is initialized by pthread_mutexattr_init before use
-        // and destroyed after; `m` points at zeroed, suitably aligned memory
-        // inside the mapping that nobody else uses yet.
-        unsafe {
-            let mut attr: libc::pthread_mutexattr_t = std::mem::zeroed();
-            check(libc::pthread_mutexattr_init(&mut attr))?;
-            check(libc::pthread_mutexattr_setpshared(
-                &mut attr,
-                libc::PTHREAD_PROCESS_SHARED,
-            ))?;
-            check(libc::pthread_mutexattr_setrobust(&mut attr, libc::PTHREAD_MUTEX_ROBUST))?;
-            if recursive {
-                check(libc::pthread_mutexattr_settype(
-                    &mut attr,
-                    libc::PTHREAD_MUTEX_RECURSIVE,
-                ))?;
-            }
-            let r = check(libc::pthread_mutex_init(m, &attr));
-            libc::pthread_mutexattr_destroy(&mut attr);
-            r
-        }
+        let (word, count, kind) = self.mutex_words(offset)?;
+        word.store(0, Ordering::Relaxed);
+        count.store(0, Ordering::Relaxed);
+        kind.store(u32::from(recursive), Ordering::Release);
+        Ok(())
     }
 
-    /// Locks the mutex at `offset`: waits until `deadline` (`None`: as long
+    /// Locks the lock at `offset`: waits until `deadline` (`None`: as long
     /// as it takes), or not at all with `try_only`. A holder that died is
-    /// reported as [`Locked::OwnerDied`] — the lock is then held, and made
-    /// consistent again.
+    /// reported as [`Locked::OwnerDied`] — the lock is then held.
+    ///
+    /// The lock word holds the owner's thread id, so taking a free lock is
+    /// one compare-and-swap and releasing it one swap (a futex wake only
+    /// when someone waits). A waiter sleeps on the futex at most
+    /// [`LIVENESS_CHECK`] at a time, and before each sleep checks that the
+    /// owner's thread still exists: one that died holding the lock (its
+    /// process killed, say) is found within that period and its lock taken
+    /// over. (A thread id reused by a new thread within one hold would
+    /// delay that — thread ids cycle through millions.)
+    #[inline]
     pub(crate) fn lock_mutex(&self, offset: usize, deadline: Option<Instant>, try_only: bool) -> io::Result<Locked> {
-        let m = self.mutex_at(offset)?;
-        let r = if try_only {
-            // SAFETY: `m` is an initialized process-shared mutex in the mapping.
-            unsafe { libc::pthread_mutex_trylock(m) }
-        } else if let Some(deadline) = deadline {
-            let abs = realtime_after(deadline.saturating_duration_since(Instant::now()));
-            // SAFETY: as above; `abs` is a valid timespec.
-            unsafe { libc::pthread_mutex_timedlock(m, &abs) }
-        } else {
-            // SAFETY: as above.
-            unsafe { libc::pthread_mutex_lock(m) }
+        let (word, count, _) = self.mutex_words(offset)?;
+        let me = current_tid();
+        if word
+            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            // The count is 1 for every hold of a plain lock too: then
+            // `unlock` need not read the kind.
+            count.store(1, Ordering::Relaxed);
+            return Ok(Locked::Yes);
+        }
+        self.lock_mutex_contended(offset, me, deadline, try_only)
+    }
+
+    /// [`lock_mutex`](Self::lock_mutex) when the lock was not free.
+    #[cold]
+    #[inline(never)]
+    fn lock_mutex_contended(
+        &self,
+        offset: usize,
+        me: u32,
+        deadline: Option<Instant>,
+        try_only: bool,
+    ) -> io::Result<Locked> {
+        let (word, count, kind) = self.mutex_words(offset)?;
+        let taken = |how: Locked| {
+            count.store(1, Ordering::Relaxed);
+            Ok(how)
         };
-        match r {
-            0 => Ok(Locked::Yes),
-            libc::EOWNERDEAD => {
-                // SAFETY: we hold the mutex (EOWNERDEAD means acquired).
-                check(unsafe { libc::pthread_mutex_consistent(m) })?;
-                Ok(Locked::OwnerDied)
+        let mut w = word.load(Ordering::Relaxed);
+        if w & LOCK_TID == me && kind.load(Ordering::Relaxed) == 1 {
+            count.fetch_add(1, Ordering::Relaxed);
+            return Ok(Locked::Yes);
+        }
+        loop {
+            if w == 0 {
+                // Free: taken with the waiters bit, since others may sleep.
+                match word.compare_exchange(0, me | LOCK_WAITERS, Ordering::Acquire, Ordering::Relaxed) {
+                    Ok(_) => return taken(Locked::Yes),
+                    Err(now) => {
+                        w = now;
+                        continue;
+                    }
+                }
             }
-            libc::EBUSY | libc::ETIMEDOUT => Ok(Locked::Busy),
-            e => Err(io::Error::from_raw_os_error(e)),
+            let owner = w & LOCK_TID;
+            if owner != me && !thread_exists(owner) {
+                match word.compare_exchange(w, me | (w & LOCK_WAITERS), Ordering::Acquire, Ordering::Relaxed) {
+                    Ok(_) => return taken(Locked::OwnerDied),
+                    Err(now) => {
+                        w = now;
+                        continue;
+                    }
+                }
+            }
+            let now = Instant::now();
+            if try_only || deadline.is_some_and(|d| now >= d) {
+                return Ok(Locked::Busy);
+            }
+            if w & LOCK_WAITERS == 0 {
+                if let Err(now) = word.compare_exchange(w, w | LOCK_WAITERS, Ordering::Relaxed, Ordering::Relaxed) {
+                    w = now;
+                    continue;
+                }
+                w |= LOCK_WAITERS;
+            }
+            let check = now + LIVENESS_CHECK;
+            futex_wait(word, w, Some(deadline.map_or(check, |d| d.min(check))));
+            w = word.load(Ordering::Relaxed);
         }
     }
 
-    /// Unlocks the mutex at `offset` (held by this thread).
+    /// Unlocks the lock at `offset`, held by this thread (a guard, which
+    /// cannot leave its thread, is the only caller).
+    #[inline]
     pub(crate) fn unlock_mutex(&self, offset: usize) -> io::Result<()> {
-        let m = self.mutex_at(offset)?;
-        // SAFETY: an initialized mutex that this thread holds.
-        check(unsafe { libc::pthread_mutex_unlock(m) })
+        let (word, count, _) = self.mutex_words(offset)?;
+        let c = count.load(Ordering::Relaxed);
+        if c > 1 {
+            count.store(c - 1, Ordering::Relaxed);
+            return Ok(());
+        }
+        count.store(0, Ordering::Relaxed);
+        if word.swap(0, Ordering::Release) & LOCK_WAITERS != 0 {
+            futex_wake(word, 1);
+        }
+        Ok(())
     }
 
     /// The region's length in bytes.
