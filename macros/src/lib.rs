@@ -62,9 +62,9 @@ pub fn par_map(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
 
 /// Makes a type's values ownable by a manager's server: on an inherent
 /// `impl` block, it generates `TypeProxy`, whose methods run the type's
-/// public methods (`&self` or `&mut self`) on the server's value, and whose
-/// associated functions run its public constructors (`pub fn …(…) -> Self`)
-/// there. Arguments and results must be serde types; generic, `async` or
+/// visible (`pub`, `pub(crate)`, …) methods (`&self` or `&mut self`) on the
+/// server's value, and whose associated functions run its visible
+/// constructors (`pub fn …(…) -> Self`) there; private ones stay local. Arguments and results must be serde types; generic, `async` or
 /// `self`-by-value methods are compile errors.
 ///
 /// See `multiproc::manager` for examples.

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use crate::error::{Error, Result};
 
 /// A function marked `#[process_fn]`: callable here, and runnable in another
-/// process by its stable [`NAME`](ProcessFn::NAME).
+/// process by its stable [`name`](ProcessFn::name).
 ///
 /// Implemented only by the macro, on the unit type it generates in place of
 /// the function; the type derefs to the original `fn` pointer, so

@@ -154,6 +154,86 @@ pub mod prelude {
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+/// The Chinese README's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.zh-CN.md")]
+pub struct ReadmeZhCnDoctests;
+
+/// The guide's `introduction.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/introduction.md")]
+pub struct GuideIntroduction;
+
+/// The guide's `threads-or-processes.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/threads-or-processes.md")]
+pub struct GuideThreadsOrProcesses;
+
+/// The guide's `process.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/process.md")]
+pub struct GuideProcess;
+
+/// The guide's `pool.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/pool.md")]
+pub struct GuidePool;
+
+/// The guide's `queue.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/queue.md")]
+pub struct GuideQueue;
+
+/// The guide's `shared.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/shared.md")]
+pub struct GuideShared;
+
+/// The guide's `pipe.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/pipe.md")]
+pub struct GuidePipe;
+
+/// The guide's `manager.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/manager.md")]
+pub struct GuideManager;
+
+/// The guide's `sync.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/sync.md")]
+pub struct GuideSync;
+
+/// The guide's `thread.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/thread.md")]
+pub struct GuideThread;
+
+/// The guide's `futures.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/futures.md")]
+pub struct GuideFutures;
+
+/// The guide's `mpi.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/mpi.md")]
+pub struct GuideMpi;
+
+/// The guide's `python-lacks.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/python-lacks.md")]
+pub struct GuidePythonLacks;
+
+/// The guide's `migration.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/migration.md")]
+pub struct GuideMigration;
+
+/// The guide's `benchmarks.md` page, its code blocks compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide/src/benchmarks.md")]
+pub struct GuideBenchmarks;
+
 /// Paths that generated code names; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
