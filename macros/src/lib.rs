@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+mod errors;
 mod managed;
 mod par_map;
 mod process_fn;

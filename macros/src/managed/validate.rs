@@ -2,9 +2,10 @@
 //! generated; all violations are reported together, each spanned at its
 //! tokens.
 
-use quote::ToTokens;
 use syn::visit::Visit;
 use syn::{FnArg, ImplItemFn, ReturnType, Type};
+
+use crate::errors::Errors;
 
 use super::parse::{is_self, Input};
 
@@ -151,22 +152,4 @@ fn check_type(errors: &mut Errors, ty: &Type, what: &str, self_ty: &Type) {
         }
     }
     Walk { errors, what, self_ty }.visit_type(ty);
-}
-
-/// Collects errors and combines them into one `syn::Error`.
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, tokens: &impl ToTokens, message: &str) {
-        let e = syn::Error::new_spanned(tokens, message);
-        match &mut self.0 {
-            Some(all) => all.combine(e),
-            None => self.0 = Some(e),
-        }
-    }
-
-    fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
-    }
 }

@@ -10,6 +10,8 @@ mod validate;
 
 use proc_macro2::TokenStream;
 
+use crate::errors::fallback;
+
 pub(crate) fn run(attr: TokenStream, item: TokenStream) -> TokenStream {
     let input = match parse::parse(attr, item.clone()) {
         Ok(input) => input,
@@ -19,12 +21,4 @@ pub(crate) fn run(attr: TokenStream, item: TokenStream) -> TokenStream {
         return fallback(item, e);
     }
     expand::expand(input)
-}
-
-/// On error, keep the user's item so one mistake does not cascade into
-/// unresolved-name errors at every call site.
-fn fallback(item: TokenStream, error: syn::Error) -> TokenStream {
-    let mut out = error.to_compile_error();
-    out.extend(item);
-    out
 }

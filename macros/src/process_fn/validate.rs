@@ -1,9 +1,10 @@
 //! Every rule an entry point follows, checked before anything is generated;
 //! all violations are reported together, each spanned at its tokens.
 
-use quote::ToTokens;
 use syn::visit::Visit;
 use syn::{FnArg, ReturnType, Type};
+
+use crate::errors::Errors;
 
 use super::parse::Input;
 
@@ -97,22 +98,4 @@ fn check_type(errors: &mut Errors, ty: &Type, what: &str) {
         }
     }
     Walk { errors, what }.visit_type(ty);
-}
-
-/// Collects errors and combines them into one `syn::Error`.
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, tokens: &impl ToTokens, message: &str) {
-        let e = syn::Error::new_spanned(tokens, message);
-        match &mut self.0 {
-            Some(all) => all.combine(e),
-            None => self.0 = Some(e),
-        }
-    }
-
-    fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
-    }
 }
