@@ -297,7 +297,7 @@ enum Wire {
     FrameTooLarge(u64, u64),
     Disconnected(bool),
     ForkServer(String),
-    ItemFailed(usize, Box<Wire>),
+    ItemFailed(usize, Nested),
     ResultLost(i32, String),
     TaskTimeout(Duration),
     PoolClosed,
@@ -314,6 +314,45 @@ enum Wire {
     AuthenticationFailed(String),
     Manager(String),
     Io(String, String),
+}
+
+/// The source of an `ItemFailed`, decoded with a depth limit: bytes from
+/// another process could nest errors a million deep, and a recursive
+/// decoder would overflow the stack (found by fuzzing).
+struct Nested(Box<Wire>);
+
+/// Deepest `ItemFailed` nesting decoded (the library nests one level).
+const MAX_NESTING: u32 = 8;
+
+impl serde::Serialize for Nested {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Nested {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use std::cell::Cell;
+        thread_local! {
+            static DEPTH: Cell<u32> = const { Cell::new(0) };
+        }
+        /// Counts one level for as long as it lives.
+        struct Level;
+        impl Drop for Level {
+            fn drop(&mut self) {
+                DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+            }
+        }
+        let depth = DEPTH.with(|d| {
+            d.set(d.get() + 1);
+            d.get()
+        });
+        let _level = Level;
+        if depth > MAX_NESTING {
+            return Err(serde::de::Error::custom("errors nested too deeply"));
+        }
+        Ok(Nested(Box::new(Wire::deserialize(d)?)))
+    }
 }
 
 impl From<&Error> for Wire {
@@ -336,7 +375,7 @@ impl From<&Error> for Wire {
             Error::FrameTooLarge { len, max } => Wire::FrameTooLarge(len, max),
             Error::Disconnected { partial } => Wire::Disconnected(partial),
             Error::ForkServer(m) => Wire::ForkServer(m),
-            Error::ItemFailed { index, source } => Wire::ItemFailed(index, Box::new(Wire::from(&*source))),
+            Error::ItemFailed { index, source } => Wire::ItemFailed(index, Nested(Box::new(Wire::from(&*source)))),
             Error::ResultLost { pid, cause } => Wire::ResultLost(pid, cause),
             Error::TaskTimeout(d) => Wire::TaskTimeout(d),
             Error::PoolClosed => Wire::PoolClosed,
@@ -379,7 +418,7 @@ impl From<Wire> for Error {
             Wire::ForkServer(m) => Error::ForkServer(m),
             Wire::ItemFailed(index, source) => Error::ItemFailed {
                 index,
-                source: Box::new(Error::from(*source)),
+                source: Box::new(Error::from(*source.0)),
             },
             Wire::ResultLost(pid, cause) => Error::ResultLost { pid, cause },
             Wire::TaskTimeout(d) => Error::TaskTimeout(d),

@@ -87,3 +87,25 @@ fn a_truncated_frame_stays_incomplete() {
     assert!(reader.has_partial());
     assert_eq!(reader.wanted(), 1);
 }
+
+/// Found by fuzzing: an `Error` encoding that nests `ItemFailed` a million
+/// deep overflowed the decoder's stack. It is now a decode error.
+#[test]
+fn a_deeply_nested_error_is_refused_not_a_stack_overflow() {
+    let mut bytes = Vec::new();
+    for _ in 0..1_000_000 {
+        bytes.extend_from_slice(&[12, 0]); // ItemFailed { index: 0, source: … }
+    }
+    bytes.push(20); // … PoolClosed
+    assert!(multiproc::codec::decode::<multiproc::Error>(&bytes).is_err());
+    // Nesting as deep as the library makes still decodes.
+    let e = multiproc::Error::ItemFailed {
+        index: 3,
+        source: Box::new(multiproc::Error::ItemFailed {
+            index: 1,
+            source: Box::new(multiproc::Error::PoolClosed),
+        }),
+    };
+    let back: multiproc::Error = multiproc::codec::decode(&multiproc::codec::encode(&e).unwrap()).unwrap();
+    assert_eq!(back.to_string(), e.to_string());
+}
