@@ -9,11 +9,12 @@
 //! cargo run --release -p multiproc-benches --bin fuzz -- [--seconds N] [--seed S]
 //! ```
 //!
-//! Stable Rust has no libFuzzer (`cargo fuzz` needs a nightly toolchain,
-//! which this project's machines cannot fetch), so this is a plain
-//! mutation fuzzer: bit flips, byte changes, truncation, duplication and
-//! splicing, over a seed corpus of valid encodings. A finding is written to
-//! `target/fuzz-findings/<target>-<n>.bin` and the command exits non-zero.
+//! A plain mutation fuzzer — bit flips, byte changes, truncation,
+//! duplication and splicing over a seed corpus of valid encodings — beside
+//! the coverage-guided libFuzzer targets in `fuzz/` (`fuzz/run.sh`): it
+//! needs no extra tool, and it also drives a live server over the network.
+//! A finding is written to `target/fuzz-findings/<target>-<n>.bin` and the
+//! command exits non-zero.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
