@@ -129,6 +129,16 @@ pub fn manager_raw(address: &str, authkey: &[u8]) -> Result<TcpStream> {
     crate::manager::conn::Client::connect(crate::manager::Address::tcp(address)?, authkey.into())?.raw_stream()
 }
 
+/// A client of the manager at `address` over TCP even on this machine
+/// (where [`BaseManager::connect`](crate::manager::BaseManager::connect)
+/// takes the local socket), for tests of the network path.
+///
+/// # Errors
+/// As `BaseManager::connect`.
+pub fn manager_over_tcp(address: &str, authkey: &[u8]) -> Result<crate::manager::ManagerClient> {
+    crate::manager::ManagerClient::over(crate::manager::Address::tcp(address)?, authkey)
+}
+
 /// Sends `bytes` raw to a manager server at `address` — before the
 /// handshake when `authenticated` is false, else after a real one, as
 /// frames would come — and reads what comes back for a moment. The server

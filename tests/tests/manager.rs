@@ -344,3 +344,30 @@ fn a_replayed_answer_oversized_frame_and_mid_frame_stall_are_refused_while_other
     drop((stalled, first, second));
     server.shutdown();
 }
+
+#[test]
+fn large_messages_and_the_network_path_carry_the_same_values() {
+    let server = BaseManager::builder()
+        .authkey(b"k")
+        .register_shared("l", Object::list())
+        .start()
+        .unwrap();
+    let address = server.address().to_string();
+    // Through the local socket and its shared page; a 100 KB item takes the
+    // socket beside the page.
+    let local: ListProxy<String> = BaseManager::connect(&address, b"k").unwrap().get("l").unwrap();
+    let big = "x".repeat(100_000);
+    local.push(&big).unwrap();
+    local.push(&"small".to_string()).unwrap();
+    // Through TCP, as a client on another machine would.
+    let remote: ListProxy<String> = multiproc::fuzz::manager_over_tcp(&address, b"k")
+        .unwrap()
+        .get("l")
+        .unwrap();
+    assert_eq!(remote.get(0).unwrap(), big);
+    assert_eq!(remote.get(1).unwrap(), "small");
+    remote.push(&big.repeat(2)).unwrap();
+    assert_eq!(local.get(2).unwrap().len(), 200_000);
+    assert_eq!(local.to_vec().unwrap().len(), 3);
+    server.shutdown();
+}

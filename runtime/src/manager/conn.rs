@@ -16,6 +16,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -103,6 +104,9 @@ pub(crate) struct Stream {
     /// fast, halved each time one does not (a busy machine, a slow call),
     /// so spinning never steals much CPU from the side it waits for.
     spin: Duration,
+    /// On a Unix connection: the shared page that carries requests and
+    /// replies (see [`Slot`]).
+    slot: Option<Slot>,
 }
 
 impl Stream {
@@ -112,6 +116,7 @@ impl Stream {
             reader: FrameReader::new(MAX_FRAME),
             scratch: vec![0; 64 * 1024],
             spin: SPIN,
+            slot: None,
         }
     }
 
@@ -162,12 +167,17 @@ impl Stream {
     /// Receives one frame, checking for it briefly before sleeping: the
     /// answer usually arrives sooner than a sleeping thread wakes up.
     pub(crate) fn recv<T: DeserializeOwned>(&mut self) -> Result<T> {
+        codec::decode(&self.recv_frame_body()?)
+    }
+
+    /// One frame's body, however it arrives.
+    fn recv_frame_body(&mut self) -> Result<Vec<u8>> {
         let started = Instant::now();
         let spin_until = started + self.spin;
         loop {
             if let Some(frame) = self.reader.next_frame()? {
                 self.spin = if started.elapsed() <= SPIN { SPIN } else { self.spin / 2 };
-                return codec::decode(&frame);
+                return Ok(frame.to_vec());
             }
             // Spinning with `poll`, not with reads: a read takes the
             // socket's lock, which the writer needs (measured: reads made
@@ -213,6 +223,258 @@ impl Stream {
 
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
         self.io().write_all(buf)
+    }
+}
+
+/// A same-host connection's shared page: requests and replies travel
+/// through it instead of the socket, with no system call while both sides
+/// are awake (a socket round trip was about 7.5 µs of writes, polls and
+/// reads). The socket stays: for liveness (a dead peer's socket hangs up),
+/// and for a message larger than the page, whose place the page marks.
+///
+/// Layout: the request count, the reply count, the message length (or
+/// [`SLOT_ON_SOCKET`]), whether the server sleeps, whether the client
+/// sleeps; the message from byte 64. Strict turns: the client writes only
+/// after a reply, the server only after a request, and each reads the
+/// other's bytes only after the count's release. A hostile peer can make
+/// only a decode error: the bytes are read volatile, the length checked.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    region: sys::SharedRegion,
+    /// The last request count the server took.
+    seen: u32,
+}
+
+const SLOT_BYTES: usize = 4096;
+const SLOT_DATA: usize = 64;
+const SLOT_REQ: usize = 0;
+const SLOT_REP: usize = 4;
+const SLOT_LEN: usize = 8;
+const SLOT_SERVER_SLEEPS: usize = 12;
+const SLOT_CLIENT_SLEEPS: usize = 16;
+/// The length that says "the message is on the socket".
+const SLOT_ON_SOCKET: u32 = u32::MAX;
+
+impl Slot {
+    fn word(&self, offset: usize) -> &AtomicU32 {
+        self.region
+            .atomic_u32(offset)
+            .unwrap_or_else(|| unreachable!("the page holds its words"))
+    }
+
+    /// Puts `bytes` in the page; a message too large for it is marked
+    /// there and returned as the frame to send on the socket — after the
+    /// count is announced, since the peer reads the socket only then.
+    fn write(&self, bytes: &[u8]) -> Result<Option<Vec<u8>>> {
+        if bytes.len() <= SLOT_BYTES - SLOT_DATA {
+            self.region
+                .write_at(SLOT_DATA, bytes)
+                .map_err(Error::io("writing a manager message"))?;
+            self.word(SLOT_LEN).store(bytes.len() as u32, Ordering::Relaxed);
+            return Ok(None);
+        }
+        self.word(SLOT_LEN).store(SLOT_ON_SOCKET, Ordering::Relaxed);
+        let mut frame = (bytes.len() as u32).to_le_bytes().to_vec();
+        frame.extend_from_slice(bytes);
+        Ok(Some(frame))
+    }
+
+    /// Bumps the count at `count` and wakes the peer if it sleeps there.
+    fn announce(&self, count: usize, sleeps: usize) {
+        let word = self.word(count);
+        word.fetch_add(1, Ordering::Release);
+        if self.word(sleeps).load(Ordering::Acquire) != 0 {
+            sys::futex_wake(word, 1);
+        }
+    }
+
+    /// Waits until the count at `count` moves past `seen` (spinning for
+    /// `spin` first); `Err` when the peer's socket hangs up meanwhile.
+    fn await_count(&self, sock: BorrowedFd<'_>, count: usize, sleeps: usize, seen: u32, spin: Duration) -> Result<u32> {
+        let word = self.word(count);
+        let spin_until = Instant::now() + spin;
+        loop {
+            let now = word.load(Ordering::Acquire);
+            if now != seen {
+                return Ok(now);
+            }
+            if Instant::now() >= spin_until {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        let flag = self.word(sleeps);
+        flag.store(1, Ordering::SeqCst);
+        let mut nap = Duration::from_millis(20);
+        let result = loop {
+            let now = word.load(Ordering::SeqCst);
+            if now != seen {
+                break Ok(now);
+            }
+            sys::futex_wait(word, seen, Some(Instant::now() + nap));
+            if word.load(Ordering::Acquire) == seen {
+                // A dead peer never counts: its socket says so.
+                let hung = sys::poll(&[(sock, sys::POLLIN)], Some(Instant::now()))
+                    .map(|r| r[0] & libc::POLLHUP != 0)
+                    .unwrap_or(true);
+                if hung {
+                    break Err(Error::Disconnected { partial: false });
+                }
+                nap = (nap * 2).min(Duration::from_millis(500));
+            }
+        };
+        flag.store(0, Ordering::Relaxed);
+        result
+    }
+
+    /// Reads the message the peer just announced.
+    fn read(&self, stream: &mut Stream) -> Result<Vec<u8>> {
+        let len = self.word(SLOT_LEN).load(Ordering::Relaxed);
+        if len == SLOT_ON_SOCKET {
+            return stream.recv_raw();
+        }
+        let len = len as usize;
+        if len > SLOT_BYTES - SLOT_DATA {
+            return Err(Error::Codec(format!(
+                "a manager message of {len} bytes in a {SLOT_BYTES}-byte page"
+            )));
+        }
+        let mut bytes = vec![0u8; len];
+        self.region
+            .read_at(SLOT_DATA, &mut bytes)
+            .map_err(Error::io("reading a manager message"))?;
+        Ok(bytes)
+    }
+}
+
+/// Writes all of `bytes` to a non-blocking socket.
+fn write_blocking(sock: &mut Sock, bytes: &[u8]) -> Result<()> {
+    let broke = |e: std::io::Error| Error::Manager(format!("the connection broke while sending: {e}"));
+    let mut sent = 0;
+    while sent < bytes.len() {
+        let w = match sock {
+            Sock::Tcp(s) => s.write(&bytes[sent..]),
+            Sock::Unix(s) => s.write(&bytes[sent..]),
+        };
+        match w {
+            Ok(0) => return Err(broke(std::io::ErrorKind::WriteZero.into())),
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                let fd = match &*sock {
+                    Sock::Tcp(s) => s.as_fd(),
+                    Sock::Unix(s) => s.as_fd(),
+                };
+                sys::poll(&[(fd, libc::POLLOUT)], None).map_err(broke)?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(broke(e)),
+        }
+    }
+    Ok(())
+}
+
+impl Stream {
+    /// Server side, after the client's hello on a Unix connection: makes
+    /// the shared page and hands it over.
+    pub(crate) fn offer_slot(&mut self) -> Result<()> {
+        if !matches!(self.sock, Sock::Unix(_)) {
+            return Ok(());
+        }
+        let region = sys::SharedRegion::new("multiproc-manager-slot", SLOT_BYTES).map_err(Error::io("memfd"))?;
+        sys::send_with_fds(self.sock_fd(), &[1], &[region.fd()]).map_err(Error::io("sending the page"))?;
+        self.slot = Some(Slot { region, seen: 0 });
+        Ok(())
+    }
+
+    /// Client side: takes the page the server offers on a Unix connection.
+    fn take_slot(&mut self) -> Result<()> {
+        if !matches!(self.sock, Sock::Unix(_)) {
+            return Ok(());
+        }
+        let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+        let ready = sys::poll(&[(self.sock_fd(), sys::POLLIN)], Some(deadline)).map_err(Error::io("poll"))?;
+        if ready.first().is_none_or(|r| *r == 0) {
+            return Err(Error::Manager("the server offered no shared page".into()));
+        }
+        let mut one = [0u8; 1];
+        let (n, fds) = sys::recv_with_fds(self.sock_fd(), &mut one).map_err(Error::io("receiving the page"))?;
+        let fd = fds
+            .into_iter()
+            .next()
+            .filter(|_| n == 1)
+            .ok_or_else(|| Error::Manager("no shared page came".into()))?;
+        let region = sys::SharedRegion::map(fd).map_err(Error::io("mapping the page"))?;
+        if region.len() < SLOT_BYTES {
+            return Err(Error::Manager("the shared page is too small".into()));
+        }
+        self.slot = Some(Slot { region, seen: 0 });
+        Ok(())
+    }
+
+    /// Client side: sends `request` and waits for the reply — through the
+    /// shared page when there is one.
+    pub(crate) fn exchange(&mut self, request: &Request) -> Result<Reply> {
+        let Some(slot) = self.slot.as_ref() else {
+            self.send(request)?;
+            return self.recv();
+        };
+        let bytes = codec::encode(request)?;
+        let seen = slot.word(SLOT_REP).load(Ordering::Acquire);
+        let large = slot.write(&bytes)?;
+        slot.announce(SLOT_REQ, SLOT_SERVER_SLEEPS);
+        if let Some(frame) = large {
+            write_blocking(&mut self.sock, &frame)?;
+        }
+        let started = Instant::now();
+        let fd = match &self.sock {
+            Sock::Tcp(s) => s.as_fd(),
+            Sock::Unix(s) => s.as_fd(),
+        };
+        slot.await_count(fd, SLOT_REP, SLOT_CLIENT_SLEEPS, seen, self.spin)?;
+        self.spin = if started.elapsed() <= SPIN { SPIN } else { self.spin / 2 };
+        let slot = self.slot.take().unwrap_or_else(|| unreachable!("checked above"));
+        let reply = slot.read(self);
+        self.slot = Some(slot);
+        codec::decode(&reply?)
+    }
+
+    /// Server side: the next request — from the shared page when there is
+    /// one.
+    pub(crate) fn next_request(&mut self) -> Result<Request> {
+        let Some(slot) = self.slot.as_ref() else {
+            return self.recv();
+        };
+        let started = Instant::now();
+        let fd = match &self.sock {
+            Sock::Tcp(s) => s.as_fd(),
+            Sock::Unix(s) => s.as_fd(),
+        };
+        let now = slot.await_count(fd, SLOT_REQ, SLOT_SERVER_SLEEPS, slot.seen, self.spin)?;
+        self.spin = if started.elapsed() <= SPIN { SPIN } else { self.spin / 2 };
+        let mut slot = self.slot.take().unwrap_or_else(|| unreachable!("checked above"));
+        slot.seen = now;
+        let bytes = slot.read(self);
+        self.slot = Some(slot);
+        codec::decode(&bytes?)
+    }
+
+    /// Server side: answers the last request the way it came.
+    pub(crate) fn reply(&mut self, reply: &Reply) -> Result<()> {
+        let Some(slot) = self.slot.as_ref() else {
+            return self.send(reply);
+        };
+        let bytes = codec::encode(reply)?;
+        let large = slot.write(&bytes)?;
+        slot.announce(SLOT_REP, SLOT_CLIENT_SLEEPS);
+        if let Some(frame) = large {
+            write_blocking(&mut self.sock, &frame)?;
+        }
+        Ok(())
+    }
+
+    /// One frame's body from the socket.
+    fn recv_raw(&mut self) -> Result<Vec<u8>> {
+        self.recv_frame_body()
     }
 }
 
@@ -438,6 +700,7 @@ impl Client {
         let mut stream = self.address.connect()?;
         client_handshake(&mut stream, &self.authkey)?;
         stream.send(&Request::Hello { client: self.id })?;
+        stream.take_slot()?;
         Ok(stream)
     }
 
@@ -465,8 +728,7 @@ impl Client {
             None => self.open()?,
         };
         let gone = |e: Error| Error::Manager(format!("the manager at {} is gone: {e}", self.address));
-        stream.send(request).map_err(gone)?;
-        let reply: Reply = stream.recv().map_err(gone)?;
+        let reply = stream.exchange(request).map_err(gone)?;
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(stream);
         Ok(reply)
     }

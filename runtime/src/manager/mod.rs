@@ -167,6 +167,13 @@ impl fmt::Debug for ManagerClient {
 }
 
 impl ManagerClient {
+    /// A client of the server at `address`.
+    pub(crate) fn over(address: Address, authkey: &[u8]) -> Result<ManagerClient> {
+        Ok(ManagerClient {
+            client: Client::connect(address, authkey.into())?,
+        })
+    }
+
     fn typed<P: Proxy>(&self, (id, type_name): (u64, String)) -> Result<P> {
         if !P::accepts(&type_name) {
             return Err(Error::Manager(format!(
@@ -785,6 +792,16 @@ impl Drop for Manager {
     }
 }
 
+/// A `BaseManager`'s TCP listener, and its local twin when it could bind.
+type Listeners = (Listener, Option<Listener>);
+
+/// The abstract Unix socket a `BaseManager` listening on `tcp` also
+/// listens on, for clients on this machine (named by the TCP port, so a
+/// client that knows the one finds the other).
+fn local_twin(tcp: std::net::SocketAddr) -> Address {
+    Address::Unix(format!("multiproc-basemanager-{}", tcp.port()))
+}
+
 /// Serves named objects over TCP to clients that know the authkey — the
 /// guide's `BaseManager`, with `register` on the server side and
 /// [`connect`](BaseManager::connect) from any process, on any machine.
@@ -916,7 +933,9 @@ impl BaseManagerBuilder {
         self
     }
 
-    fn bind(self) -> Result<(Arc<Server>, Listener, Address)> {
+    /// Binds the TCP address, and beside it the abstract Unix socket that
+    /// clients on this machine use instead (see [`local_twin`]).
+    fn bind(self) -> Result<(Arc<Server>, Listeners, Address)> {
         let key = self
             .authkey
             .ok_or(Error::Usage("a BaseManager needs an authkey".into()))?;
@@ -925,8 +944,39 @@ impl BaseManagerBuilder {
         };
         let listener = TcpListener::bind(addr).map_err(Error::io("binding the manager's address"))?;
         let bound = listener.local_addr().map_err(Error::io("getsockname"))?;
+        let Address::Unix(name) = local_twin(bound) else {
+            unreachable!("a local twin is a Unix address")
+        };
+        // Without the twin (its name taken: another server on this port at
+        // another address), local clients simply use TCP.
+        let twin = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+            .and_then(|a| UnixListener::bind_addr(&a))
+            .ok()
+            .map(Listener::Unix);
         let server = Server::new(key.into(), self.names)?;
-        Ok((server, Listener::Tcp(listener), Address::Tcp(bound)))
+        Ok((server, (Listener::Tcp(listener), twin), Address::Tcp(bound)))
+    }
+
+    /// Serves both listeners: the Unix one on a thread of its own.
+    fn serve_both(server: Arc<Server>, (tcp, unix): Listeners) -> Result<()> {
+        let twin = match unix {
+            Some(unix) => {
+                let local = server.clone();
+                Some(
+                    std::thread::Builder::new()
+                        .name("multiproc-manager-local".into())
+                        .spawn(move || local.serve(unix))
+                        .map_err(Error::io("starting the manager's thread"))?,
+                )
+            }
+            None => None,
+        };
+        let result = server.serve(tcp);
+        server.stop();
+        if let Some(twin) = twin {
+            let _ = twin.join();
+        }
+        result
     }
 
     /// Serves on a thread of this process and returns at once (stop it
@@ -944,11 +994,11 @@ impl BaseManagerBuilder {
     /// server.shutdown();
     /// ```
     pub fn start(self) -> Result<BaseManager> {
-        let (server, listener, address) = self.bind()?;
+        let (server, listeners, address) = self.bind()?;
         let serving = server.clone();
         let thread = std::thread::Builder::new()
             .name("multiproc-manager".into())
-            .spawn(move || serving.serve(listener))
+            .spawn(move || BaseManagerBuilder::serve_both(serving, listeners))
             .map_err(Error::io("starting the manager's thread"))?;
         Ok(BaseManager {
             address,
@@ -975,8 +1025,8 @@ impl BaseManagerBuilder {
     ///     .unwrap();
     /// ```
     pub fn serve(self) -> Result<()> {
-        let (server, listener, _) = self.bind()?;
-        server.serve(listener)
+        let (server, listeners, _) = self.bind()?;
+        BaseManagerBuilder::serve_both(server, listeners)
     }
 }
 
@@ -1012,8 +1062,18 @@ impl BaseManager {
     /// # drop(client);
     /// ```
     pub fn connect(address: &str, authkey: &[u8]) -> Result<ManagerClient> {
+        let tcp = Address::tcp(address)?;
+        // A server on this machine is reached through its Unix twin, where
+        // calls go through a shared page instead of the network stack.
+        if let Address::Tcp(a) = &tcp {
+            if a.ip().is_loopback() {
+                if let Ok(client) = Client::connect(local_twin(*a), authkey.into()) {
+                    return Ok(ManagerClient { client });
+                }
+            }
+        }
         Ok(ManagerClient {
-            client: Client::connect(Address::tcp(address)?, authkey.into())?,
+            client: Client::connect(tcp, authkey.into())?,
         })
     }
 

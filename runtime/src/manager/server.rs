@@ -134,6 +134,9 @@ impl Server {
             Ok(Request::Hello { client }) => client,
             _ => return,
         };
+        if stream.offer_slot().is_err() {
+            return;
+        }
         *self
             .clients
             .lock()
@@ -141,11 +144,11 @@ impl Server {
             .entry(client)
             .or_insert(0) += 1;
         loop {
-            let request = match stream.recv::<Request>() {
+            let request = match stream.next_request() {
                 Ok(r) => r,
                 Err(Error::Codec(m)) => {
-                    // Bad bytes in a whole frame: say so, go on.
-                    if stream.send(&Reply::Failed(Error::Codec(m))).is_err() {
+                    // Bad bytes in a whole message: say so, go on.
+                    if stream.reply(&Reply::Failed(Error::Codec(m))).is_err() {
                         break;
                     }
                     continue;
@@ -157,7 +160,7 @@ impl Server {
                 Ok(reply) => reply,
                 Err(e) => Reply::Failed(e),
             };
-            if stream.send(&reply).is_err() {
+            if stream.reply(&reply).is_err() {
                 break;
             }
             if shutdown {
