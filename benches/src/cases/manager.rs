@@ -88,10 +88,16 @@ fn run(options: &Options) -> Result<CaseOutput, String> {
     let tally: TallyProxy = client.get("tally").map_err(err("get"))?;
     let calls = rate(rounds, n, |_| tally.add(1).map(drop))?;
     figures.push(
-        Figure::new(NAME, "BaseManager 127.0.0.1 #[managed] call", calls, "ops/s", Better::Higher)
-            .peer(PeerQuery::new("basemanager_tcp_call"))
-            .target(Target::PeerFactorAtLeast(10.0))
-            .with("n", n),
+        Figure::new(
+            NAME,
+            "BaseManager 127.0.0.1 #[managed] call",
+            calls,
+            "ops/s",
+            Better::Higher,
+        )
+        .peer(PeerQuery::new("basemanager_tcp_call"))
+        .target(Target::PeerFactorAtLeast(10.0))
+        .with("n", n),
     );
     server.shutdown();
     Ok(CaseOutput {
