@@ -281,9 +281,11 @@ impl Slot {
 
     /// Bumps the count at `count` and wakes the peer if it sleeps there.
     fn announce(&self, count: usize, sleeps: usize) {
+        // SeqCst here and in `await_count`'s flag store and count load: a
+        // bump must see a sleeper's flag, or the sleeper must see the bump.
         let word = self.word(count);
-        word.fetch_add(1, Ordering::Release);
-        if self.word(sleeps).load(Ordering::Acquire) != 0 {
+        word.fetch_add(1, Ordering::SeqCst);
+        if self.word(sleeps).load(Ordering::SeqCst) != 0 {
             sys::futex_wake(word, 1);
         }
     }
