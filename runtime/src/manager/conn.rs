@@ -640,7 +640,9 @@ pub(crate) struct Client {
     pub(crate) address: Address,
     pub(crate) authkey: Arc<[u8]>,
     id: u64,
-    pid: u32,
+    /// [`sys::fork_generation`] when made: another value means this is a
+    /// forked child's copy of a parent's client.
+    generation: u32,
     idle: Mutex<Vec<Stream>>,
     /// In a forked child: its own client, which lives as long as this one
     /// (the server counts a client's locks as its own until it is gone).
@@ -657,7 +659,7 @@ impl Client {
             address,
             authkey,
             id: u64::from_le_bytes(id),
-            pid: std::process::id(),
+            generation: sys::fork_generation(),
             idle: Mutex::new(Vec::new()),
             forked: Mutex::new(None),
         });
@@ -673,8 +675,8 @@ impl Client {
     pub(crate) fn shared(address: &Address, authkey: &Arc<[u8]>) -> Result<Arc<Client>> {
         static CLIENTS: Mutex<Vec<std::sync::Weak<Client>>> = Mutex::new(Vec::new());
         let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
-        let pid = std::process::id();
-        clients.retain(|c| c.upgrade().is_some_and(|c| c.pid == pid));
+        let generation = sys::fork_generation();
+        clients.retain(|c| c.upgrade().is_some_and(|c| c.generation == generation));
         let found = clients
             .iter()
             .filter_map(std::sync::Weak::upgrade)
@@ -690,7 +692,7 @@ impl Client {
     /// This process's own client in place of a parent's copy.
     fn in_child(&self) -> Result<Arc<Client>> {
         let mut forked = self.forked.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = forked.as_ref().filter(|c| c.pid == std::process::id()) {
+        if let Some(c) = forked.as_ref().filter(|c| c.generation == sys::fork_generation()) {
             return Ok(c.clone());
         }
         let c = Client::connect(self.address.clone(), self.authkey.clone())?;
@@ -720,7 +722,7 @@ impl Client {
 
     /// Sends `request` and waits for the reply.
     pub(crate) fn request(&self, request: &Request) -> Result<Reply> {
-        if std::process::id() != self.pid {
+        if sys::fork_generation() != self.generation {
             // A forked child must not share its parent's connections.
             return self.in_child()?.request(request);
         }

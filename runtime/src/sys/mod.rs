@@ -593,15 +593,13 @@ extern "C" fn after_fork_in_child() {
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
 }
 
-/// This thread's id (cached; refreshed after a fork, where the child's
-/// thread has a new one).
+/// How many forks this process's memory has been through: changes exactly
+/// when memory is copied into a forked child, so state cached with it (a
+/// thread id, a parent's connections) can tell whose it is — no `getpid`
+/// system call on hot paths.
 #[inline]
-pub(crate) fn current_tid() -> u32 {
-    use std::cell::Cell;
+pub(crate) fn fork_generation() -> u32 {
     static REGISTER: std::sync::Once = std::sync::Once::new();
-    thread_local! {
-        static CACHED: Cell<(u32, u32)> = const { Cell::new((u32::MAX, 0)) };
-    }
     REGISTER.call_once(|| {
         // SAFETY: registers a handler that only bumps an atomic, which is
         // async-signal-safe, as a child-after-fork handler must be.
@@ -609,7 +607,18 @@ pub(crate) fn current_tid() -> u32 {
             libc::pthread_atfork(None, None, Some(after_fork_in_child));
         }
     });
-    let generation = FORK_GENERATION.load(Ordering::Relaxed);
+    FORK_GENERATION.load(Ordering::Relaxed)
+}
+
+/// This thread's id (cached; refreshed after a fork, where the child's
+/// thread has a new one).
+#[inline]
+pub(crate) fn current_tid() -> u32 {
+    use std::cell::Cell;
+    thread_local! {
+        static CACHED: Cell<(u32, u32)> = const { Cell::new((u32::MAX, 0)) };
+    }
+    let generation = fork_generation();
     CACHED.with(|c| {
         let (seen, tid) = c.get();
         if seen == generation {
