@@ -418,9 +418,66 @@ impl Object for Queue {
     }
 }
 
+/// A lock owned by a caller, counted for re-entry: what `Lock`, `RLock`
+/// and a `Condition`'s lock share.
+#[derive(Default)]
 struct LockState {
     owner: Option<Caller>,
     count: u32,
+}
+
+/// Server state that holds a [`LockState`].
+trait Holds {
+    fn held(&mut self) -> &mut LockState;
+}
+
+impl Holds for LockState {
+    fn held(&mut self) -> &mut LockState {
+        self
+    }
+}
+
+/// Takes the lock in `guard`'s state for `caller` (again, if `reentrant`
+/// and `caller` holds it), waiting on `cv` at most `timeout`; whether it
+/// was taken.
+fn take_lock<'a, T: Holds>(
+    cv: &Condvar,
+    mut guard: MutexGuard<'a, T>,
+    caller: Caller,
+    reentrant: bool,
+    timeout: Option<Duration>,
+) -> (MutexGuard<'a, T>, bool) {
+    if reentrant && guard.held().owner == Some(caller) {
+        guard.held().count += 1;
+        return (guard, true);
+    }
+    let (mut guard, free) = wait_for(cv, guard, timeout, |s| s.held().owner.is_none());
+    if free {
+        let held = guard.held();
+        held.owner = Some(caller);
+        held.count = 1;
+    }
+    (guard, free)
+}
+
+impl LockState {
+    /// Gives one hold back; the last one frees the lock and wakes `cv`.
+    fn give_back(&mut self, cv: &Condvar) {
+        self.count -= 1;
+        if self.count == 0 {
+            self.owner = None;
+            cv.notify_all();
+        }
+    }
+
+    /// Frees the lock if `client`, now gone, held it.
+    fn forget(&mut self, client: u64, cv: &Condvar) {
+        if self.owner.is_some_and(|o| o.client == client) {
+            self.owner = None;
+            self.count = 0;
+            cv.notify_all();
+        }
+    }
 }
 
 /// A lock (or, `reentrant`, an RLock) owned by a caller: a client's thread.
@@ -433,7 +490,7 @@ struct Lock {
 impl Lock {
     fn new(reentrant: bool) -> Self {
         Lock {
-            state: Mutex::new(LockState { owner: None, count: 0 }),
+            state: Mutex::new(LockState::default()),
             changed: Condvar::new(),
             reentrant,
         }
@@ -458,17 +515,8 @@ impl Object for Lock {
         match method {
             "acquire" => {
                 let timeout: Option<Duration> = decode(args)?;
-                if self.reentrant && state.owner == Some(caller) {
-                    let mut state = state;
-                    state.count += 1;
-                    return encode(&true);
-                }
-                let (mut state, free) = wait_for(&self.changed, state, timeout, |s| s.owner.is_none());
-                if free {
-                    state.owner = Some(caller);
-                    state.count = 1;
-                }
-                encode(&free)
+                let (_state, taken) = take_lock(&self.changed, state, caller, self.reentrant, timeout);
+                encode(&taken)
             }
             "release" => {
                 let mut state = state;
@@ -479,11 +527,7 @@ impl Object for Lock {
                     }
                     _ => {}
                 }
-                state.count -= 1;
-                if state.count == 0 {
-                    state.owner = None;
-                    self.changed.notify_all();
-                }
+                state.give_back(&self.changed);
                 encode(&())
             }
             "locked" => encode(&state.owner.is_some()),
@@ -492,12 +536,7 @@ impl Object for Lock {
     }
 
     fn client_gone(&self, client: u64) {
-        let mut state = lock(&self.state);
-        if state.owner.is_some_and(|o| o.client == client) {
-            state.owner = None;
-            state.count = 0;
-            self.changed.notify_all();
-        }
+        lock(&self.state).forget(client, &self.changed);
     }
 }
 
@@ -592,8 +631,7 @@ impl Object for Event {
 
 #[derive(Default)]
 struct ConditionState {
-    owner: Option<Caller>,
-    count: u32,
+    held: LockState,
     next_ticket: u64,
     waiting: VecDeque<u64>,
     notified: HashSet<u64>,
@@ -608,11 +646,17 @@ struct Condition {
 
 impl Condition {
     fn must_own(state: &ConditionState, caller: Caller, what: &str) -> Result<()> {
-        if state.owner == Some(caller) {
+        if state.held.owner == Some(caller) {
             Ok(())
         } else {
             Err(Error::Usage(format!("{what} needs the condition's lock held").into()))
         }
+    }
+}
+
+impl Holds for ConditionState {
+    fn held(&mut self) -> &mut LockState {
+        &mut self.held
     }
 }
 
@@ -626,35 +670,22 @@ impl Object for Condition {
         match method {
             "acquire" => {
                 let timeout: Option<Duration> = decode(args)?;
-                if state.owner == Some(caller) {
-                    state.count += 1;
-                    return encode(&true);
-                }
-                let (mut state, free) = wait_for(&self.changed, state, timeout, |s| s.owner.is_none());
-                if free {
-                    state.owner = Some(caller);
-                    state.count = 1;
-                }
-                encode(&free)
+                let (_state, taken) = take_lock(&self.changed, state, caller, true, timeout);
+                encode(&taken)
             }
             "release" => {
                 Condition::must_own(&state, caller, "release")?;
-                state.count -= 1;
-                if state.count == 0 {
-                    state.owner = None;
-                    self.changed.notify_all();
-                }
+                state.held.give_back(&self.changed);
                 encode(&())
             }
             "wait" => {
                 let timeout: Option<Duration> = decode(args)?;
                 Condition::must_own(&state, caller, "wait")?;
-                let saved = state.count;
+                let saved = state.held.count;
                 let ticket = state.next_ticket;
                 state.next_ticket += 1;
                 state.waiting.push_back(ticket);
-                state.owner = None;
-                state.count = 0;
+                state.held = LockState::default();
                 self.changed.notify_all();
                 let (mut state, notified) = wait_for(&self.changed, state, timeout, |s| s.notified.contains(&ticket));
                 if notified {
@@ -663,9 +694,11 @@ impl Object for Condition {
                     state.waiting.retain(|t| *t != ticket);
                 }
                 // Take the lock back, however long that takes.
-                let (mut state, _) = wait_for(&self.changed, state, None, |s| s.owner.is_none());
-                state.owner = Some(caller);
-                state.count = saved;
+                let (mut state, _) = wait_for(&self.changed, state, None, |s| s.held.owner.is_none());
+                state.held = LockState {
+                    owner: Some(caller),
+                    count: saved,
+                };
                 encode(&notified)
             }
             "notify" => {
@@ -683,12 +716,7 @@ impl Object for Condition {
     }
 
     fn client_gone(&self, client: u64) {
-        let mut state = lock(&self.state);
-        if state.owner.is_some_and(|o| o.client == client) {
-            state.owner = None;
-            state.count = 0;
-            self.changed.notify_all();
-        }
+        lock(&self.state).held.forget(client, &self.changed);
     }
 }
 

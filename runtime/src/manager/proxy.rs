@@ -24,6 +24,16 @@ fn decoded<T: DeserializeOwned>(bytes: &ByteBuf) -> Result<T> {
     codec::decode(bytes)
 }
 
+/// Asks the server's lock, semaphore or condition behind `handle` to be
+/// acquired within `timeout`; a refusal at the deadline is a timeout.
+fn acquire(handle: &Handle, timeout: Option<Duration>) -> Result<()> {
+    if handle.call::<_, bool>("acquire", &timeout)? {
+        Ok(())
+    } else {
+        Err(Error::Timeout(timeout.unwrap_or_default()))
+    }
+}
+
 /// Declares a proxy type: the struct, `Clone`, `Debug`, serde (as its
 /// handle) and [`Proxy`].
 macro_rules! proxy {
@@ -638,11 +648,7 @@ impl Proxy for LockProxy {
 
 impl LockProxy {
     fn acquire_for(&self, timeout: Option<Duration>) -> Result<LockGuard<'_>> {
-        if self.handle.call::<_, bool>("acquire", &timeout)? {
-            Ok(LockGuard { lock: self })
-        } else {
-            Err(Error::Timeout(timeout.unwrap_or_default()))
-        }
+        acquire(&self.handle, timeout).map(|()| LockGuard { lock: self })
     }
 
     /// Takes the lock, waiting as long as it takes.
@@ -737,11 +743,7 @@ impl Proxy for SemaphoreProxy {
 
 impl SemaphoreProxy {
     fn acquire_for(&self, timeout: Option<Duration>) -> Result<()> {
-        if self.handle.call::<_, bool>("acquire", &timeout)? {
-            Ok(())
-        } else {
-            Err(Error::Timeout(timeout.unwrap_or_default()))
-        }
+        acquire(&self.handle, timeout)
     }
 
     /// Takes a permit, waiting for one.
@@ -867,11 +869,7 @@ proxy!(
 
 impl ConditionProxy {
     fn acquire_for(&self, timeout: Option<Duration>) -> Result<ConditionGuard<'_>> {
-        if self.handle.call::<_, bool>("acquire", &timeout)? {
-            Ok(ConditionGuard { cond: self })
-        } else {
-            Err(Error::Timeout(timeout.unwrap_or_default()))
-        }
+        acquire(&self.handle, timeout).map(|()| ConditionGuard { cond: self })
     }
 
     /// Takes its lock.
