@@ -887,20 +887,30 @@ impl Pool {
     }
 
     fn join_deadline(&self, timeout: Option<Duration>) -> Result<()> {
-        if self.shared.state.load(Ordering::Acquire) == RUNNING {
-            return Err(Error::Usage("Pool::join needs close() or terminate() first".into()));
+        await_finished(
+            self.shared.state.load(Ordering::Acquire) == RUNNING,
+            &self.finished,
+            timeout,
+        )
+    }
+}
+
+/// A pool's `join`: refused while it still runs; else waits (at most
+/// `timeout`) for `finished` — a channel on which nothing is ever sent,
+/// which disconnects when the pool's last thread ends.
+pub(crate) fn await_finished(running: bool, finished: &Receiver<()>, timeout: Option<Duration>) -> Result<()> {
+    if running {
+        return Err(Error::Usage("Pool::join needs close() or terminate() first".into()));
+    }
+    match timeout {
+        None => {
+            let _ = finished.recv();
+            Ok(())
         }
-        // Nothing is ever sent: the channel disconnects when the I/O thread ends.
-        match timeout {
-            None => {
-                let _ = self.finished.recv();
-                Ok(())
-            }
-            Some(t) => match self.finished.recv_timeout(t) {
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(Error::Timeout(t)),
-                _ => Ok(()),
-            },
-        }
+        Some(t) => match finished.recv_timeout(t) {
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(Error::Timeout(t)),
+            _ => Ok(()),
+        },
     }
 }
 

@@ -786,20 +786,11 @@ impl Pool {
     }
 
     fn join_deadline(&self, timeout: Option<Duration>) -> Result<()> {
-        if self.shared.state.load(Ordering::Acquire) == RUNNING {
-            return Err(Error::Usage("Pool::join needs close() or terminate() first".into()));
-        }
-        // Nothing is ever sent: the channel disconnects when the last thread ends.
-        match timeout {
-            None => {
-                let _ = self.finished.recv();
-            }
-            Some(t) => {
-                if let Err(crossbeam_channel::RecvTimeoutError::Timeout) = self.finished.recv_timeout(t) {
-                    return Err(Error::Timeout(t));
-                }
-            }
-        }
+        crate::pool::await_finished(
+            self.shared.state.load(Ordering::Acquire) == RUNNING,
+            &self.finished,
+            timeout,
+        )?;
         for thread in std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner())) {
             let _ = thread.join();
         }
