@@ -371,3 +371,25 @@ fn large_messages_and_the_network_path_carry_the_same_values() {
     assert_eq!(local.to_vec().unwrap().len(), 3);
     server.shutdown();
 }
+
+#[process_fn]
+fn record_in_worker(log: ListProxy<u32>, x: u32) -> u32 {
+    log.push(&x).unwrap();
+    x
+}
+
+#[test]
+fn proxies_travel_in_pool_tasks_for_every_start_method() {
+    let manager = Manager::start().unwrap();
+    for method in METHODS {
+        let log = manager.list::<u32>().unwrap();
+        let pool = Pool::builder().processes(2).start_method(method).build().unwrap();
+        let out = pool
+            .starmap(record_in_worker, (0..20).map(|x| (log.clone(), x)))
+            .unwrap();
+        assert_eq!(out, (0..20).collect::<Vec<_>>());
+        let mut seen = log.to_vec().unwrap();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..20).collect::<Vec<_>>(), "{method:?}");
+    }
+}
