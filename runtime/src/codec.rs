@@ -1,18 +1,22 @@
 //! The wire format: one serde codec and one framing, used by every channel.
 //!
-//! Values are encoded with `postcard` (chosen by the `codec` benchmark in
-//! `benches/`; see `docs/ARCHITECTURE.md`). Nothing outside this module names
-//! the codec, so it can be swapped in one place.
+//! Values are in `postcard`'s format (chosen by the `codec` benchmark in
+//! `benches/`; see `docs/ARCHITECTURE.md`): encoded by our own serializer
+//! (`ser.rs`, faster on sequences of numbers), decoded by postcard.
+//! Nothing outside this module names the codec, so it can be swapped in
+//! one place.
 //!
 //! A frame is a little-endian `u32` length followed by that many bytes. A
 //! reader refuses a length above its limit before allocating, so a garbage
 //! header cannot make it allocate gigabytes, and a short read is an error,
 //! never a hang on a closed peer.
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, SeqAccess, Visitor};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+
+mod ser;
 
 /// Largest frame a reader accepts unless told otherwise: 1 GiB.
 pub const MAX_FRAME_LEN: usize = 1 << 30;
@@ -37,45 +41,13 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     encode_into(value, Vec::new())
 }
 
-/// A postcard output flavor over a `Vec<u8>` that copies the encoder's
-/// many tiny pieces (a varint is 1–10 bytes) byte by byte, inline, instead
-/// of one `memmove` call each: the difference is most of the encoding time
-/// for sequences of numbers.
-struct VecFlavor(Vec<u8>);
-
-impl postcard::ser_flavors::Flavor for VecFlavor {
-    type Output = Vec<u8>;
-
-    #[inline]
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        if data.len() <= 16 {
-            self.0.reserve(data.len());
-            for b in data {
-                self.0.push(*b);
-            }
-        } else {
-            self.0.extend_from_slice(data);
-        }
-        Ok(())
-    }
-
-    #[inline]
-    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        self.0.push(data);
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<Vec<u8>> {
-        Ok(self.0)
-    }
-}
-
 /// Encodes `value` after what `out` already holds.
-fn encode_into<T: Serialize + ?Sized>(value: &T, out: Vec<u8>) -> Result<Vec<u8>> {
-    postcard::serialize_with_flavor(value, VecFlavor(out)).map_err(|e| match crate::handoff::take_refusal() {
+fn encode_into<T: Serialize + ?Sized>(value: &T, mut out: Vec<u8>) -> Result<Vec<u8>> {
+    ser::encode_into(value, &mut out).map_err(|e| match crate::handoff::take_refusal() {
         Some(why) => Error::Usage(why.into()),
         None => Error::Codec(format!("encode: {e}")),
-    })
+    })?;
+    Ok(out)
 }
 
 /// [`encode`] into a buffer that starts with room for `hint` bytes (the
@@ -111,6 +83,92 @@ pub(crate) fn decode_borrowed<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) ->
         return Err(Error::Codec(format!("decode: {} trailing bytes", rest.len())));
     }
     Ok(value)
+}
+
+/// Appends `value`'s encoding to `out` (a stream of values written one
+/// after another, read back with [`decode_run_into`]).
+pub(crate) fn append<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<()> {
+    ser::encode_into(value, out).map_err(|e| Error::Codec(format!("encode: {e}")))
+}
+
+/// Decodes an encoded sequence of `T` one element at a time, handing each
+/// to `f` as soon as it is read (the elements are never all in memory at
+/// once). Stops at `f`'s first error; trailing bytes are an error.
+pub(crate) fn for_each<T: DeserializeOwned>(bytes: &[u8], f: impl FnMut(T) -> Result<()>) -> Result<()> {
+    struct Each<F, T> {
+        f: F,
+        failed: Option<Error>,
+        item: std::marker::PhantomData<T>,
+    }
+
+    impl<'de, T: DeserializeOwned, F: FnMut(T) -> Result<()>> Visitor<'de> for &mut Each<F, T> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a sequence")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+            while let Some(item) = seq.next_element::<T>()? {
+                if let Err(e) = (self.f)(item) {
+                    self.failed = Some(e);
+                    return Err(serde::de::Error::custom("stopped"));
+                }
+            }
+            Ok(())
+        }
+    }
+
+    let mut each = Each {
+        f,
+        failed: None,
+        item: std::marker::PhantomData,
+    };
+    let mut de = postcard::Deserializer::from_bytes(bytes);
+    let read = serde::Deserializer::deserialize_seq(&mut de, &mut each);
+    if let Some(e) = each.failed {
+        return Err(e);
+    }
+    read.map_err(|e| Error::Codec(format!("decode: {e}")))?;
+    finish(de)
+}
+
+/// Decodes `count` values of `T` written one after another (by [`append`])
+/// at the start of `bytes`, appending them to `out`; returns the bytes
+/// after them.
+pub(crate) fn decode_run_into<'a, T: DeserializeOwned>(
+    bytes: &'a [u8],
+    count: usize,
+    out: &mut Vec<T>,
+) -> Result<&'a [u8]> {
+    struct Append<'v, T>(&'v mut Vec<T>);
+
+    impl<'de, T: DeserializeOwned> Visitor<'de> for Append<'_, T> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("values")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+            // Bounded: a count announced by the peer is not trusted.
+            self.0.reserve(seq.size_hint().unwrap_or(0).min(1 << 20));
+            while let Some(v) = seq.next_element()? {
+                self.0.push(v);
+            }
+            Ok(())
+        }
+    }
+
+    let mut de = postcard::Deserializer::from_bytes(bytes);
+    serde::Deserializer::deserialize_tuple(&mut de, count, Append(out))
+        .map_err(|e| Error::Codec(format!("decode: {e}")))?;
+    de.finalize().map_err(|e| Error::Codec(format!("decode: {e}")))
+}
+
+/// The end of a decode: every byte must have been read.
+fn finish<'a>(de: postcard::Deserializer<'a, postcard::de_flavors::Slice<'a>>) -> Result<()> {
+    let rest = de.finalize().map_err(|e| Error::Codec(format!("decode: {e}")))?;
+    if !rest.is_empty() {
+        return Err(Error::Codec(format!("decode: {} trailing bytes", rest.len())));
+    }
+    Ok(())
 }
 
 /// Encodes `value` as a complete frame: header and body.

@@ -82,12 +82,10 @@ fn run_erased<F: ProcessFn + Default>(args: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// Runs `F` over an encoded `Vec<F::Args>` — a pool's chunk — and encodes
-/// its `ChunkOutcome<F::Output>`: a panic fails its item only.
+/// its outcome: a panic fails its item only.
 fn run_chunk_erased<F: ProcessFn + Default>(chunk: &[u8]) -> Result<Vec<u8>> {
-    let items: Vec<F::Args> = crate::codec::decode(chunk)?;
     let f = F::default();
-    let outcome = crate::pool::ChunkOutcome::run(items, |args| f.call(args));
-    crate::codec::encode_with_hint(&outcome, chunk.len() + 64)
+    crate::pool::run_chunk(chunk, |args| f.call(args))
 }
 
 /// Runs `entry` on encoded arguments, in whatever process this is.

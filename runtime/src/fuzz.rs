@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::codec::{self, FrameReader};
 use crate::error::{Error, Result};
 use crate::manager::conn::{Reply, Request};
-use crate::pool::wire::{decode_chunk_into, Reply as PoolReply, Task};
+use crate::pool::wire::{decode_until_failure, run_chunk, ItemOutcome, Reply as PoolReply, Task};
 
 /// The decoders, by name.
 pub const TARGETS: &[&str] = &[
@@ -51,8 +51,8 @@ pub fn run(target: &str, bytes: &[u8]) -> Result<bool> {
         "manager_reply" => codec::decode::<Reply>(bytes).is_ok(),
         "pool_tasks" => codec::decode_borrowed::<Vec<Task<'_>>>(bytes).is_ok(),
         "pool_reply" => codec::decode::<PoolReply>(bytes).is_ok(),
-        "chunk_u64" => decode_chunk_into::<u64>(bytes, &mut Vec::new(), 1).is_ok(),
-        "chunk_string" => decode_chunk_into::<String>(bytes, &mut Vec::new(), 1).is_ok(),
+        "chunk_u64" => decode_until_failure::<u64>(bytes, 1 << 16, &mut Vec::new(), 1).is_ok(),
+        "chunk_string" => decode_until_failure::<String>(bytes, 1 << 16, &mut Vec::new(), 1).is_ok(),
         "error" => codec::decode::<Error>(bytes).is_ok(),
         _ => return Err(Error::Usage(format!("no fuzz target `{target}`").into())),
     })
@@ -98,12 +98,20 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             enc(codec::encode(&PoolReply::Ready)),
             enc(codec::encode(&PoolReply::InitFailed("no".into()))),
         ],
-        "chunk_u64" => vec![enc(codec::encode(&crate::pool::ChunkOutcome::<u64>::All(vec![
-            1, 2, 3,
-        ])))],
-        "chunk_string" => vec![enc(codec::encode(&crate::pool::ChunkOutcome::<String>::All(vec![
-            "a".into()
-        ])))],
+        "chunk_u64" => {
+            // One outcome where every item returned, one where the second panicked.
+            let all = enc(codec::encode(&vec![(1u64,), (2,), (3,)]).and_then(|c| run_chunk(&c, |(x,): (u64,)| x)));
+            let mut mixed = 1u64.to_le_bytes().to_vec();
+            let panicked = vec![ItemOutcome::<u64>::Panicked {
+                message: "m".into(),
+                location: None,
+            }];
+            let _ = codec::append(&5u64, &mut mixed).and_then(|()| codec::append(&panicked, &mut mixed));
+            vec![all, mixed]
+        }
+        "chunk_string" => vec![enc(
+            codec::encode(&vec![("a".to_string(),)]).and_then(|c| run_chunk(&c, |(s,): (String,)| s))
+        )],
         "error" => vec![
             enc(codec::encode(&Error::Panicked {
                 pid: 1,

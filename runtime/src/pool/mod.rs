@@ -28,7 +28,7 @@ use self::manager::{Config, Job, Manager, Shared, CLOSED, RUNNING, TERMINATING};
 pub use self::result::AsyncResult;
 use self::result::{decode_all, decode_one, Callback, Collector};
 pub(crate) use self::result::{decode_item, ChunkResult, Sink};
-pub(crate) use self::wire::ChunkOutcome;
+pub(crate) use self::wire::run_chunk;
 use crate::codec;
 use crate::entry::ProcessFn;
 use crate::error::{Error, Result};
@@ -1055,10 +1055,10 @@ impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
             index: start + k,
             source: Box::new(e),
         };
-        let decoded = result.and_then(|bytes| codec::decode::<ChunkOutcome<F::Output>>(&bytes));
+        let decoded = result.and_then(|bytes| wire::decode_results::<F::Output>(&bytes, len, pid));
         match decoded {
-            Ok(outcome) => {
-                for (k, r) in outcome.into_results(pid).enumerate() {
+            Ok(results) => {
+                for (k, r) in results.enumerate() {
                     self.ready.push_back(r.map_err(|e| item_failed(k, e)));
                 }
             }

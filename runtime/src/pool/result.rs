@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-use super::wire::decode_chunk_into;
+use super::wire::decode_until_failure;
 use crate::error::{Error, Result};
 
 /// A chunk's result as the I/O thread delivers it: the worker's pid and
-/// the encoded `ChunkOutcome<R>`, or why the whole chunk failed.
+/// the chunk's encoded outcome, or why the whole chunk failed.
 pub(crate) type ChunkResult = (i32, Result<Vec<u8>>);
 
 /// Receives the results of one job's chunks.
@@ -35,17 +35,22 @@ pub(crate) trait Sink: Send + Sync {
 
 pub(crate) type Callback = Box<dyn FnOnce(&Collector) + Send>;
 
-/// Decodes a chunk's bytes into its values on the pool's I/O thread, as
-/// soon as it arrives, in parallel with whatever the caller is doing.
-pub(crate) type Predecode = fn(&[u8], i32) -> Result<Box<dyn Any + Send>>;
+/// Decodes a chunk's bytes (of at most the given number of items) into its
+/// values on the pool's I/O thread, as soon as it arrives, in parallel with
+/// whatever the caller is doing.
+pub(crate) type Predecode = fn(&[u8], usize, i32) -> Result<Box<dyn Any + Send>>;
 
 /// A chunk decoded ahead: its values, and its first failed item if any.
 type Decoded<T> = (Vec<T>, Option<(usize, Error)>);
 
 /// The [`Predecode`] for values of `T`.
-pub(crate) fn predecode<T: DeserializeOwned + Send + 'static>(bytes: &[u8], pid: i32) -> Result<Box<dyn Any + Send>> {
+pub(crate) fn predecode<T: DeserializeOwned + Send + 'static>(
+    bytes: &[u8],
+    max_items: usize,
+    pid: i32,
+) -> Result<Box<dyn Any + Send>> {
     let mut values: Vec<T> = Vec::new();
-    let failure = decode_chunk_into(bytes, &mut values, pid)?;
+    let failure = decode_until_failure(bytes, max_items, &mut values, pid)?;
     Ok(Box::new((values, failure)))
 }
 
@@ -146,7 +151,7 @@ impl Collector {
                     out.extend(values);
                     failure
                 }
-                _ => decode_chunk_into(bytes, &mut out, *pid)?,
+                _ => decode_until_failure(bytes, self.chunksize, &mut out, *pid)?,
             };
             if let Some((k, e)) = failure {
                 return Err(item_failed(k, e));
@@ -161,7 +166,7 @@ impl Sink for Collector {
         // Decoded outside the lock: the caller may be decoding an earlier
         // chunk meanwhile.
         let ahead = match (&self.predecode, &result) {
-            (Some(predecode), (pid, Ok(bytes))) => predecode(bytes, *pid).ok(),
+            (Some(predecode), (pid, Ok(bytes))) => predecode(bytes, self.chunksize, *pid).ok(),
             _ => None,
         };
         let callback = {
@@ -203,7 +208,7 @@ pub(crate) fn decode_one<R: DeserializeOwned + 'static>(c: &Collector) -> Result
 /// Decodes a one-item chunk's value, its error unwrapped.
 pub(crate) fn decode_item<R: DeserializeOwned>(bytes: &[u8], pid: i32) -> Result<R> {
     let mut values = Vec::with_capacity(1);
-    if let Some((_, e)) = decode_chunk_into(bytes, &mut values, pid)? {
+    if let Some((_, e)) = decode_until_failure(bytes, 1, &mut values, pid)? {
         return Err(e);
     }
     values

@@ -2,13 +2,15 @@
 //!
 //! Parent → worker: one frame is a `Vec<Task>` (a batch). Worker → parent:
 //! one frame is a [`Reply`]. Each task is a chunk of one entry's argument
-//! tuples, encoded as one `Vec<Args>`; its result is one encoded
-//! `ChunkOutcome<Output>`, so a panic fails its item and no other.
+//! tuples, encoded as one `Vec<Args>`; its result is the chunk's outcome
+//! (see [`run_chunk`]), in which a panic fails its item and no other.
 
 use std::panic::{self, AssertUnwindSafe};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::codec;
 use crate::error::Error;
 
 /// One chunk of work. Borrowed on both sides: the parent keeps the chunk
@@ -45,120 +47,104 @@ pub(crate) enum TaskResult {
     Failed(String),
 }
 
-/// How a chunk's items ended: all returned (the common case, encoded as a
-/// plain sequence of values), or some panicked.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) enum ChunkOutcome<T> {
-    /// Every item returned.
-    All(Vec<T>),
-    /// At least one item panicked.
-    Mixed(Vec<ItemOutcome<T>>),
-}
+/// Bytes of the count that starts an encoded chunk outcome.
+const COUNT_LEN: usize = 8;
 
-impl<T> ChunkOutcome<T> {
-    /// Runs `f` on every item, catching panics item by item.
-    pub(crate) fn run<A>(items: Vec<A>, f: impl Fn(A) -> T) -> Self {
-        let mut values = Vec::with_capacity(items.len());
-        let mut items = items.into_iter();
-        for item in items.by_ref() {
-            match ItemOutcome::run(|| f(item)) {
-                ItemOutcome::Ok(v) => values.push(v),
-                failed => {
-                    let mut mixed: Vec<ItemOutcome<T>> = values.into_iter().map(ItemOutcome::Ok).collect();
-                    mixed.push(failed);
-                    mixed.extend(items.map(|item| ItemOutcome::run(|| f(item))));
-                    return ChunkOutcome::Mixed(mixed);
-                }
+/// Runs `f` on every item of an encoded `Vec<A>` (a chunk) as it is
+/// decoded, and encodes each result as soon as it returns: no vector of
+/// arguments or of results is ever built, and a panic fails its item only.
+///
+/// The outcome's layout: the number of leading items that returned (`u64`,
+/// little endian), their values one after another, then — only when an
+/// item panicked — the outcomes of that item and every later one, as one
+/// encoded `Vec<ItemOutcome<T>>`.
+pub(crate) fn run_chunk<A: DeserializeOwned, T: Serialize>(chunk: &[u8], f: impl Fn(A) -> T) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(chunk.len() + 64);
+    out.extend_from_slice(&[0; COUNT_LEN]);
+    let mut returned: u64 = 0;
+    let mut after_panic: Option<Vec<ItemOutcome<T>>> = None;
+    codec::for_each(chunk, |args: A| {
+        let outcome = ItemOutcome::run(|| f(args));
+        match (&mut after_panic, outcome) {
+            (None, ItemOutcome::Ok(v)) => {
+                codec::append(&v, &mut out)?;
+                returned += 1;
             }
+            (None, failed) => after_panic = Some(vec![failed]),
+            (Some(rest), outcome) => rest.push(outcome),
         }
-        ChunkOutcome::All(values)
+        Ok(())
+    })?;
+    out[..COUNT_LEN].copy_from_slice(&returned.to_le_bytes());
+    if let Some(rest) = after_panic {
+        codec::append(&rest, &mut out)?;
     }
-
-    /// Each item's result, in order, attributing panics to worker `pid`.
-    pub(crate) fn into_results(self, pid: i32) -> impl Iterator<Item = Result<T, Error>> {
-        let (all, mixed) = match self {
-            ChunkOutcome::All(v) => (Some(v), None),
-            ChunkOutcome::Mixed(v) => (None, Some(v)),
-        };
-        all.into_iter()
-            .flatten()
-            .map(Ok)
-            .chain(mixed.into_iter().flatten().map(move |o| o.into_result(pid)))
-    }
+    Ok(out)
 }
 
-/// Decodes an encoded `ChunkOutcome<T>` straight onto the end of `out`
-/// (no intermediate `Vec` per chunk). Returns the first failed item's
-/// position in the chunk and its error, if an item panicked; the values
-/// before it are appended.
-pub(crate) fn decode_chunk_into<T: serde::de::DeserializeOwned>(
+/// Decodes a chunk outcome (see [`run_chunk`]) of at most `max_items`
+/// items: appends the values of its leading items that returned to `out`,
+/// and returns the outcomes of the items after them (empty when every item
+/// returned).
+fn decode_chunk_into<T: DeserializeOwned>(
     bytes: &[u8],
+    max_items: usize,
+    out: &mut Vec<T>,
+) -> Result<Vec<ItemOutcome<T>>, Error> {
+    let count = bytes
+        .get(..COUNT_LEN)
+        .and_then(|b| <[u8; COUNT_LEN]>::try_from(b).ok())
+        .map(u64::from_le_bytes)
+        .ok_or_else(|| Error::Codec("decode: a chunk outcome without its count".into()))?;
+    if count > max_items as u64 {
+        return Err(Error::Codec(format!(
+            "decode: a chunk outcome of {count} items, at most {max_items} expected"
+        )));
+    }
+    let rest = codec::decode_run_into(&bytes[COUNT_LEN..], count as usize, out)?;
+    if rest.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rest: Vec<ItemOutcome<T>> = codec::decode(rest)?;
+    if count as usize + rest.len() > max_items {
+        return Err(Error::Codec(format!(
+            "decode: a chunk outcome of more than {max_items} items"
+        )));
+    }
+    Ok(rest)
+}
+
+/// Decodes a chunk outcome's values onto the end of `out`, up to its first
+/// failed item: returns that item's position in the chunk and its error
+/// (attributed to worker `pid`).
+pub(crate) fn decode_until_failure<T: DeserializeOwned>(
+    bytes: &[u8],
+    max_items: usize,
     out: &mut Vec<T>,
     pid: i32,
-) -> crate::error::Result<Option<(usize, Error)>> {
-    use serde::de::{DeserializeSeed, EnumAccess, SeqAccess, VariantAccess, Visitor};
-    use std::fmt;
-
-    /// Appends the elements of a sequence to a `Vec`.
-    struct Append<'a, T>(&'a mut Vec<T>);
-
-    impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Append<'_, T> {
-        type Value = ();
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_seq(self)
-        }
-    }
-
-    impl<'de, T: Deserialize<'de>> Visitor<'de> for Append<'_, T> {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a sequence of values")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            // Bounded: a length announced by the peer is not trusted.
-            self.0.reserve(seq.size_hint().unwrap_or(0).min(1 << 20));
-            while let Some(v) = seq.next_element()? {
-                self.0.push(v);
-            }
-            Ok(())
-        }
-    }
-
-    struct Outcome<'a, T>(&'a mut Vec<T>);
-
-    impl<'de, T: Deserialize<'de>> Visitor<'de> for Outcome<'_, T> {
-        type Value = Option<Vec<ItemOutcome<T>>>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a chunk outcome")
-        }
-        fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
-            let (variant, access): (u32, _) = data.variant()?;
-            match variant {
-                0 => access.newtype_variant_seed(Append(self.0)).map(|()| None),
-                1 => access.newtype_variant::<Vec<ItemOutcome<T>>>().map(Some),
-                other => Err(serde::de::Error::custom(format!("unknown chunk outcome {other}"))),
-            }
-        }
-    }
-
-    let mut de = postcard::Deserializer::from_bytes(bytes);
-    let mixed = serde::Deserializer::deserialize_enum(&mut de, "ChunkOutcome", &["All", "Mixed"], Outcome(out))
-        .map_err(|e| Error::Codec(format!("decode: {e}")))?;
-    if !de
-        .finalize()
-        .map_err(|e| Error::Codec(format!("decode: {e}")))?
-        .is_empty()
-    {
-        return Err(Error::Codec("decode: trailing bytes".into()));
-    }
-    let Some(items) = mixed else { return Ok(None) };
-    for (k, item) in items.into_iter().enumerate() {
+) -> Result<Option<(usize, Error)>, Error> {
+    let before = out.len();
+    for item in decode_chunk_into(bytes, max_items, out)? {
         match item.into_result(pid) {
             Ok(v) => out.push(v),
-            Err(e) => return Ok(Some((k, e))),
+            Err(e) => return Ok(Some((out.len() - before, e))),
         }
     }
     Ok(None)
+}
+
+/// Each item's own result, in order (what `imap` yields).
+pub(crate) fn decode_results<T: DeserializeOwned>(
+    bytes: &[u8],
+    max_items: usize,
+    pid: i32,
+) -> Result<impl Iterator<Item = Result<T, Error>>, Error> {
+    let mut values = Vec::new();
+    let rest = decode_chunk_into(bytes, max_items, &mut values)?;
+    Ok(values
+        .into_iter()
+        .map(Ok)
+        .chain(rest.into_iter().map(move |o| o.into_result(pid))))
 }
 
 /// How one item of a chunk ended.
@@ -199,5 +185,58 @@ impl<T> ItemOutcome<T> {
             ItemOutcome::Ok(v) => Ok(v),
             ItemOutcome::Panicked { message, location } => Err(Error::Panicked { pid, message, location }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(items: &[u64]) -> Vec<u8> {
+        let args: Vec<(u64,)> = items.iter().map(|x| (*x,)).collect();
+        codec::encode(&args).unwrap()
+    }
+
+    fn halve(x: u64) -> u64 {
+        assert!(x % 2 == 0, "odd {x}");
+        x / 2
+    }
+
+    #[test]
+    fn a_panic_fails_its_item_and_no_other() {
+        let out = run_chunk(&chunk(&[2, 4, 5, 6, 7, 8]), |(x,)| halve(x)).unwrap();
+        let mut values: Vec<u64> = vec![99];
+        let (at, error) = decode_until_failure(&out, 6, &mut values, 7).unwrap().unwrap();
+        assert_eq!((at, values), (2, vec![99, 1, 2]));
+        assert!(matches!(error, Error::Panicked { pid: 7, ref message, .. } if message == "odd 5"));
+        let each: Vec<Result<u64, Error>> = decode_results(&out, 6, 7).unwrap().collect();
+        let oks: Vec<Option<u64>> = each.iter().map(|r| r.as_ref().ok().copied()).collect();
+        assert_eq!(oks, [Some(1), Some(2), None, Some(3), None, Some(4)]);
+    }
+
+    #[test]
+    fn an_outcome_that_returned_everywhere_decodes_whole() {
+        let out = run_chunk(&chunk(&[0, 2, 1 << 40]), |(x,)| halve(x)).unwrap();
+        let mut values = Vec::new();
+        assert!(decode_until_failure::<u64>(&out, 3, &mut values, 1).unwrap().is_none());
+        assert_eq!(values, [0, 1, 1 << 39]);
+    }
+
+    #[test]
+    fn bad_outcomes_are_codec_errors() {
+        let out = run_chunk(&chunk(&[2, 4, 6]), |(x,)| halve(x)).unwrap();
+        let decode = |bytes: &[u8], max| decode_until_failure::<u64>(bytes, max, &mut Vec::new(), 1);
+        // More items than were sent, a truncated count, truncated values,
+        // and garbage after the values.
+        assert!(matches!(decode(&out, 2), Err(Error::Codec(_))));
+        assert!(matches!(decode(&out[..5], 3), Err(Error::Codec(_))));
+        assert!(matches!(decode(&out[..out.len() - 1], 3), Err(Error::Codec(_))));
+        let mut garbage = out.clone();
+        garbage.push(0xff);
+        assert!(matches!(decode(&garbage, 3), Err(Error::Codec(_))));
+        // A huge count of zero-sized values is refused before any is made.
+        let mut units = u64::MAX.to_le_bytes().to_vec();
+        units.push(0);
+        assert!(decode_until_failure::<()>(&units, 8, &mut Vec::new(), 1).is_err());
     }
 }
