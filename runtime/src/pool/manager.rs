@@ -64,7 +64,10 @@ pub(crate) struct Shared {
     pub(crate) wake: sys::EventFd,
     pub(crate) sleeping: AtomicBool,
     pub(crate) state: AtomicU8,
-    pub(crate) broken: Mutex<Option<Error>>,
+    /// Whether `broken` holds an error: read on every submission and every
+    /// turn of the I/O loop, without taking the lock.
+    is_broken: AtomicBool,
+    broken: Mutex<Option<Error>>,
     pub(crate) pids: Mutex<Vec<i32>>,
 }
 
@@ -74,6 +77,7 @@ impl Shared {
             wake: sys::EventFd::new().map_err(Error::io("eventfd"))?,
             sleeping: AtomicBool::new(false),
             state: AtomicU8::new(RUNNING),
+            is_broken: AtomicBool::new(false),
             broken: Mutex::new(None),
             pids: Mutex::new(Vec::new()),
         }))
@@ -87,7 +91,19 @@ impl Shared {
     }
 
     pub(crate) fn broken(&self) -> Option<Error> {
+        if !self.is_broken.load(Ordering::Acquire) {
+            return None;
+        }
         self.broken.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Records why the pool broke; the first reason stays.
+    pub(crate) fn set_broken(&self, error: Error) {
+        let mut broken = self.broken.lock().unwrap_or_else(|p| p.into_inner());
+        if broken.is_none() {
+            *broken = Some(error);
+            self.is_broken.store(true, Ordering::Release);
+        }
     }
 }
 
@@ -166,11 +182,7 @@ impl Manager {
     }
 
     fn set_broken(&mut self, error: Error) {
-        let mut broken = self.shared.broken.lock().unwrap_or_else(|p| p.into_inner());
-        if broken.is_none() {
-            *broken = Some(error.clone());
-        }
-        drop(broken);
+        self.shared.set_broken(error.clone());
         if let Some(tx) = self.startup.take() {
             let _ = tx.send(Err(error));
         }

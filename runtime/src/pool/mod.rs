@@ -379,15 +379,22 @@ impl Pool {
     ) -> Result<()> {
         let tx = self.sender()?;
         crate::entry::lookup(f.name())?;
-        let mut items = items.peekable();
-        let mut chunk: Vec<F::Args> = Vec::with_capacity(chunksize);
+        let mut items = items.fuse();
+        let mut chunk: Vec<F::Args> = Vec::new();
         let mut index = 0;
-        while items.peek().is_some() {
-            chunk.clear();
-            chunk.extend(items.by_ref().take(chunksize));
+        while let Some(first) = items.next() {
+            let bytes = if chunksize == 1 {
+                // One item (`apply_async`, `submit`): no vector to build.
+                codec::encode_with_hint(std::slice::from_ref(&first), std::mem::size_of::<F::Args>() + 16)?
+            } else {
+                chunk.clear();
+                chunk.push(first);
+                chunk.extend(items.by_ref().take(chunksize - 1));
+                codec::encode_with_hint(&chunk, std::mem::size_of_val(chunk.as_slice()) + 64)?
+            };
             let job = Job {
                 entry: f.name(),
-                chunk: codec::encode_with_hint(&chunk, std::mem::size_of_val(chunk.as_slice()) + 64)?,
+                chunk: bytes,
                 sink: Arc::clone(&sink),
                 index,
             };

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
+pub(crate) use super::wire::decode_single as decode_item;
 use super::wire::decode_until_failure;
 use crate::error::{Error, Result};
 
@@ -68,6 +69,8 @@ struct CollectorState {
     decoded: Vec<Option<Box<dyn Any + Send>>>,
     missing: usize,
     done: bool,
+    /// Threads asleep on `ready`.
+    sleepers: usize,
     callback: Option<Callback>,
 }
 
@@ -81,9 +84,13 @@ impl Collector {
         Arc::new(Collector {
             state: Mutex::new(CollectorState {
                 chunks: (0..chunks).map(|_| None).collect(),
-                decoded: (0..chunks).map(|_| None).collect(),
+                decoded: match predecode {
+                    Some(_) => (0..chunks).map(|_| None).collect(),
+                    None => Vec::new(),
+                },
                 missing: chunks,
                 done: chunks == 0,
+                sleepers: 0,
                 callback,
             }),
             ready: Condvar::new(),
@@ -96,23 +103,45 @@ impl Collector {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Sleeps until woken or `deadline`, counted as a sleeper so that a
+    /// completion nobody waits for makes no system call.
+    fn sleep<'a>(
+        &self,
+        mut state: MutexGuard<'a, CollectorState>,
+        deadline: Option<Instant>,
+    ) -> MutexGuard<'a, CollectorState> {
+        state.sleepers += 1;
+        let mut state = match deadline {
+            None => self.ready.wait(state).unwrap_or_else(|p| p.into_inner()),
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                self.ready
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0
+            }
+        };
+        state.sleepers -= 1;
+        state
+    }
+
+    /// Wakes the sleepers, if any (decided under the lock, so none is missed).
+    fn wake(&self, state: MutexGuard<'_, CollectorState>) {
+        let any = state.sleepers > 0;
+        drop(state);
+        if any {
+            self.ready.notify_all();
+        }
+    }
+
     /// Waits until every chunk arrived; `false` on timeout.
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
         let mut state = self.lock();
         while !state.done {
-            state = match deadline {
-                None => self.ready.wait(state).unwrap_or_else(|p| p.into_inner()),
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return false;
-                    }
-                    self.ready
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0
-                }
-            };
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
+            }
+            state = self.sleep(state, deadline);
         }
         true
     }
@@ -124,7 +153,7 @@ impl Collector {
             match state.chunks.get(i) {
                 None => return None,
                 Some(Some(chunk)) => return Some(chunk.clone()),
-                Some(None) => state = self.ready.wait(state).unwrap_or_else(|p| p.into_inner()),
+                Some(None) => state = self.sleep(state, None),
             }
         }
     }
@@ -175,12 +204,14 @@ impl Sink for Collector {
                 if slot.is_none() {
                     *slot = Some(Arc::new(result));
                     state.missing -= 1;
-                    state.decoded[index] = ahead;
+                    if let Some(slot) = state.decoded.get_mut(index) {
+                        *slot = ahead;
+                    }
                 }
             }
             if state.missing > 0 || state.done {
                 // Wakes a `get` that decodes chunk by chunk.
-                self.ready.notify_all();
+                self.wake(state);
                 return;
             }
             state.callback.take()
@@ -189,31 +220,19 @@ impl Sink for Collector {
             // A panicking callback must not take the pool's I/O thread down.
             let _ = panic::catch_unwind(AssertUnwindSafe(|| callback(self)));
         }
-        self.lock().done = true;
-        self.ready.notify_all();
+        let mut state = self.lock();
+        state.done = true;
+        self.wake(state);
     }
 }
 
-/// Decodes a one-item job's value, its error unwrapped (`apply_async`).
+/// Decodes a one-item job's value, or its error (`apply_async`).
 pub(crate) fn decode_one<R: DeserializeOwned + 'static>(c: &Collector) -> Result<R> {
-    c.values::<R>()
-        .map_err(|e| match e {
-            Error::ItemFailed { source, .. } => *source,
-            other => other,
-        })?
-        .pop()
-        .ok_or(Error::Usage("a single-item result had no item".into()))
-}
-
-/// Decodes a one-item chunk's value, its error unwrapped.
-pub(crate) fn decode_item<R: DeserializeOwned>(bytes: &[u8], pid: i32) -> Result<R> {
-    let mut values = Vec::with_capacity(1);
-    if let Some((_, e)) = decode_until_failure(bytes, 1, &mut values, pid)? {
-        return Err(e);
-    }
-    values
-        .pop()
-        .ok_or(Error::Usage("a single-item result had no item".into()))
+    let chunk = c
+        .chunk(0)
+        .ok_or(Error::Usage("a single-item job without its chunk".into()))?;
+    let (pid, result) = &*chunk;
+    decode_item(result.as_ref().map_err(Clone::clone)?, *pid)
 }
 
 /// Decodes every item of a job (`map_async`, `starmap_async`).

@@ -82,15 +82,9 @@ pub(crate) fn run_chunk<A: DeserializeOwned, T: Serialize>(chunk: &[u8], f: impl
     Ok(out)
 }
 
-/// Decodes a chunk outcome (see [`run_chunk`]) of at most `max_items`
-/// items: appends the values of its leading items that returned to `out`,
-/// and returns the outcomes of the items after them (empty when every item
-/// returned).
-fn decode_chunk_into<T: DeserializeOwned>(
-    bytes: &[u8],
-    max_items: usize,
-    out: &mut Vec<T>,
-) -> Result<Vec<ItemOutcome<T>>, Error> {
+/// Splits a chunk outcome into its count of leading values, refused above
+/// `max_items`, and the bytes after the count.
+fn split_count(bytes: &[u8], max_items: usize) -> Result<(usize, &[u8]), Error> {
     let count = bytes
         .get(..COUNT_LEN)
         .and_then(|b| <[u8; COUNT_LEN]>::try_from(b).ok())
@@ -101,12 +95,25 @@ fn decode_chunk_into<T: DeserializeOwned>(
             "decode: a chunk outcome of {count} items, at most {max_items} expected"
         )));
     }
-    let rest = codec::decode_run_into(&bytes[COUNT_LEN..], count as usize, out)?;
+    Ok((count as usize, &bytes[COUNT_LEN..]))
+}
+
+/// Decodes a chunk outcome (see [`run_chunk`]) of at most `max_items`
+/// items: appends the values of its leading items that returned to `out`,
+/// and returns the outcomes of the items after them (empty when every item
+/// returned).
+fn decode_chunk_into<T: DeserializeOwned>(
+    bytes: &[u8],
+    max_items: usize,
+    out: &mut Vec<T>,
+) -> Result<Vec<ItemOutcome<T>>, Error> {
+    let (count, bytes) = split_count(bytes, max_items)?;
+    let rest = codec::decode_run_into(bytes, count, out)?;
     if rest.is_empty() {
         return Ok(Vec::new());
     }
     let rest: Vec<ItemOutcome<T>> = codec::decode(rest)?;
-    if count as usize + rest.len() > max_items {
+    if count + rest.len() > max_items {
         return Err(Error::Codec(format!(
             "decode: a chunk outcome of more than {max_items} items"
         )));
@@ -131,6 +138,23 @@ pub(crate) fn decode_until_failure<T: DeserializeOwned>(
         }
     }
     Ok(None)
+}
+
+/// Decodes the outcome of a one-item chunk: the item's value, or its error
+/// (attributed to worker `pid`). No vector is built unless it panicked.
+pub(crate) fn decode_single<T: DeserializeOwned>(bytes: &[u8], pid: i32) -> Result<T, Error> {
+    match split_count(bytes, 1)? {
+        (1, value) => codec::decode(value),
+        (_, rest) => {
+            let mut outcomes: Vec<ItemOutcome<T>> = codec::decode(rest)?;
+            match (outcomes.pop(), outcomes.is_empty()) {
+                (Some(outcome), true) => outcome.into_result(pid),
+                _ => Err(Error::Codec(
+                    "decode: a one-item outcome without exactly one item".into(),
+                )),
+            }
+        }
+    }
 }
 
 /// Each item's own result, in order (what `imap` yields).
