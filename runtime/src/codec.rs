@@ -1,10 +1,12 @@
 //! The wire format: one serde codec and one framing, used by every channel.
 //!
-//! Values are in `postcard`'s format (chosen by the `codec` benchmark in
-//! `benches/`; see `docs/ARCHITECTURE.md`): encoded by our own serializer
-//! (`ser.rs`, faster on sequences of numbers), decoded by postcard.
-//! Nothing outside this module names the codec, so it can be swapped in
-//! one place.
+//! Values are serde's data model laid out plainly, with fixed-width
+//! little-endian numbers (`ser.rs` says exactly how; the bytes are those of
+//! bincode 2's serde mode with fixed-width integers). The format was chosen
+//! by the `codec` benchmark in `benches/` (see `docs/ARCHITECTURE.md`): on
+//! the runs of numbers a pool carries it encodes and decodes several times
+//! faster than varint formats. `ser.rs` encodes and `de.rs` decodes; nothing
+//! outside this module knows the format, so it can be changed in one place.
 //!
 //! A frame is a little-endian `u32` length followed by that many bytes. A
 //! reader refuses a length above its limit before allocating, so a garbage
@@ -16,6 +18,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+mod de;
 mod ser;
 
 /// Largest frame a reader accepts unless told otherwise: 1 GiB.
@@ -68,21 +71,20 @@ pub(crate) fn encode_with_hint<T: Serialize + ?Sized>(value: &T, hint: usize) ->
 /// assert!(matches!(err, multiproc::Error::Codec(_)));
 /// ```
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    let (value, rest) = postcard::take_from_bytes(bytes).map_err(|e| Error::Codec(format!("decode: {e}")))?;
-    if !rest.is_empty() {
-        return Err(Error::Codec(format!("decode: {} trailing bytes", rest.len())));
-    }
-    Ok(value)
+    decode_borrowed(bytes)
 }
 
 /// Decodes a value that borrows from `bytes` (strings and byte slices read
 /// in place); trailing bytes are an error.
 pub(crate) fn decode_borrowed<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
-    let (value, rest) = postcard::take_from_bytes(bytes).map_err(|e| Error::Codec(format!("decode: {e}")))?;
-    if !rest.is_empty() {
-        return Err(Error::Codec(format!("decode: {} trailing bytes", rest.len())));
-    }
+    let mut de = de::Decoder::new(bytes);
+    let value = T::deserialize(&mut de).map_err(decode_error)?;
+    finish(&de)?;
     Ok(value)
+}
+
+fn decode_error(e: de::DecodeError) -> Error {
+    Error::Codec(format!("decode: {e}"))
 }
 
 /// Appends `value`'s encoding to `out` (a stream of values written one
@@ -122,13 +124,13 @@ pub(crate) fn for_each<T: DeserializeOwned>(bytes: &[u8], f: impl FnMut(T) -> Re
         failed: None,
         item: std::marker::PhantomData,
     };
-    let mut de = postcard::Deserializer::from_bytes(bytes);
+    let mut de = de::Decoder::new(bytes);
     let read = serde::Deserializer::deserialize_seq(&mut de, &mut each);
     if let Some(e) = each.failed {
         return Err(e);
     }
-    read.map_err(|e| Error::Codec(format!("decode: {e}")))?;
-    finish(de)
+    read.map_err(decode_error)?;
+    finish(&de)
 }
 
 /// Decodes `count` values of `T` written one after another (by [`append`])
@@ -156,15 +158,14 @@ pub(crate) fn decode_run_into<'a, T: DeserializeOwned>(
         }
     }
 
-    let mut de = postcard::Deserializer::from_bytes(bytes);
-    serde::Deserializer::deserialize_tuple(&mut de, count, Append(out))
-        .map_err(|e| Error::Codec(format!("decode: {e}")))?;
-    de.finalize().map_err(|e| Error::Codec(format!("decode: {e}")))
+    let mut de = de::Decoder::new(bytes);
+    serde::Deserializer::deserialize_tuple(&mut de, count, Append(out)).map_err(decode_error)?;
+    Ok(de.rest())
 }
 
 /// The end of a decode: every byte must have been read.
-fn finish<'a>(de: postcard::Deserializer<'a, postcard::de_flavors::Slice<'a>>) -> Result<()> {
-    let rest = de.finalize().map_err(|e| Error::Codec(format!("decode: {e}")))?;
+fn finish(de: &de::Decoder<'_>) -> Result<()> {
+    let rest = de.rest();
     if !rest.is_empty() {
         return Err(Error::Codec(format!("decode: {} trailing bytes", rest.len())));
     }

@@ -1,10 +1,12 @@
 //! Case `codec`: serde codecs on the payloads a process library carries.
 //!
-//! Codecs: postcard (the current one, through `multiproc::codec::encode` /
-//! `decode`, so its trailing-bytes check is included), bitcode in its serde
-//! mode (`bitcode::serialize` / `deserialize`), and bincode 2 through serde
-//! (`bincode::serde::encode_to_vec` / `decode_from_slice`,
-//! `config::standard()`: varint integers, little endian).
+//! Codecs: multiproc's own (through `multiproc::codec::encode` / `decode`,
+//! so its trailing-bytes check is included: fixed-width integers, the
+//! bytes of bincode 2's fixed-int configuration), postcard (varints; the
+//! codec before it), bitcode in its serde mode (`bitcode::serialize` /
+//! `deserialize`), and bincode 2 through serde
+//! (`bincode::serde::encode_to_vec` / `decode_from_slice`), with
+//! `config::standard()` (varint integers) and with fixed-width integers.
 //!
 //! Shapes: 10 000 `u64` that are small (0‥9 999) and full-range random;
 //! 1 000 structs of a 10-byte `String`, an `f64` and an `Option<u32>` (a
@@ -33,7 +35,7 @@ use crate::report;
 /// The case's registry entry.
 pub(crate) const CASE: Case = Case {
     name: "codec",
-    about: "encode/decode time and size of postcard, bitcode and bincode 2 on typical payloads",
+    about: "encode/decode time and size of multiproc's codec, postcard, bitcode and bincode 2 on typical payloads",
     peer_group: None,
     run,
 };
@@ -53,16 +55,29 @@ trait Codec {
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String>;
 }
 
-/// postcard, as multiproc uses it.
-struct Postcard;
+/// multiproc's own codec, as every channel uses it.
+struct Ours;
 
-impl Codec for Postcard {
-    const NAME: &'static str = "postcard";
+impl Codec for Ours {
+    const NAME: &'static str = "multiproc";
     fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
         multiproc::codec::encode(value).map_err(|e| e.to_string())
     }
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
         multiproc::codec::decode(bytes).map_err(|e| e.to_string())
+    }
+}
+
+/// postcard: varint integers.
+struct Postcard;
+
+impl Codec for Postcard {
+    const NAME: &'static str = "postcard";
+    fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
+        postcard::to_allocvec(value).map_err(|e| e.to_string())
+    }
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+        postcard::from_bytes(bytes).map_err(|e| e.to_string())
     }
 }
 
@@ -90,6 +105,25 @@ impl Codec for Bincode {
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
         let (value, read) =
             bincode::serde::decode_from_slice(bytes, bincode::config::standard()).map_err(|e| e.to_string())?;
+        if read != bytes.len() {
+            return Err(format!("{} trailing bytes", bytes.len() - read));
+        }
+        Ok(value)
+    }
+}
+
+/// bincode 2, serde mode, fixed-width integers (lengths too, as `u64`).
+struct BincodeFixed;
+
+impl Codec for BincodeFixed {
+    const NAME: &'static str = "bincode2-fixint";
+    fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
+        let config = bincode::config::standard().with_fixed_int_encoding();
+        bincode::serde::encode_to_vec(value, config).map_err(|e| e.to_string())
+    }
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+        let config = bincode::config::standard().with_fixed_int_encoding();
+        let (value, read) = bincode::serde::decode_from_slice(bytes, config).map_err(|e| e.to_string())?;
         if read != bytes.len() {
             return Err(format!("{} trailing bytes", bytes.len() - read));
         }
@@ -179,9 +213,11 @@ where
     T: Serialize + DeserializeOwned + PartialEq,
 {
     Ok(vec![
+        measure::<Ours, T>(value, budget)?,
         measure::<Postcard, T>(value, budget)?,
         measure::<Bitcode, T>(value, budget)?,
         measure::<Bincode, T>(value, budget)?,
+        measure::<BincodeFixed, T>(value, budget)?,
     ])
 }
 
@@ -304,35 +340,35 @@ fn figures(results: &[ShapeResult]) -> Vec<Figure> {
     out
 }
 
-/// The comparison table, with each codec's size and times over postcard's.
+/// The comparison table, with each codec's size and times over ours.
 fn matrix(results: &[ShapeResult], budget: Duration) -> String {
     let headers = [
         "shape",
         "codec",
         "size B",
-        "size/pc",
+        "size/ours",
         "encode ns/op",
         "enc MB/s",
-        "enc/pc",
+        "enc/ours",
         "decode ns/op",
         "dec MB/s",
-        "dec/pc",
+        "dec/ours",
     ];
     let mut rows = Vec::new();
     for r in results {
-        let pc = &r.codecs[0];
+        let ours = &r.codecs[0];
         for m in &r.codecs {
             rows.push(vec![
                 r.shape.to_string(),
                 m.codec.to_string(),
                 m.size.to_string(),
-                format!("{:.2}", m.size as f64 / pc.size as f64),
+                format!("{:.2}", m.size as f64 / ours.size as f64),
                 report::num(m.encode_ns),
                 report::num(mb_per_s(r.nominal_bytes, m.encode_ns)),
-                format!("{:.2}", m.encode_ns / pc.encode_ns),
+                format!("{:.2}", m.encode_ns / ours.encode_ns),
                 report::num(m.decode_ns),
                 report::num(mb_per_s(r.nominal_bytes, m.decode_ns)),
-                format!("{:.2}", m.decode_ns / pc.decode_ns),
+                format!("{:.2}", m.decode_ns / ours.decode_ns),
             ]);
         }
     }
@@ -341,7 +377,7 @@ fn matrix(results: &[ShapeResult], budget: Duration) -> String {
         out,
         "codec comparison (median of {BATCHES} batches, ~{} ms per figure). \
          Lower is better for size and ns/op, higher for MB/s;\n\
-         x/pc = this codec's size or time over postcard's (the current codec): < 1 beats postcard.\n\
+         x/ours = this codec's size or time over multiproc's own codec: < 1 beats it.\n\
          MB/s = nominal data bytes (same for every codec) per second; MB = 10^6 B.",
         budget.as_millis()
     );

@@ -436,9 +436,7 @@ impl Pool {
         let chunksize = chunksize
             .unwrap_or_else(|| default_chunksize(len, self.processes))
             .max(1);
-        // Many items: decode each chunk on the I/O thread as it arrives.
-        let predecode = (len > 1).then_some(result::predecode::<F::Output> as result::Predecode);
-        let collector = Collector::new(len.div_ceil(chunksize), chunksize, callback, predecode);
+        let collector = Collector::new(len.div_ceil(chunksize), chunksize, callback);
         // An iterator that lies about its exact length must not leave the
         // collector waiting for chunks that never come.
         self.submit(f, items.take(len), chunksize, collector.clone())?;

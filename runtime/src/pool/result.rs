@@ -6,7 +6,6 @@
 //! (callbacks are the exception: they need the value, so they decode on the
 //! I/O thread, before the result is marked ready, as in Python).
 
-use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -36,37 +35,15 @@ pub(crate) trait Sink: Send + Sync {
 
 pub(crate) type Callback = Box<dyn FnOnce(&Collector) + Send>;
 
-/// Decodes a chunk's bytes (of at most the given number of items) into its
-/// values on the pool's I/O thread, as soon as it arrives, in parallel with
-/// whatever the caller is doing.
-pub(crate) type Predecode = fn(&[u8], usize, i32) -> Result<Box<dyn Any + Send>>;
-
-/// A chunk decoded ahead: its values, and its first failed item if any.
-type Decoded<T> = (Vec<T>, Option<(usize, Error)>);
-
-/// The [`Predecode`] for values of `T`.
-pub(crate) fn predecode<T: DeserializeOwned + Send + 'static>(
-    bytes: &[u8],
-    max_items: usize,
-    pid: i32,
-) -> Result<Box<dyn Any + Send>> {
-    let mut values: Vec<T> = Vec::new();
-    let failure = decode_until_failure(bytes, max_items, &mut values, pid)?;
-    Ok(Box::new((values, failure)))
-}
-
 /// Collects every chunk of one job; ready when the last one arrives.
 pub(crate) struct Collector {
     state: Mutex<CollectorState>,
     ready: Condvar,
     chunksize: usize,
-    predecode: Option<Predecode>,
 }
 
 struct CollectorState {
     chunks: Vec<Option<Arc<ChunkResult>>>,
-    /// Chunks decoded ahead, taken by the first `values` call.
-    decoded: Vec<Option<Box<dyn Any + Send>>>,
     missing: usize,
     done: bool,
     /// Threads asleep on `ready`.
@@ -75,19 +52,10 @@ struct CollectorState {
 }
 
 impl Collector {
-    pub(crate) fn new(
-        chunks: usize,
-        chunksize: usize,
-        callback: Option<Callback>,
-        predecode: Option<Predecode>,
-    ) -> Arc<Self> {
+    pub(crate) fn new(chunks: usize, chunksize: usize, callback: Option<Callback>) -> Arc<Self> {
         Arc::new(Collector {
             state: Mutex::new(CollectorState {
                 chunks: (0..chunks).map(|_| None).collect(),
-                decoded: match predecode {
-                    Some(_) => (0..chunks).map(|_| None).collect(),
-                    None => Vec::new(),
-                },
                 missing: chunks,
                 done: chunks == 0,
                 sleepers: 0,
@@ -95,7 +63,6 @@ impl Collector {
             }),
             ready: Condvar::new(),
             chunksize,
-            predecode,
         })
     }
 
@@ -173,16 +140,7 @@ impl Collector {
                 source: Box::new(e),
             };
             let bytes = result.as_ref().map_err(|e| item_failed(0, e.clone()))?;
-            let ahead = self.lock().decoded.get_mut(i).and_then(Option::take);
-            let failure = match ahead.map(|b| b.downcast::<Decoded<T>>()) {
-                Some(Ok(decoded)) => {
-                    let (values, failure) = *decoded;
-                    out.extend(values);
-                    failure
-                }
-                _ => decode_until_failure(bytes, self.chunksize, &mut out, *pid)?,
-            };
-            if let Some((k, e)) = failure {
+            if let Some((k, e)) = decode_until_failure(bytes, self.chunksize, &mut out, *pid)? {
                 return Err(item_failed(k, e));
             }
         }
@@ -192,21 +150,12 @@ impl Collector {
 
 impl Sink for Collector {
     fn complete(&self, index: usize, result: ChunkResult) {
-        // Decoded outside the lock: the caller may be decoding an earlier
-        // chunk meanwhile.
-        let ahead = match (&self.predecode, &result) {
-            (Some(predecode), (pid, Ok(bytes))) => predecode(bytes, self.chunksize, *pid).ok(),
-            _ => None,
-        };
         let callback = {
             let mut state = self.lock();
             if let Some(slot) = state.chunks.get_mut(index) {
                 if slot.is_none() {
                     *slot = Some(Arc::new(result));
                     state.missing -= 1;
-                    if let Some(slot) = state.decoded.get_mut(index) {
-                        *slot = ahead;
-                    }
                 }
             }
             if state.missing > 0 || state.done {
