@@ -93,6 +93,68 @@ pub(crate) fn append<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Res
     ser::encode_into(value, out).map_err(|e| Error::Codec(format!("encode: {e}")))
 }
 
+/// Appends a byte string (what `serde_bytes` encodes) whose bytes `fill`
+/// writes in place at the end of `out`: no intermediate buffer. On error,
+/// `out` is left as it was.
+pub(crate) fn append_bytes_with(out: &mut Vec<u8>, fill: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<()> {
+    let start = out.len();
+    out.extend_from_slice(&[0; 8]);
+    if let Err(e) = fill(out) {
+        out.truncate(start);
+        return Err(e);
+    }
+    let len = (out.len() - start - 8) as u64;
+    out[start..start + 8].copy_from_slice(&len.to_le_bytes());
+    Ok(())
+}
+
+/// Appends a whole frame whose body `fill` writes in place at the end of
+/// `out`. On error (`fill`'s, or a body over [`MAX_FRAME_LEN`]), `out` is
+/// left as it was.
+pub(crate) fn append_frame(out: &mut Vec<u8>, fill: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<()> {
+    let start = out.len();
+    out.extend_from_slice(&[0; HEADER_LEN]);
+    let len = match fill(out) {
+        Ok(()) => out.len() - start - HEADER_LEN,
+        Err(e) => {
+            out.truncate(start);
+            return Err(e);
+        }
+    };
+    if len > MAX_FRAME_LEN {
+        out.truncate(start);
+        return Err(Error::FrameTooLarge {
+            len: len as u64,
+            max: MAX_FRAME_LEN as u64,
+        });
+    }
+    out[start..start + HEADER_LEN].copy_from_slice(&(len as u32).to_le_bytes());
+    Ok(())
+}
+
+/// The bodies of the whole frames laid end to end in `bytes`; a truncated
+/// or oversized frame is an error, and ends the iteration.
+pub(crate) fn frames(mut bytes: &[u8]) -> impl Iterator<Item = Result<&[u8]>> {
+    std::iter::from_fn(move || {
+        if bytes.is_empty() {
+            return None;
+        }
+        let Some((header, rest)) = bytes.split_first_chunk::<HEADER_LEN>() else {
+            bytes = &[];
+            return Some(Err(Error::Codec("decode: a truncated frame header".into())));
+        };
+        let body = announced_len(*header, MAX_FRAME_LEN).and_then(|len| {
+            rest.get(..len)
+                .ok_or_else(|| Error::Codec("decode: a truncated frame".into()))
+        });
+        bytes = match &body {
+            Ok(body) => &rest[body.len()..],
+            Err(_) => &[],
+        };
+        Some(body)
+    })
+}
+
 /// Decodes an encoded sequence of `T` one element at a time, handing each
 /// to `f` as soon as it is read (the elements are never all in memory at
 /// once). Stops at `f`'s first error; trailing bytes are an error.
@@ -372,6 +434,23 @@ fn read_body(fd: std::os::fd::BorrowedFd<'_>, header: [u8; HEADER_LEN], max: usi
     let mut body = vec![0u8; announced_len(header, max)?];
     crate::sys::read_exact(fd, &mut body).map_err(eof_or_io(true))?;
     Ok(body)
+}
+
+/// Reads one whole frame's body from a blocking descriptor into `body`,
+/// whose allocation is reused from one frame to the next.
+pub(crate) fn read_frame_into(fd: std::os::fd::BorrowedFd<'_>, max: usize, body: &mut Vec<u8>) -> Result<()> {
+    let mut header = [0u8; HEADER_LEN];
+    crate::sys::read_exact(fd, &mut header).map_err(eof_or_io(false))?;
+    let len = announced_len(header, max)?;
+    body.clear();
+    while body.len() < len {
+        match crate::sys::read_into_spare(fd, body, len - body.len()) {
+            Ok(0) => return Err(Error::Disconnected { partial: true }),
+            Ok(_) => {}
+            Err(e) => return Err(eof_or_io(true)(e)),
+        }
+    }
+    Ok(())
 }
 
 /// Reads one whole frame from a blocking descriptor.

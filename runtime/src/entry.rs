@@ -59,7 +59,7 @@ pub struct EntryDesc {
     pub(crate) file: &'static str,
     pub(crate) line: u32,
     pub(crate) run: fn(&[u8]) -> Result<Vec<u8>>,
-    pub(crate) run_chunk: fn(&[u8]) -> Result<Vec<u8>>,
+    pub(crate) run_chunk: fn(&[u8], &mut Vec<u8>) -> Result<()>,
 }
 
 impl EntryDesc {
@@ -81,11 +81,11 @@ fn run_erased<F: ProcessFn + Default>(args: &[u8]) -> Result<Vec<u8>> {
     crate::codec::encode(&F::default().call(args))
 }
 
-/// Runs `F` over an encoded `Vec<F::Args>` — a pool's chunk — and encodes
-/// its outcome: a panic fails its item only.
-fn run_chunk_erased<F: ProcessFn + Default>(chunk: &[u8]) -> Result<Vec<u8>> {
+/// Runs `F` over an encoded `Vec<F::Args>` — a pool's chunk — and appends
+/// its encoded outcome to `out`: a panic fails its item only.
+fn run_chunk_erased<F: ProcessFn + Default>(chunk: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let f = F::default();
-    crate::pool::run_chunk(chunk, |args| f.call(args))
+    crate::pool::run_chunk(chunk, |args| f.call(args), out)
 }
 
 /// Runs `entry` on encoded arguments, in whatever process this is.
@@ -125,8 +125,8 @@ fn registry() -> &'static Registry {
 }
 
 /// Runs `entry`'s chunk runner.
-pub(crate) fn run_chunk_by_name(entry: &str, chunk: &[u8]) -> Result<Vec<u8>> {
-    (lookup(entry)?.run_chunk)(chunk)
+pub(crate) fn run_chunk_by_name(entry: &str, chunk: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    (lookup(entry)?.run_chunk)(chunk, out)
 }
 
 /// Finds the entry registered under `name`. A name that two entries

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::codec::{self, FrameReader};
 use crate::error::{Error, Result};
 use crate::manager::conn::{Reply, Request};
-use crate::pool::wire::{decode_until_failure, run_chunk, ItemOutcome, Reply as PoolReply, Task};
+use crate::pool::wire::{decode_until_failure, run_chunk, ItemOutcome, Replies, Reply as PoolReply, Task};
 
 /// The decoders, by name.
 pub const TARGETS: &[&str] = &[
@@ -50,7 +50,8 @@ pub fn run(target: &str, bytes: &[u8]) -> Result<bool> {
         "manager_request" => codec::decode::<Request>(bytes).is_ok(),
         "manager_reply" => codec::decode::<Reply>(bytes).is_ok(),
         "pool_tasks" => codec::decode_borrowed::<Vec<Task<'_>>>(bytes).is_ok(),
-        "pool_reply" => codec::decode::<PoolReply>(bytes).is_ok(),
+        // What a worker writes: reply frames laid end to end.
+        "pool_reply" => codec::frames(bytes).all(|body| body.and_then(PoolReply::parse).is_ok()),
         "chunk_u64" => decode_until_failure::<u64>(bytes, 1 << 16, &mut Vec::new(), 1).is_ok(),
         "chunk_string" => decode_until_failure::<String>(bytes, 1 << 16, &mut Vec::new(), 1).is_ok(),
         "error" => codec::decode::<Error>(bytes).is_ok(),
@@ -61,6 +62,13 @@ pub fn run(target: &str, bytes: &[u8]) -> Result<bool> {
 /// Valid inputs of `target`, to mutate.
 pub fn seeds(target: &str) -> Vec<Vec<u8>> {
     let enc = |r: Result<Vec<u8>>| r.unwrap_or_default();
+    fn outcome<A: serde::de::DeserializeOwned, T: serde::Serialize>(
+        chunk: &[u8],
+        f: impl Fn(A) -> T,
+    ) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        run_chunk(chunk, f, &mut out).map(|()| out)
+    }
     match target {
         "frame_reader" => vec![
             enc(codec::encode_frame(&(1u32, "abc".to_string()))),
@@ -94,13 +102,22 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             entry: "m::square",
             chunk: &enc(codec::encode(&vec![(3u64,)])),
         }]))],
-        "pool_reply" => vec![
-            enc(codec::encode(&PoolReply::Ready)),
-            enc(codec::encode(&PoolReply::InitFailed("no".into()))),
-        ],
+        "pool_reply" => {
+            let mut replies = Replies::default();
+            replies.ready();
+            replies.init_failed("no");
+            // An entry no program has: a "could not run" reply.
+            let chunk = enc(codec::encode(&vec![(3u64,)]));
+            replies.run(&Task {
+                seq: 1,
+                entry: "m::square",
+                chunk: &chunk,
+            });
+            vec![replies.bytes().to_vec()]
+        }
         "chunk_u64" => {
             // One outcome where every item returned, one where the second panicked.
-            let all = enc(codec::encode(&vec![(1u64,), (2,), (3,)]).and_then(|c| run_chunk(&c, |(x,): (u64,)| x)));
+            let all = enc(codec::encode(&vec![(1u64,), (2,), (3,)]).and_then(|c| outcome(&c, |(x,): (u64,)| x)));
             let mut mixed = 1u64.to_le_bytes().to_vec();
             let panicked = vec![ItemOutcome::<u64>::Panicked {
                 message: "m".into(),
@@ -110,7 +127,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             vec![all, mixed]
         }
         "chunk_string" => vec![enc(
-            codec::encode(&vec![("a".to_string(),)]).and_then(|c| run_chunk(&c, |(s,): (String,)| s))
+            codec::encode(&vec![("a".to_string(),)]).and_then(|c| outcome(&c, |(s,): (String,)| s))
         )],
         "error" => vec![
             enc(codec::encode(&Error::Panicked {

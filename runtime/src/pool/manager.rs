@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::result::{ChunkResult, Sink};
-use super::wire::{Reply, Task, TaskResult};
+use super::result::Sink;
+use super::wire::{Reply, Task};
 use super::worker::{pool_worker, InitWire, WorkerConfig, DONE, SLOT_BYTES};
 use crate::codec::{self, FrameReader};
 use crate::error::{Error, Result};
@@ -542,16 +542,16 @@ impl Manager {
 /// Reads every reply the worker has sent and routes its results; returns
 /// an initializer's failure message.
 fn read_replies(w: &mut Worker) -> Option<String> {
-    let mut replies = Vec::new();
+    let mut frames = Vec::new();
     loop {
         match w.reader.read_from(w.channel.as_fd()) {
             Ok(0) => break,
             Ok(_) => loop {
                 match w.reader.next_frame() {
-                    Ok(Some(body)) => replies.push(codec::decode::<Reply>(&body)),
+                    Ok(Some(frame)) => frames.push(Ok(frame)),
                     Ok(None) => break,
                     Err(e) => {
-                        replies.push(Err(e));
+                        frames.push(Err(e));
                         break;
                     }
                 }
@@ -559,32 +559,33 @@ fn read_replies(w: &mut Worker) -> Option<String> {
             Err(_) => break,
         }
     }
-    for reply in replies {
-        match reply {
-            Ok(Reply::Ready) => w.ready = true,
-            Ok(Reply::InitFailed(message)) => return Some(message),
-            Ok(Reply::Done(results)) => {
-                for (seq, result) in results {
-                    let Some((front, _)) = w.inflight.front() else { break };
-                    if *front != seq {
-                        // A worker that answers out of order is broken:
-                        // kill it; its death fails what it held.
-                        let _ = w.process.kill();
-                        break;
-                    }
-                    let (_, job) = w.inflight.pop_front().expect("front checked");
-                    let result: ChunkResult = match result {
-                        TaskResult::Ran(bytes) => (w.pid, Ok(bytes)),
-                        TaskResult::Failed(message) => (w.pid, Err(Error::ChildSetup { pid: w.pid, message })),
-                    };
-                    job.sink.complete(job.index, result);
-                    while w.batches.front().is_some_and(|last| *last <= seq) {
-                        w.batches.pop_front();
-                    }
-                }
-            }
+    for frame in frames {
+        let reply = match frame.as_deref().map_err(Clone::clone).and_then(Reply::parse) {
+            Ok(reply) => reply,
             Err(_) => {
+                // Garbage from a worker: kill it; its death fails what it held.
                 let _ = w.process.kill();
+                continue;
+            }
+        };
+        match reply {
+            Reply::Ready => w.ready = true,
+            Reply::InitFailed(message) => return Some(message.to_string()),
+            Reply::Ran { .. } | Reply::Failed { .. } => {
+                let Some((seq, result)) = reply.task_result(w.pid) else {
+                    continue;
+                };
+                if w.inflight.front().is_none_or(|(front, _)| *front != seq) {
+                    // A worker that answers out of order is broken.
+                    let _ = w.process.kill();
+                    continue;
+                }
+                if let Some((_, job)) = w.inflight.pop_front() {
+                    job.sink.complete(job.index, result);
+                }
+                while w.batches.front().is_some_and(|last| *last <= seq) {
+                    w.batches.pop_front();
+                }
             }
         }
     }

@@ -17,7 +17,7 @@ use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
 use mpi::topology::{Communicator, SimpleCommunicator};
 
 use super::manager::{Job, Shared, CLOSED, RUNNING, TERMINATING};
-use super::wire::{install_quiet_panic_hook, Reply, Task, TaskResult};
+use super::wire::{install_quiet_panic_hook, Replies, Reply, Task};
 use super::Pool;
 use crate::codec;
 use crate::error::{Error, Result};
@@ -34,6 +34,7 @@ const MAX_BATCH: usize = 64;
 pub(crate) fn serve(world: &SimpleCommunicator) {
     install_quiet_panic_hook();
     let root = world.process_at_rank(0);
+    let mut replies = Replies::default();
     loop {
         let (bytes, _) = next_batch(&root);
         let batch = match codec::decode_borrowed::<Vec<Task<'_>>>(&bytes) {
@@ -41,20 +42,11 @@ pub(crate) fn serve(world: &SimpleCommunicator) {
             Ok(batch) => batch,
             Err(_) => return,
         };
-        let results: Vec<(u64, TaskResult)> = batch
-            .into_iter()
-            .map(|task| {
-                let result = match crate::entry::run_chunk_by_name(task.entry, task.chunk) {
-                    Ok(bytes) => TaskResult::Ran(bytes),
-                    Err(e) => TaskResult::Failed(e.to_string()),
-                };
-                (task.seq, result)
-            })
-            .collect();
-        let Ok(reply) = codec::encode(&Reply::Done(results)) else {
-            return;
-        };
-        root.send_with_tag(&reply[..], TAG_DONE);
+        replies.clear();
+        for task in &batch {
+            replies.run(task);
+        }
+        root.send_with_tag(replies.bytes(), TAG_DONE);
     }
 }
 
@@ -174,19 +166,15 @@ impl Dispatcher {
             let Some(rank) = usize::try_from(from - 1).ok().and_then(|i| self.ranks.get_mut(i)) else {
                 continue;
             };
-            let results = match codec::decode::<Reply>(&bytes) {
-                Ok(Reply::Done(results)) => results,
-                _ => Vec::new(),
-            };
-            for (seq, result) in results {
+            // The message is the batch's reply frames, one per task.
+            for body in codec::frames(&bytes) {
+                let Some((seq, result)) = body.and_then(Reply::parse).ok().and_then(|r| r.task_result(from)) else {
+                    continue;
+                };
                 let Some(at) = rank.held.iter().position(|(s, _)| *s == seq) else {
                     continue;
                 };
                 let Some((_, job)) = rank.held.remove(at) else { continue };
-                let result = match result {
-                    TaskResult::Ran(bytes) => (from, Ok(bytes)),
-                    TaskResult::Failed(message) => (from, Err(Error::ChildSetup { pid: from, message })),
-                };
                 job.sink.complete(job.index, result);
             }
             // Whatever a reply did not answer will never be answered.

@@ -1,15 +1,17 @@
 //! What a pool's parent and its workers say to each other.
 //!
 //! Parent → worker: one frame is a `Vec<Task>` (a batch). Worker → parent:
-//! one frame is a [`Reply`]. Each task is a chunk of one entry's argument
-//! tuples, encoded as one `Vec<Args>`; its result is the chunk's outcome
-//! (see [`run_chunk`]), in which a panic fails its item and no other.
+//! one frame per [`Reply`], written by [`Replies`]. Each task is a chunk of
+//! one entry's argument tuples, encoded as one `Vec<Args>`; its result is
+//! the chunk's outcome (see [`run_chunk`]), in which a panic fails its item
+//! and no other.
 
 use std::panic::{self, AssertUnwindSafe};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::result::ChunkResult;
 use crate::codec;
 use crate::error::Error;
 
@@ -27,24 +29,117 @@ pub(crate) struct Task<'a> {
     pub(crate) chunk: &'a [u8],
 }
 
-/// What a worker sends back.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) enum Reply {
+/// One message from a worker, read in place from its frame.
+///
+/// On the wire a reply is the tuple `(kind, seq, payload)`: a `u8`, a `u64`
+/// task sequence number (0 when none) and a byte string. The payload of a
+/// task that ran is the chunk's outcome, written straight into the frame.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Reply<'a> {
     /// The initializer ran; send work.
     Ready,
     /// The initializer failed; the worker exits.
-    InitFailed(String),
-    /// Results, in the order the tasks were received.
-    Done(Vec<(u64, TaskResult)>),
+    InitFailed(&'a str),
+    /// Task `seq` ran: its chunk's encoded outcome.
+    Ran { seq: u64, outcome: &'a [u8] },
+    /// Task `seq` could not run at all (unknown entry, undecodable chunk).
+    Failed { seq: u64, message: &'a str },
 }
 
-/// A chunk's result.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) enum TaskResult {
-    /// An encoded `ChunkOutcome<Output>`.
-    Ran(#[serde(with = "serde_bytes")] Vec<u8>),
-    /// The chunk could not run at all (unknown entry, undecodable chunk).
-    Failed(String),
+const READY: u8 = 0;
+const INIT_FAILED: u8 = 1;
+const RAN: u8 = 2;
+const FAILED: u8 = 3;
+
+impl<'a> Reply<'a> {
+    /// Parses a reply frame's body.
+    pub(crate) fn parse(body: &'a [u8]) -> Result<Self, Error> {
+        let (kind, seq, payload): (u8, u64, &[u8]) = codec::decode_borrowed(body)?;
+        let text = || std::str::from_utf8(payload).map_err(|e| Error::Codec(format!("decode: {e}")));
+        Ok(match kind {
+            READY => Reply::Ready,
+            INIT_FAILED => Reply::InitFailed(text()?),
+            RAN => Reply::Ran { seq, outcome: payload },
+            FAILED => Reply::Failed { seq, message: text()? },
+            other => return Err(Error::Codec(format!("decode: unknown pool reply {other}"))),
+        })
+    }
+}
+
+impl Reply<'_> {
+    /// A task's reply as its sequence number and the result a sink takes
+    /// (`None` for the start-up replies). `pid` names the worker.
+    pub(crate) fn task_result(&self, pid: i32) -> Option<(u64, ChunkResult)> {
+        match *self {
+            Reply::Ready | Reply::InitFailed(_) => None,
+            Reply::Ran { seq, outcome } => Some((seq, (pid, Ok(outcome.to_vec())))),
+            Reply::Failed { seq, message } => Some((
+                seq,
+                (
+                    pid,
+                    Err(Error::ChildSetup {
+                        pid,
+                        message: message.to_string(),
+                    }),
+                ),
+            )),
+        }
+    }
+}
+
+/// A worker's outgoing replies, frame after frame, in a buffer whose
+/// allocation is reused: a task's outcome is encoded straight into it.
+#[derive(Debug, Default)]
+pub(crate) struct Replies {
+    buf: Vec<u8>,
+}
+
+impl Replies {
+    fn push(&mut self, kind: u8, seq: u64, fill: impl FnOnce(&mut Vec<u8>) -> Result<(), Error>) -> Result<(), Error> {
+        codec::append_frame(&mut self.buf, |body| {
+            codec::append(&kind, body)?;
+            codec::append(&seq, body)?;
+            codec::append_bytes_with(body, fill)
+        })
+    }
+
+    fn push_text(&mut self, kind: u8, seq: u64, text: &str) {
+        // Cannot fail: the text is far below the frame limit.
+        let _ = self.push(kind, seq, |out| {
+            out.extend_from_slice(text.as_bytes());
+            Ok(())
+        });
+    }
+
+    /// Appends "ready".
+    pub(crate) fn ready(&mut self) {
+        self.push_text(READY, 0, "");
+    }
+
+    /// Appends "the initializer failed".
+    pub(crate) fn init_failed(&mut self, message: &str) {
+        self.push_text(INIT_FAILED, 0, message);
+    }
+
+    /// Runs `task` and appends its result.
+    pub(crate) fn run(&mut self, task: &Task<'_>) {
+        let ran = self.push(RAN, task.seq, |out| {
+            crate::entry::run_chunk_by_name(task.entry, task.chunk, out)
+        });
+        if let Err(e) = ran {
+            self.push_text(FAILED, task.seq, &e.to_string());
+        }
+    }
+
+    /// The frames appended since the last [`clear`](Replies::clear).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Forgets the frames, keeping the allocation.
+    pub(crate) fn clear(&mut self) {
+        self.buf.clear();
+    }
 }
 
 /// Bytes of the count that starts an encoded chunk outcome.
@@ -58,8 +153,13 @@ const COUNT_LEN: usize = 8;
 /// little endian), their values one after another, then — only when an
 /// item panicked — the outcomes of that item and every later one, as one
 /// encoded `Vec<ItemOutcome<T>>`.
-pub(crate) fn run_chunk<A: DeserializeOwned, T: Serialize>(chunk: &[u8], f: impl Fn(A) -> T) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::with_capacity(chunk.len() + 64);
+pub(crate) fn run_chunk<A: DeserializeOwned, T: Serialize>(
+    chunk: &[u8],
+    f: impl Fn(A) -> T,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let start = out.len();
+    out.reserve(chunk.len() + 64);
     out.extend_from_slice(&[0; COUNT_LEN]);
     let mut returned: u64 = 0;
     let mut after_panic: Option<Vec<ItemOutcome<T>>> = None;
@@ -67,7 +167,7 @@ pub(crate) fn run_chunk<A: DeserializeOwned, T: Serialize>(chunk: &[u8], f: impl
         let outcome = ItemOutcome::run(|| f(args));
         match (&mut after_panic, outcome) {
             (None, ItemOutcome::Ok(v)) => {
-                codec::append(&v, &mut out)?;
+                codec::append(&v, out)?;
                 returned += 1;
             }
             (None, failed) => after_panic = Some(vec![failed]),
@@ -75,11 +175,11 @@ pub(crate) fn run_chunk<A: DeserializeOwned, T: Serialize>(chunk: &[u8], f: impl
         }
         Ok(())
     })?;
-    out[..COUNT_LEN].copy_from_slice(&returned.to_le_bytes());
+    out[start..start + COUNT_LEN].copy_from_slice(&returned.to_le_bytes());
     if let Some(rest) = after_panic {
-        codec::append(&rest, &mut out)?;
+        codec::append(&rest, out)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Splits a chunk outcome into its count of leading values, refused above
@@ -221,14 +321,68 @@ mod tests {
         codec::encode(&args).unwrap()
     }
 
+    fn run(chunk: &[u8], f: impl Fn((u64,)) -> u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        run_chunk(chunk, f, &mut out).unwrap();
+        out
+    }
+
     fn halve(x: u64) -> u64 {
         assert!(x % 2 == 0, "odd {x}");
         x / 2
     }
 
     #[test]
+    fn replies_parse_back_frame_by_frame() {
+        let mut replies = Replies::default();
+        replies.ready();
+        replies.init_failed("bad init");
+        replies
+            .push(RAN, 5, |out| {
+                out.extend_from_slice(b"outcome");
+                Ok(())
+            })
+            .unwrap();
+        replies.run(&Task {
+            seq: 6,
+            entry: "no::such::entry",
+            chunk: &[],
+        });
+        let parsed: Vec<Reply<'_>> = codec::frames(replies.bytes())
+            .map(|b| Reply::parse(b.unwrap()).unwrap())
+            .collect();
+        assert_eq!(
+            parsed[..3],
+            [
+                Reply::Ready,
+                Reply::InitFailed("bad init"),
+                Reply::Ran {
+                    seq: 5,
+                    outcome: b"outcome"
+                }
+            ]
+        );
+        assert!(matches!(parsed[3], Reply::Failed { seq: 6, message } if message.contains("no::such::entry")));
+        // A fill that fails leaves nothing behind.
+        let before = replies.bytes().len();
+        assert!(replies.push(RAN, 7, |_| Err(Error::Codec("no".into()))).is_err());
+        assert_eq!(replies.bytes().len(), before);
+    }
+
+    #[test]
+    fn bad_replies_are_codec_errors() {
+        let mut replies = Replies::default();
+        replies.push_text(9, 0, "");
+        let body = codec::frames(replies.bytes()).next().unwrap().unwrap();
+        assert!(matches!(Reply::parse(body), Err(Error::Codec(_))));
+        assert!(matches!(Reply::parse(&body[..3]), Err(Error::Codec(_))));
+        let bytes = replies.bytes();
+        assert!(codec::frames(&bytes[..bytes.len() - 1]).any(|b| b.is_err()));
+    }
+
+    #[test]
     fn a_panic_fails_its_item_and_no_other() {
-        let out = run_chunk(&chunk(&[2, 4, 5, 6, 7, 8]), |(x,)| halve(x)).unwrap();
+        let out = run(&chunk(&[2, 4, 5, 6, 7, 8]), |(x,)| halve(x));
         let mut values: Vec<u64> = vec![99];
         let (at, error) = decode_until_failure(&out, 6, &mut values, 7).unwrap().unwrap();
         assert_eq!((at, values), (2, vec![99, 1, 2]));
@@ -240,7 +394,7 @@ mod tests {
 
     #[test]
     fn an_outcome_that_returned_everywhere_decodes_whole() {
-        let out = run_chunk(&chunk(&[0, 2, 1 << 40]), |(x,)| halve(x)).unwrap();
+        let out = run(&chunk(&[0, 2, 1 << 40]), |(x,)| halve(x));
         let mut values = Vec::new();
         assert!(decode_until_failure::<u64>(&out, 3, &mut values, 1).unwrap().is_none());
         assert_eq!(values, [0, 1, 1 << 39]);
@@ -248,7 +402,7 @@ mod tests {
 
     #[test]
     fn bad_outcomes_are_codec_errors() {
-        let out = run_chunk(&chunk(&[2, 4, 6]), |(x,)| halve(x)).unwrap();
+        let out = run(&chunk(&[2, 4, 6]), |(x,)| halve(x));
         let decode = |bytes: &[u8], max| decode_until_failure::<u64>(bytes, max, &mut Vec::new(), 1);
         // More items than were sent, a truncated count, truncated values,
         // and garbage after the values.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::wire::{install_quiet_panic_hook, Reply, Task, TaskResult};
+use super::wire::{install_quiet_panic_hook, Replies, Task};
 use crate::codec;
 use crate::handoff::TravelFd;
 use crate::process_fn;
@@ -54,25 +54,25 @@ pub(crate) fn pool_worker(config: WorkerConfig) {
     serve(config);
 }
 
-fn send(channel: std::os::fd::BorrowedFd<'_>, reply: &Reply) -> bool {
-    match codec::encode_frame(reply) {
-        Ok(frame) => sys::write_all(channel, &frame).is_ok(),
-        Err(_) => false,
-    }
+/// Writes the replies out and forgets them; `false` when the parent is gone.
+fn send(channel: std::os::fd::BorrowedFd<'_>, replies: &mut Replies) -> bool {
+    let sent = sys::write_all(channel, replies.bytes()).is_ok();
+    replies.clear();
+    sent
 }
 
 fn serve(config: WorkerConfig) {
     let channel = config.channel.0;
+    let mut replies = Replies::default();
     let Ok(region) = sys::SharedRegion::map(config.progress.0) else {
-        let _ = send(
-            channel.as_fd(),
-            &Reply::InitFailed("cannot map the progress region".into()),
-        );
+        replies.init_failed("cannot map the progress region");
+        let _ = send(channel.as_fd(), &mut replies);
         return;
     };
     let base = config.slot * SLOT_BYTES;
     let (Some(slot), Some(started)) = (region.atomic_u64(base), region.atomic_u64(base + 8)) else {
-        let _ = send(channel.as_fd(), &Reply::InitFailed("progress slot out of range".into()));
+        replies.init_failed("progress slot out of range");
+        let _ = send(channel.as_fd(), &mut replies);
         return;
     };
     if let Some(cpu) = config.pin_cpu {
@@ -90,39 +90,39 @@ fn serve(config: WorkerConfig) {
             Err(payload) => Some(format!("panicked: {}", crate::process::panic_message(&*payload))),
         };
         if let Some(message) = failure {
-            let _ = send(channel.as_fd(), &Reply::InitFailed(message));
+            replies.init_failed(&message);
+            let _ = send(channel.as_fd(), &mut replies);
             return;
         }
     }
     install_quiet_panic_hook();
-    if !send(channel.as_fd(), &Reply::Ready) {
+    replies.ready();
+    if !send(channel.as_fd(), &mut replies) {
         return;
     }
+    // Both buffers keep their allocation from one batch to the next: a
+    // fresh worker pays its page faults once, not per chunk.
+    let mut frame = Vec::new();
     loop {
-        let Ok(body) = codec::read_frame(channel.as_fd(), codec::MAX_FRAME_LEN) else {
+        if codec::read_frame_into(channel.as_fd(), codec::MAX_FRAME_LEN, &mut frame).is_err() {
             return;
-        };
-        let batch = match codec::decode_borrowed::<Vec<Task<'_>>>(&body) {
+        }
+        let batch = match codec::decode_borrowed::<Vec<Task<'_>>>(&frame) {
             // An empty batch asks the worker to exit (not end of file: a
             // worker forked later may hold a copy of the parent's end).
             Ok(batch) if batch.is_empty() => return,
             Ok(batch) => batch,
             Err(_) => return,
         };
-        let mut done = Vec::with_capacity(batch.len());
         let mut last_send = Instant::now();
         let count = batch.len();
-        for (i, task) in batch.into_iter().enumerate() {
+        for (i, task) in batch.iter().enumerate() {
             started.store(sys::monotonic_ns(), Ordering::Relaxed);
             slot.store(task.seq, Ordering::Release);
-            let result = match crate::entry::run_chunk_by_name(task.entry, task.chunk) {
-                Ok(bytes) => TaskResult::Ran(bytes),
-                Err(e) => TaskResult::Failed(e.to_string()),
-            };
-            done.push((task.seq, result));
+            replies.run(task);
             slot.store(task.seq | DONE, Ordering::Release);
             if i + 1 == count || last_send.elapsed() >= FLUSH_AFTER {
-                if !send(channel.as_fd(), &Reply::Done(std::mem::take(&mut done))) {
+                if !send(channel.as_fd(), &mut replies) {
                     return;
                 }
                 last_send = Instant::now();
