@@ -409,6 +409,13 @@ impl FrameReader {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame(Vec<u8>);
 
+impl Frame {
+    /// The whole frame, header included.
+    pub(crate) fn into_vec(self) -> Vec<u8> {
+        self.0
+    }
+}
+
 impl std::ops::Deref for Frame {
     type Target = [u8];
 

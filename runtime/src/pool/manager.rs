@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::result::Sink;
+use super::result::{Outcome, Sink};
 use super::wire::{Reply, Task};
 use super::worker::{pool_worker, InitWire, WorkerConfig, DONE, SLOT_BYTES};
 use crate::codec::{self, FrameReader};
@@ -334,15 +334,14 @@ impl Manager {
                     })
                     .collect();
                 w.tasks_sent += batch.len() as u64;
-                match codec::encode_frame(&batch) {
-                    Ok(frame) => w.out = frame,
-                    Err(e) => {
-                        // Cannot happen for byte chunks; fail them rather than hang.
-                        for (_, job) in w.inflight.drain(first..) {
-                            job.fail(w.pid, e.clone());
-                        }
-                        continue;
+                // Into the worker's buffer, whose allocation is reused.
+                w.out.clear();
+                if let Err(e) = codec::append_frame(&mut w.out, |body| codec::append(&batch, body)) {
+                    // Cannot happen for byte chunks; fail them rather than hang.
+                    for (_, job) in w.inflight.drain(first..) {
+                        job.fail(w.pid, e.clone());
                     }
+                    continue;
                 }
                 w.out_pos = 0;
                 w.batches.push_back(self.next_seq - 1);
@@ -560,33 +559,32 @@ fn read_replies(w: &mut Worker) -> Option<String> {
         }
     }
     for frame in frames {
-        let reply = match frame.as_deref().map_err(Clone::clone).and_then(Reply::parse) {
-            Ok(reply) => reply,
+        let task = match frame.as_deref().map_err(Clone::clone).and_then(Reply::parse) {
+            Ok(Reply::Ready) => {
+                w.ready = true;
+                None
+            }
+            Ok(Reply::InitFailed(message)) => return Some(message.to_string()),
+            Ok(reply) => reply.task_result(w.pid),
             Err(_) => {
                 // Garbage from a worker: kill it; its death fails what it held.
                 let _ = w.process.kill();
-                continue;
+                None
             }
         };
-        match reply {
-            Reply::Ready => w.ready = true,
-            Reply::InitFailed(message) => return Some(message.to_string()),
-            Reply::Ran { .. } | Reply::Failed { .. } => {
-                let Some((seq, result)) = reply.task_result(w.pid) else {
-                    continue;
-                };
-                if w.inflight.front().is_none_or(|(front, _)| *front != seq) {
-                    // A worker that answers out of order is broken.
-                    let _ = w.process.kill();
-                    continue;
-                }
-                if let Some((_, job)) = w.inflight.pop_front() {
-                    job.sink.complete(job.index, result);
-                }
-                while w.batches.front().is_some_and(|last| *last <= seq) {
-                    w.batches.pop_front();
-                }
-            }
+        let Some((seq, result)) = task else { continue };
+        if w.inflight.front().is_none_or(|(front, _)| *front != seq) {
+            // A worker that answers out of order is broken.
+            let _ = w.process.kill();
+            continue;
+        }
+        // The outcome is the frame's tail: the frame is kept, not copied.
+        let result = result.and_then(|len| frame.map(|f| Outcome::tail(f.into_vec(), len)));
+        if let Some((_, job)) = w.inflight.pop_front() {
+            job.sink.complete(job.index, (w.pid, result));
+        }
+        while w.batches.front().is_some_and(|last| *last <= seq) {
+            w.batches.pop_front();
         }
     }
     None

@@ -17,6 +17,7 @@ use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
 use mpi::topology::{Communicator, SimpleCommunicator};
 
 use super::manager::{Job, Shared, CLOSED, RUNNING, TERMINATING};
+use super::result::Outcome;
 use super::wire::{install_quiet_panic_hook, Replies, Reply, Task};
 use super::Pool;
 use crate::codec;
@@ -168,14 +169,16 @@ impl Dispatcher {
             };
             // The message is the batch's reply frames, one per task.
             for body in codec::frames(&bytes) {
-                let Some((seq, result)) = body.and_then(Reply::parse).ok().and_then(|r| r.task_result(from)) else {
+                let Ok(body) = body else { continue };
+                let Some((seq, result)) = Reply::parse(body).ok().and_then(|r| r.task_result(from)) else {
                     continue;
                 };
+                let result = result.map(|len| Outcome::tail(body[body.len() - len..].to_vec(), len));
                 let Some(at) = rank.held.iter().position(|(s, _)| *s == seq) else {
                     continue;
                 };
                 let Some((_, job)) = rank.held.remove(at) else { continue };
-                job.sink.complete(job.index, result);
+                job.sink.complete(job.index, (from, result));
             }
             // Whatever a reply did not answer will never be answered.
             for (_, job) in rank.held.drain(..) {

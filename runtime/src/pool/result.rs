@@ -18,7 +18,33 @@ use crate::error::{Error, Result};
 
 /// A chunk's result as the I/O thread delivers it: the worker's pid and
 /// the chunk's encoded outcome, or why the whole chunk failed.
-pub(crate) type ChunkResult = (i32, Result<Vec<u8>>);
+pub(crate) type ChunkResult = (i32, Result<Outcome>);
+
+/// A chunk's encoded outcome: the tail of the buffer it arrived in (the
+/// reply frame, kept whole rather than copied) or a buffer of its own.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl Outcome {
+    /// The last `len` bytes of `buf` (all of it if shorter).
+    pub(crate) fn tail(buf: Vec<u8>, len: usize) -> Self {
+        Outcome {
+            start: buf.len().saturating_sub(len),
+            buf,
+        }
+    }
+}
+
+impl std::ops::Deref for Outcome {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
 
 /// Receives the results of one job's chunks.
 pub(crate) trait Sink: Send + Sync {

@@ -11,7 +11,6 @@ use std::panic::{self, AssertUnwindSafe};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::result::ChunkResult;
 use crate::codec;
 use crate::error::Error;
 
@@ -67,21 +66,19 @@ impl<'a> Reply<'a> {
 }
 
 impl Reply<'_> {
-    /// A task's reply as its sequence number and the result a sink takes
-    /// (`None` for the start-up replies). `pid` names the worker.
-    pub(crate) fn task_result(&self, pid: i32) -> Option<(u64, ChunkResult)> {
+    /// A task's reply as its sequence number and the length of its outcome
+    /// (the tail of the frame), or why it could not run (attributed to
+    /// worker `pid`); `None` for the start-up replies.
+    pub(crate) fn task_result(&self, pid: i32) -> Option<(u64, Result<usize, Error>)> {
         match *self {
             Reply::Ready | Reply::InitFailed(_) => None,
-            Reply::Ran { seq, outcome } => Some((seq, (pid, Ok(outcome.to_vec())))),
+            Reply::Ran { seq, outcome } => Some((seq, Ok(outcome.len()))),
             Reply::Failed { seq, message } => Some((
                 seq,
-                (
+                Err(Error::ChildSetup {
                     pid,
-                    Err(Error::ChildSetup {
-                        pid,
-                        message: message.to_string(),
-                    }),
-                ),
+                    message: message.to_string(),
+                }),
             )),
         }
     }
