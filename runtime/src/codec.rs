@@ -286,6 +286,8 @@ pub fn encode_frame<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 #[derive(Debug)]
 pub struct FrameReader {
     buf: Vec<u8>,
+    /// Bytes at the front of `buf` already handed out as frames.
+    start: usize,
     max: usize,
 }
 
@@ -299,7 +301,11 @@ impl FrameReader {
     /// assert!(!reader.has_partial());
     /// ```
     pub fn new(max: usize) -> Self {
-        FrameReader { buf: Vec::new(), max }
+        FrameReader {
+            buf: Vec::new(),
+            start: 0,
+            max,
+        }
     }
 
     /// Appends bytes read from the channel.
@@ -312,6 +318,7 @@ impl FrameReader {
     /// assert!(reader.has_partial());
     /// ```
     pub fn push(&mut self, bytes: &[u8]) {
+        self.compact();
         self.buf.extend_from_slice(bytes);
     }
 
@@ -324,7 +331,7 @@ impl FrameReader {
     /// assert!(!reader.has_partial());
     /// ```
     pub fn has_partial(&self) -> bool {
-        !self.buf.is_empty()
+        self.buf.len() > self.start
     }
 
     /// Changes the largest frame accepted from now on.
@@ -335,8 +342,9 @@ impl FrameReader {
     /// Whether a whole frame is buffered (or a header that is over the
     /// limit: taking it gives the error at once).
     pub(crate) fn complete(&self) -> bool {
-        self.buf.len() >= HEADER_LEN
-            && (self.announced() as usize > self.max || self.buf.len() >= HEADER_LEN + self.announced() as usize)
+        let pending = self.pending().len();
+        pending >= HEADER_LEN
+            && (self.announced() as usize > self.max || pending >= HEADER_LEN + self.announced() as usize)
     }
 
     /// How many more bytes the frame being assembled needs (at least 1 while
@@ -351,15 +359,30 @@ impl FrameReader {
     /// assert_eq!(reader.wanted(), 10);
     /// ```
     pub fn wanted(&self) -> usize {
-        if self.buf.len() < HEADER_LEN {
-            return HEADER_LEN - self.buf.len();
+        let pending = self.pending().len();
+        if pending < HEADER_LEN {
+            return HEADER_LEN - pending;
         }
         let len = self.announced() as usize;
-        (HEADER_LEN + len).saturating_sub(self.buf.len()).max(1)
+        (HEADER_LEN + len).saturating_sub(pending).max(1)
     }
 
     fn announced(&self) -> u32 {
-        u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]])
+        let p = self.pending();
+        u32::from_le_bytes([p[0], p[1], p[2], p[3]])
+    }
+
+    /// The bytes not yet handed out.
+    fn pending(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    /// Drops the bytes already handed out, before reading more.
+    fn compact(&mut self) {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
     }
 
     /// Reads what a non-blocking descriptor has, straight into the frame
@@ -367,6 +390,7 @@ impl FrameReader {
     /// 0 means end of file.
     pub(crate) fn read_from(&mut self, fd: std::os::fd::BorrowedFd<'_>) -> std::io::Result<usize> {
         const STEP: usize = 64 * 1024;
+        self.compact();
         let want = if self.buf.len() < HEADER_LEN {
             STEP
         } else {
@@ -391,17 +415,28 @@ impl FrameReader {
     /// assert_eq!(reader.next_frame().unwrap().as_deref(), Some(&[][..]));
     /// ```
     pub fn next_frame(&mut self) -> Result<Option<Frame>> {
-        if self.buf.len() < HEADER_LEN {
+        if self.pending().len() < HEADER_LEN {
             return Ok(None);
         }
         let len = announced_len(self.announced().to_le_bytes(), self.max)?;
-        if self.buf.len() < HEADER_LEN + len {
+        let end = self.start + HEADER_LEN + len;
+        if self.buf.len() < end {
             return Ok(None);
         }
-        // A frame that fills the buffer exactly (the usual case for large
-        // ones) is handed over without a copy.
-        let rest = self.buf.split_off(HEADER_LEN + len);
-        Ok(Some(Frame(std::mem::replace(&mut self.buf, rest))))
+        // A frame that is the whole buffer, and most of its allocation (the
+        // usual case for large ones), is handed over without a copy; any
+        // other is copied out, so a small frame never pins a large buffer
+        // and taking frames one by one copies each byte once.
+        if self.start == 0 && end == self.buf.len() && self.buf.capacity() <= 2 * end {
+            return Ok(Some(Frame(std::mem::take(&mut self.buf))));
+        }
+        let frame = Frame(self.buf[self.start..end].to_vec());
+        self.start = end;
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        }
+        Ok(Some(frame))
     }
 }
 
@@ -493,6 +528,59 @@ pub(crate) fn eof_or_io(partial: bool) -> impl FnOnce(std::io::Error) -> Error {
                 context: "reading a frame",
                 source: e,
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_taken_from_a_shared_buffer_are_copied_to_their_size() {
+        let mut bytes = Vec::new();
+        for i in 0..1000u32 {
+            append_frame(&mut bytes, |body| append(&i, body)).unwrap();
+        }
+        let mut reader = FrameReader::new(64);
+        reader.push(&bytes);
+        for i in 0..1000u32 {
+            let frame = reader.next_frame().unwrap().unwrap();
+            assert_eq!(decode::<u32>(&frame).unwrap(), i);
+            // A small frame does not keep the reader's buffer alive.
+            assert!(frame.0.capacity() < 64, "{}", frame.0.capacity());
+        }
+        assert!(reader.next_frame().unwrap().is_none());
+        assert!(!reader.has_partial());
+    }
+
+    #[test]
+    fn a_frame_that_is_the_whole_buffer_is_handed_over() {
+        let body = vec![7u8; 100_000];
+        let mut reader = FrameReader::new(MAX_FRAME_LEN);
+        reader.push(&encode_frame(&serde_bytes::Bytes::new(&body)).unwrap());
+        let frame = reader.next_frame().unwrap().unwrap();
+        let back: serde_bytes::ByteBuf = decode(&frame).unwrap();
+        assert_eq!(back.as_slice(), body);
+        assert!(!reader.has_partial());
+    }
+
+    #[test]
+    fn frames_split_anywhere_reassemble() {
+        let mut bytes = Vec::new();
+        for text in ["a", "bc", "", "def"] {
+            append_frame(&mut bytes, |body| append(text, body)).unwrap();
+        }
+        for cut in 0..bytes.len() {
+            let mut reader = FrameReader::new(64);
+            let mut got = Vec::new();
+            for part in [&bytes[..cut], &bytes[cut..]] {
+                reader.push(part);
+                while let Some(frame) = reader.next_frame().unwrap() {
+                    got.push(decode::<String>(&frame).unwrap());
+                }
+            }
+            assert_eq!(got, ["a", "bc", "", "def"], "cut at {cut}");
         }
     }
 }

@@ -103,19 +103,27 @@ fn run(options: &Options) -> Result<CaseOutput, String> {
             .with("n", n_map)
             .with("stat", "best of 5"),
     );
-    let t = Instant::now();
-    let out = par_map!(square, data.iter().copied(), procs = 2).map_err(err("par_map!"))?;
-    black_box(out);
+    // The one-line front door: each call starts its own pool, maps, and
+    // stops it; Python's figure is a pool already running.
+    let mut best = 0.0f64;
+    for _ in 0..if q { 1 } else { 5 } {
+        let t = Instant::now();
+        let out = par_map!(square, data.iter().copied(), procs = 2).map_err(err("par_map!"))?;
+        best = best.max(n_map as f64 / t.elapsed().as_secs_f64());
+        black_box(out);
+    }
     figures.push(
         Figure::new(
             NAME,
             "par_map!(procs = 2) x*x, pool made per call",
-            n_map as f64 / t.elapsed().as_secs_f64(),
+            best,
             "items/s",
             Better::Higher,
         )
         .peer(PeerQuery::new("pool2_map").filter("chunksize", "default"))
-        .with("n", n_map),
+        .target(Target::PeerFactorAtLeast(10.0))
+        .with("n", n_map)
+        .with("stat", "best of 5"),
     );
 
     // Threads: par_map! against rayon's own par_iter on the same data.
@@ -160,20 +168,25 @@ fn run(options: &Options) -> Result<CaseOutput, String> {
     );
 
     // The same including the pool's start-up, as a one-off par_map! pays it.
-    let t = Instant::now();
-    let fresh = Pool::new(2).map_err(err("starting Pool(2)"))?;
-    fresh.map(square, 0..n_map).map_err(err("map"))?;
-    drop(fresh);
+    let mut best = 0.0f64;
+    for _ in 0..if q { 1 } else { 5 } {
+        let t = Instant::now();
+        let fresh = Pool::new(2).map_err(err("starting Pool(2)"))?;
+        fresh.map(square, 0..n_map).map_err(err("map"))?;
+        drop(fresh);
+        best = best.max(n_map as f64 / t.elapsed().as_secs_f64());
+    }
     figures.push(
         Figure::new(
             NAME,
             "Pool(2) start + map x*x + terminate",
-            n_map as f64 / t.elapsed().as_secs_f64(),
+            best,
             "items/s",
             Better::Higher,
         )
         .peer(PeerQuery::new("pool2_map").filter("chunksize", "default"))
-        .with("n", n_map),
+        .with("n", n_map)
+        .with("stat", "best of 5"),
     );
 
     // apply_async per item.
