@@ -423,12 +423,15 @@ impl FrameReader {
         if self.buf.len() < end {
             return Ok(None);
         }
-        // A frame that is the whole buffer, and most of its allocation (the
-        // usual case for large ones), is handed over without a copy; any
-        // other is copied out, so a small frame never pins a large buffer
-        // and taking frames one by one copies each byte once.
-        if self.start == 0 && end == self.buf.len() && self.buf.capacity() <= 2 * end {
-            return Ok(Some(Frame(std::mem::take(&mut self.buf))));
+        // A frame that is most of the buffer and of its allocation (the
+        // usual case for large ones) is handed over without a copy; what
+        // follows it, if anything, moves to a fresh buffer. Any other frame
+        // is copied out, so a small frame never pins a large buffer and
+        // taking frames one by one copies each byte once.
+        let rest = self.buf.len() - end;
+        if self.start == 0 && rest <= end && self.buf.capacity() <= 2 * self.buf.len() {
+            let rest = self.buf.split_off(end);
+            return Ok(Some(Frame(std::mem::replace(&mut self.buf, rest))));
         }
         let frame = Frame(self.buf[self.start..end].to_vec());
         self.start = end;
@@ -563,6 +566,18 @@ mod tests {
         let back: serde_bytes::ByteBuf = decode(&frame).unwrap();
         assert_eq!(back.as_slice(), body);
         assert!(!reader.has_partial());
+
+        // With the start of the next frame behind it, the big one is still
+        // handed over whole, and the next one completes later.
+        let next = encode_frame(&7u64).unwrap();
+        let mut bytes = encode_frame(&serde_bytes::Bytes::new(&body)).unwrap();
+        bytes.extend_from_slice(&next[..5]);
+        reader.push(&bytes);
+        let frame = reader.next_frame().unwrap().unwrap();
+        assert_eq!(frame.len(), body.len() + 8);
+        assert!(reader.next_frame().unwrap().is_none());
+        reader.push(&next[5..]);
+        assert_eq!(decode::<u64>(&reader.next_frame().unwrap().unwrap()).unwrap(), 7);
     }
 
     #[test]
