@@ -21,6 +21,31 @@ use crate::error::{Error, Result};
 mod de;
 mod ser;
 
+/// What went wrong inside our serializer or deserializer: serde's error
+/// type for both, turned into [`Error::Codec`] at this module's edge.
+#[derive(Debug)]
+pub(crate) struct Problem(String);
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+impl serde::ser::Error for Problem {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        Problem(msg.to_string())
+    }
+}
+
+impl serde::de::Error for Problem {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        Problem(msg.to_string())
+    }
+}
+
 /// Largest frame a reader accepts unless told otherwise: 1 GiB.
 pub const MAX_FRAME_LEN: usize = 1 << 30;
 
@@ -83,7 +108,7 @@ pub(crate) fn decode_borrowed<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) ->
     Ok(value)
 }
 
-fn decode_error(e: de::DecodeError) -> Error {
+fn decode_error(e: Problem) -> Error {
     Error::Codec(format!("decode: {e}"))
 }
 

@@ -7,30 +7,12 @@
 //! byte slices are handed to the visitor borrowed from the input; an owned
 //! `String` or `Vec<u8>` copies exactly what is there.
 
-use std::fmt::{self, Display};
-
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
-/// Why bytes could not be decoded.
-#[derive(Debug)]
-pub(crate) struct DecodeError(String);
+use super::Problem;
 
-impl Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for DecodeError {}
-
-impl de::Error for DecodeError {
-    fn custom<T: Display>(msg: T) -> Self {
-        DecodeError(msg.to_string())
-    }
-}
-
-fn end_of_input() -> DecodeError {
-    DecodeError("unexpected end of input".into())
+fn end_of_input() -> Problem {
+    Problem("unexpected end of input".into())
 }
 
 /// Reads values from the front of a byte slice.
@@ -49,7 +31,7 @@ impl<'de> Decoder<'de> {
     }
 
     #[inline]
-    fn take(&mut self, n: usize) -> Result<&'de [u8], DecodeError> {
+    fn take(&mut self, n: usize) -> Result<&'de [u8], Problem> {
         if n > self.input.len() {
             return Err(end_of_input());
         }
@@ -59,62 +41,62 @@ impl<'de> Decoder<'de> {
     }
 
     #[inline]
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Problem> {
         let (head, rest) = self.input.split_first_chunk::<N>().ok_or_else(end_of_input)?;
         self.input = rest;
         Ok(*head)
     }
 
     #[inline]
-    fn byte(&mut self) -> Result<u8, DecodeError> {
+    fn byte(&mut self) -> Result<u8, Problem> {
         self.array::<1>().map(|[b]| b)
     }
 
     /// A length: a `u64` that must fit this machine's `usize`.
     #[inline]
-    fn len(&mut self) -> Result<usize, DecodeError> {
+    fn len(&mut self) -> Result<usize, Problem> {
         let len = u64::from_le_bytes(self.array()?);
-        usize::try_from(len).map_err(|_| DecodeError(format!("length {len} too large")))
+        usize::try_from(len).map_err(|_| Problem(format!("length {len} too large")))
     }
 
     /// A length followed by that many bytes.
     #[inline]
-    fn bytes(&mut self) -> Result<&'de [u8], DecodeError> {
+    fn bytes(&mut self) -> Result<&'de [u8], Problem> {
         let len = self.len()?;
         self.take(len)
     }
 
     #[inline]
-    fn str(&mut self) -> Result<&'de str, DecodeError> {
-        std::str::from_utf8(self.bytes()?).map_err(|e| DecodeError(format!("invalid UTF-8: {e}")))
+    fn str(&mut self) -> Result<&'de str, Problem> {
+        std::str::from_utf8(self.bytes()?).map_err(|e| Problem(format!("invalid UTF-8: {e}")))
     }
 }
 
 macro_rules! fixed {
     ($($method:ident $visit:ident $ty:ty),* $(,)?) => {$(
         #[inline]
-        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
             visitor.$visit(<$ty>::from_le_bytes(self.array()?))
         }
     )*};
 }
 
 impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
-    type Error = DecodeError;
+    type Error = Problem;
 
-    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, DecodeError> {
-        Err(DecodeError(
+    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Problem> {
+        Err(Problem(
             "the format does not describe itself: a type that needs `deserialize_any` \
              (an untagged enum, `flatten`, a dynamic value) cannot travel"
                 .into(),
         ))
     }
 
-    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
         match self.byte()? {
             0 => visitor.visit_bool(false),
             1 => visitor.visit_bool(true),
-            other => Err(DecodeError(format!("invalid bool {other}"))),
+            other => Err(Problem(format!("invalid bool {other}"))),
         }
     }
 
@@ -133,7 +115,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         deserialize_f64 visit_f64 f64,
     );
 
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
         // UTF-8 without a length: the first byte says how many follow.
         let first = *self.input.first().ok_or_else(end_of_input)?;
         let width = match first {
@@ -141,62 +123,54 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
             0xc0..=0xdf => 2,
             0xe0..=0xef => 3,
             0xf0..=0xf7 => 4,
-            _ => return Err(DecodeError(format!("invalid char lead byte {first:#x}"))),
+            _ => return Err(Problem(format!("invalid char lead byte {first:#x}"))),
         };
-        let text = std::str::from_utf8(self.take(width)?).map_err(|e| DecodeError(format!("invalid char: {e}")))?;
+        let text = std::str::from_utf8(self.take(width)?).map_err(|e| Problem(format!("invalid char: {e}")))?;
         visitor.visit_char(text.chars().next().ok_or_else(end_of_input)?)
     }
 
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
         visitor.visit_borrowed_str(self.str()?)
     }
 
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        visitor.visit_borrowed_str(self.str()?)
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
+        self.deserialize_str(visitor)
     }
 
-    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
         visitor.visit_borrowed_bytes(self.bytes()?)
     }
 
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        visitor.visit_borrowed_bytes(self.bytes()?)
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
+        self.deserialize_bytes(visitor)
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
         match self.byte()? {
             0 => visitor.visit_none(),
             1 => visitor.visit_some(self),
-            other => Err(DecodeError(format!("invalid option tag {other}"))),
+            other => Err(Problem(format!("invalid option tag {other}"))),
         }
     }
 
-    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
         visitor.visit_unit()
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        visitor.visit_unit()
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Problem> {
+        self.deserialize_unit(visitor)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Problem> {
         visitor.visit_newtype_struct(self)
     }
 
-    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
         let len = self.len()?;
         visitor.visit_seq(Items { de: self, left: len })
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Problem> {
         visitor.visit_seq(Items { de: self, left: len })
     }
 
@@ -205,11 +179,11 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         _name: &'static str,
         len: usize,
         visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        visitor.visit_seq(Items { de: self, left: len })
+    ) -> Result<V::Value, Problem> {
+        self.deserialize_tuple(len, visitor)
     }
 
-    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
         let len = self.len()?;
         visitor.visit_map(Items { de: self, left: len })
     }
@@ -219,11 +193,8 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         _name: &'static str,
         fields: &'static [&'static str],
         visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        visitor.visit_seq(Items {
-            de: self,
-            left: fields.len(),
-        })
+    ) -> Result<V::Value, Problem> {
+        self.deserialize_tuple(fields.len(), visitor)
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -231,15 +202,15 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         _name: &'static str,
         _variants: &'static [&'static str],
         visitor: V,
-    ) -> Result<V::Value, DecodeError> {
+    ) -> Result<V::Value, Problem> {
         visitor.visit_enum(self)
     }
 
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
         visitor.visit_u32(u32::from_le_bytes(self.array()?))
     }
 
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
         self.deserialize_any(visitor)
     }
 
@@ -255,10 +226,10 @@ struct Items<'a, 'de> {
 }
 
 impl<'de> de::SeqAccess<'de> for Items<'_, 'de> {
-    type Error = DecodeError;
+    type Error = Problem;
 
     #[inline]
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DecodeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Problem> {
         if self.left == 0 {
             return Ok(None);
         }
@@ -272,9 +243,9 @@ impl<'de> de::SeqAccess<'de> for Items<'_, 'de> {
 }
 
 impl<'de> de::MapAccess<'de> for Items<'_, 'de> {
-    type Error = DecodeError;
+    type Error = Problem;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DecodeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Problem> {
         if self.left == 0 {
             return Ok(None);
         }
@@ -282,7 +253,7 @@ impl<'de> de::MapAccess<'de> for Items<'_, 'de> {
         seed.deserialize(&mut *self.de).map(Some)
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DecodeError> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Problem> {
         seed.deserialize(&mut *self.de)
     }
 
@@ -292,10 +263,10 @@ impl<'de> de::MapAccess<'de> for Items<'_, 'de> {
 }
 
 impl<'de> de::EnumAccess<'de> for &mut Decoder<'de> {
-    type Error = DecodeError;
+    type Error = Problem;
     type Variant = Self;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), DecodeError> {
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), Problem> {
         let index = u32::from_le_bytes(self.array()?);
         let value = seed.deserialize(index.into_deserializer())?;
         Ok((value, self))
@@ -303,28 +274,21 @@ impl<'de> de::EnumAccess<'de> for &mut Decoder<'de> {
 }
 
 impl<'de> de::VariantAccess<'de> for &mut Decoder<'de> {
-    type Error = DecodeError;
+    type Error = Problem;
 
-    fn unit_variant(self) -> Result<(), DecodeError> {
+    fn unit_variant(self) -> Result<(), Problem> {
         Ok(())
     }
 
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DecodeError> {
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, Problem> {
         seed.deserialize(self)
     }
 
-    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, DecodeError> {
-        visitor.visit_seq(Items { de: self, left: len })
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Problem> {
+        de::Deserializer::deserialize_tuple(self, len, visitor)
     }
 
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
-        visitor.visit_seq(Items {
-            de: self,
-            left: fields.len(),
-        })
+    fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], visitor: V) -> Result<V::Value, Problem> {
+        de::Deserializer::deserialize_tuple(self, fields.len(), visitor)
     }
 }

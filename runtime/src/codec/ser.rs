@@ -15,31 +15,14 @@
 //! (postcard's) at 2–8 ns per `u64` each way against under 1 ns here, and a
 //! pool carries runs of numbers.
 
-use std::fmt::{self, Display};
+use std::fmt::Display;
 
 use serde::ser::{self, Serialize};
 
-/// Why a value could not be encoded (a sequence without a known length,
-/// or a `Serialize` impl that returned an error).
-#[derive(Debug)]
-pub(crate) struct EncodeError(String);
-
-impl Display for EncodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for EncodeError {}
-
-impl ser::Error for EncodeError {
-    fn custom<T: Display>(msg: T) -> Self {
-        EncodeError(msg.to_string())
-    }
-}
+use super::Problem;
 
 /// Appends `value`'s encoding to `out`.
-pub(crate) fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+pub(crate) fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), Problem> {
     value.serialize(&mut Encoder { out })
 }
 
@@ -55,13 +38,13 @@ impl Encoder<'_> {
 
     /// A length, as a `u64`.
     #[inline]
-    fn len(&mut self, len: Option<usize>) -> Result<(), EncodeError> {
+    fn len(&mut self, len: Option<usize>) -> Result<(), Problem> {
         match len {
             Some(n) => {
                 self.put((n as u64).to_le_bytes());
                 Ok(())
             }
-            None => Err(EncodeError("a sequence or map of unknown length".into())),
+            None => Err(Problem("a sequence or map of unknown length".into())),
         }
     }
 
@@ -76,7 +59,7 @@ impl Encoder<'_> {
 macro_rules! fixed {
     ($($method:ident $ty:ty),* $(,)?) => {$(
         #[inline]
-        fn $method(self, v: $ty) -> Result<(), EncodeError> {
+        fn $method(self, v: $ty) -> Result<(), Problem> {
             self.put(v.to_le_bytes());
             Ok(())
         }
@@ -85,7 +68,7 @@ macro_rules! fixed {
 
 impl<'a> ser::Serializer for &mut Encoder<'a> {
     type Ok = ();
-    type Error = EncodeError;
+    type Error = Problem;
     type SerializeSeq = Self;
     type SerializeTuple = Self;
     type SerializeTupleStruct = Self;
@@ -99,7 +82,7 @@ impl<'a> ser::Serializer for &mut Encoder<'a> {
     }
 
     #[inline]
-    fn serialize_bool(self, v: bool) -> Result<(), EncodeError> {
+    fn serialize_bool(self, v: bool) -> Result<(), Problem> {
         self.out.push(u8::from(v));
         Ok(())
     }
@@ -119,61 +102,52 @@ impl<'a> ser::Serializer for &mut Encoder<'a> {
         serialize_f64 f64,
     );
 
-    fn serialize_char(self, v: char) -> Result<(), EncodeError> {
+    fn serialize_char(self, v: char) -> Result<(), Problem> {
         // Its UTF-8 bytes, without a length: the first byte tells it.
         self.out.extend_from_slice(v.encode_utf8(&mut [0u8; 4]).as_bytes());
         Ok(())
     }
 
     #[inline]
-    fn serialize_str(self, v: &str) -> Result<(), EncodeError> {
+    fn serialize_str(self, v: &str) -> Result<(), Problem> {
         self.serialize_bytes(v.as_bytes())
     }
 
     #[inline]
-    fn serialize_bytes(self, v: &[u8]) -> Result<(), EncodeError> {
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Problem> {
         self.put((v.len() as u64).to_le_bytes());
         self.out.extend_from_slice(v);
         Ok(())
     }
 
     #[inline]
-    fn serialize_none(self) -> Result<(), EncodeError> {
+    fn serialize_none(self) -> Result<(), Problem> {
         self.out.push(0);
         Ok(())
     }
 
     #[inline]
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), EncodeError> {
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Problem> {
         self.out.push(1);
         value.serialize(self)
     }
 
-    fn serialize_unit(self) -> Result<(), EncodeError> {
+    fn serialize_unit(self) -> Result<(), Problem> {
         Ok(())
     }
 
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), EncodeError> {
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Problem> {
         Ok(())
     }
 
     #[inline]
-    fn serialize_unit_variant(
-        self,
-        _name: &'static str,
-        index: u32,
-        _variant: &'static str,
-    ) -> Result<(), EncodeError> {
+    fn serialize_unit_variant(self, _name: &'static str, index: u32, _variant: &'static str) -> Result<(), Problem> {
         self.variant(index);
         Ok(())
     }
 
     #[inline]
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        value: &T,
-    ) -> Result<(), EncodeError> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<(), Problem> {
         value.serialize(self)
     }
 
@@ -184,24 +158,24 @@ impl<'a> ser::Serializer for &mut Encoder<'a> {
         index: u32,
         _variant: &'static str,
         value: &T,
-    ) -> Result<(), EncodeError> {
+    ) -> Result<(), Problem> {
         self.variant(index);
         value.serialize(self)
     }
 
     #[inline]
-    fn serialize_seq(self, len: Option<usize>) -> Result<Self, EncodeError> {
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self, Problem> {
         self.len(len)?;
         Ok(self)
     }
 
     #[inline]
-    fn serialize_tuple(self, _len: usize) -> Result<Self, EncodeError> {
+    fn serialize_tuple(self, _len: usize) -> Result<Self, Problem> {
         Ok(self)
     }
 
     #[inline]
-    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Self, EncodeError> {
+    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Self, Problem> {
         Ok(self)
     }
 
@@ -212,35 +186,34 @@ impl<'a> ser::Serializer for &mut Encoder<'a> {
         index: u32,
         _variant: &'static str,
         _len: usize,
-    ) -> Result<Self, EncodeError> {
+    ) -> Result<Self, Problem> {
         self.variant(index);
         Ok(self)
     }
 
     #[inline]
-    fn serialize_map(self, len: Option<usize>) -> Result<Self, EncodeError> {
+    fn serialize_map(self, len: Option<usize>) -> Result<Self, Problem> {
         self.len(len)?;
         Ok(self)
     }
 
     #[inline]
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self, EncodeError> {
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self, Problem> {
         Ok(self)
     }
 
     #[inline]
     fn serialize_struct_variant(
         self,
-        _name: &'static str,
+        name: &'static str,
         index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self, EncodeError> {
-        self.variant(index);
-        Ok(self)
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self, Problem> {
+        self.serialize_tuple_variant(name, index, variant, len)
     }
 
-    fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), EncodeError> {
+    fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Problem> {
         self.serialize_str(&value.to_string())
     }
 }
@@ -250,15 +223,15 @@ macro_rules! compound {
     ($($trait:ident :: $method:ident),* $(,)?) => {$(
         impl ser::$trait for &mut Encoder<'_> {
             type Ok = ();
-            type Error = EncodeError;
+            type Error = Problem;
 
             #[inline]
-            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Problem> {
                 value.serialize(&mut **self)
             }
 
             #[inline]
-            fn end(self) -> Result<(), EncodeError> {
+            fn end(self) -> Result<(), Problem> {
                 Ok(())
             }
         }
@@ -274,20 +247,20 @@ compound!(
 
 impl ser::SerializeMap for &mut Encoder<'_> {
     type Ok = ();
-    type Error = EncodeError;
+    type Error = Problem;
 
     #[inline]
-    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), EncodeError> {
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Problem> {
         key.serialize(&mut **self)
     }
 
     #[inline]
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Problem> {
         value.serialize(&mut **self)
     }
 
     #[inline]
-    fn end(self) -> Result<(), EncodeError> {
+    fn end(self) -> Result<(), Problem> {
         Ok(())
     }
 }
@@ -296,15 +269,15 @@ macro_rules! fields {
     ($($trait:ident),* $(,)?) => {$(
         impl ser::$trait for &mut Encoder<'_> {
             type Ok = ();
-            type Error = EncodeError;
+            type Error = Problem;
 
             #[inline]
-            fn serialize_field<T: Serialize + ?Sized>(&mut self, _key: &'static str, value: &T) -> Result<(), EncodeError> {
+            fn serialize_field<T: Serialize + ?Sized>(&mut self, _key: &'static str, value: &T) -> Result<(), Problem> {
                 value.serialize(&mut **self)
             }
 
             #[inline]
-            fn end(self) -> Result<(), EncodeError> {
+            fn end(self) -> Result<(), Problem> {
                 Ok(())
             }
         }
