@@ -618,8 +618,8 @@ impl<R> Process<R> {
     ///
     /// For the first 200 µs it polls without sleeping: a short child has
     /// usually answered and exited by then, and waking a sleeper on the
-    /// other CPU costs 40–80 µs here, as much as a whole `fork`. (On a CPU
-    /// that the child shares, the spin delays it by at most as long.)
+    /// other CPU costs 40–80 µs here, as much as a whole `fork`. Between
+    /// polls it yields, so a child that shares this CPU runs at once.
     fn pump(&self, state: &mut State, deadline: Option<Instant>) -> Result<bool> {
         const SPIN: Duration = Duration::from_micros(200);
         let mut spin_until = None;
@@ -640,7 +640,7 @@ impl<R> Process<R> {
             let revents = sys::poll(&fds, if spinning { Some(now) } else { deadline }).map_err(Error::io("poll"))?;
             if revents.iter().all(|r| *r == 0) {
                 if spinning {
-                    std::hint::spin_loop();
+                    std::thread::yield_now();
                     continue;
                 }
                 return Ok(false);
