@@ -150,6 +150,10 @@ const COUNT_LEN: usize = 8;
 /// little endian), their values one after another, then — only when an
 /// item panicked — the outcomes of that item and every later one, as one
 /// encoded `Vec<ItemOutcome<T>>`.
+///
+/// A chunk whose bytes stop decoding part-way, or a result that cannot be
+/// encoded, fails the whole chunk (the items before it have run). The
+/// parent never sends such a chunk; the check is against corruption.
 pub(crate) fn run_chunk<A: DeserializeOwned, T: Serialize>(
     chunk: &[u8],
     f: impl Fn(A) -> T,
