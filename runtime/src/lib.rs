@@ -45,6 +45,7 @@
 // inside this crate too, for its own unit tests and doctests.
 extern crate self as multiproc;
 
+mod bell;
 pub mod codec;
 pub mod entry;
 mod error;

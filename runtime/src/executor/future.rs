@@ -6,10 +6,11 @@
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use crate::bell::Bell;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +33,7 @@ struct State<R> {
 
 struct Inner<R> {
     state: Mutex<State<R>>,
-    done: Condvar,
+    done: Bell,
 }
 
 /// Something that wakes when any of the futures it listens to completes
@@ -40,13 +41,14 @@ struct Inner<R> {
 #[derive(Debug, Default)]
 pub struct Listener {
     fired: Mutex<u64>,
-    cond: Condvar,
+    cond: Bell,
 }
 
 impl Listener {
     fn fire(&self) {
-        *self.fired.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.cond.notify_all();
+        let mut fired = self.fired.lock().unwrap_or_else(|p| p.into_inner());
+        *fired += 1;
+        self.cond.ring_all(fired);
     }
 
     /// How many completions it has seen.
@@ -58,16 +60,10 @@ impl Listener {
     pub(crate) fn wait_change(&self, seen: u64, deadline: Option<Instant>) {
         let mut fired = self.fired.lock().unwrap_or_else(|p| p.into_inner());
         while *fired == seen {
-            fired = match deadline {
-                None => self.cond.wait(fired).unwrap_or_else(|p| p.into_inner()),
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return;
-                    }
-                    self.cond.wait_timeout(fired, left).unwrap_or_else(|p| p.into_inner()).0
-                }
-            };
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return;
+            }
+            fired = self.cond.wait(fired, deadline);
         }
     }
 }
@@ -122,7 +118,7 @@ impl<R> Future<R> {
                     wakers: Vec::new(),
                     listeners: Vec::new(),
                 }),
-                done: Condvar::new(),
+                done: Bell::default(),
             }),
         }
     }
@@ -161,20 +157,16 @@ impl<R> Future<R> {
     }
 
     fn complete(&self, status: Status, result: Option<Result<R>>) {
-        let (callbacks, wakers, listeners) = {
-            let mut state = self.lock();
-            if matches!(state.status, Status::Finished | Status::Cancelled) {
-                return;
-            }
-            state.status = status;
-            state.result = result;
-            (
-                std::mem::take(&mut state.callbacks),
-                std::mem::take(&mut state.wakers),
-                std::mem::take(&mut state.listeners),
-            )
-        };
-        self.inner.done.notify_all();
+        let mut state = self.lock();
+        if matches!(state.status, Status::Finished | Status::Cancelled) {
+            return;
+        }
+        state.status = status;
+        state.result = result;
+        let callbacks = std::mem::take(&mut state.callbacks);
+        let wakers = std::mem::take(&mut state.wakers);
+        let listeners = std::mem::take(&mut state.listeners);
+        self.inner.done.ring_all(state);
         for callback in callbacks {
             self.run_callback(callback);
         }
@@ -276,20 +268,10 @@ impl<R> Future<R> {
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
         let mut state = self.lock();
         while !matches!(state.status, Status::Finished | Status::Cancelled) {
-            state = match deadline {
-                None => self.inner.done.wait(state).unwrap_or_else(|p| p.into_inner()),
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return false;
-                    }
-                    self.inner
-                        .done
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0
-                }
-            };
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
+            }
+            state = self.inner.done.wait(state, deadline);
         }
         true
     }

@@ -7,13 +7,14 @@
 //! I/O thread, before the result is marked ready, as in Python).
 
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
 pub(crate) use super::wire::decode_single as decode_item;
 use super::wire::decode_until_failure;
+use crate::bell::Bell;
 use crate::error::{Error, Result};
 
 /// A chunk's result as the I/O thread delivers it: the worker's pid and
@@ -64,7 +65,7 @@ pub(crate) type Callback = Box<dyn FnOnce(&Collector) + Send>;
 /// Collects every chunk of one job; ready when the last one arrives.
 pub(crate) struct Collector {
     state: Mutex<CollectorState>,
-    ready: Condvar,
+    ready: Bell,
     chunksize: usize,
 }
 
@@ -72,8 +73,6 @@ struct CollectorState {
     chunks: Vec<Option<Arc<ChunkResult>>>,
     missing: usize,
     done: bool,
-    /// Threads asleep on `ready`.
-    sleepers: usize,
     callback: Option<Callback>,
 }
 
@@ -84,47 +83,15 @@ impl Collector {
                 chunks: (0..chunks).map(|_| None).collect(),
                 missing: chunks,
                 done: chunks == 0,
-                sleepers: 0,
                 callback,
             }),
-            ready: Condvar::new(),
+            ready: Bell::default(),
             chunksize,
         })
     }
 
     fn lock(&self) -> MutexGuard<'_, CollectorState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Sleeps until woken or `deadline`, counted as a sleeper so that a
-    /// completion nobody waits for makes no system call.
-    fn sleep<'a>(
-        &self,
-        mut state: MutexGuard<'a, CollectorState>,
-        deadline: Option<Instant>,
-    ) -> MutexGuard<'a, CollectorState> {
-        state.sleepers += 1;
-        let mut state = match deadline {
-            None => self.ready.wait(state).unwrap_or_else(|p| p.into_inner()),
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                self.ready
-                    .wait_timeout(state, left)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0
-            }
-        };
-        state.sleepers -= 1;
-        state
-    }
-
-    /// Wakes the sleepers, if any (decided under the lock, so none is missed).
-    fn wake(&self, state: MutexGuard<'_, CollectorState>) {
-        let any = state.sleepers > 0;
-        drop(state);
-        if any {
-            self.ready.notify_all();
-        }
     }
 
     /// Waits until every chunk arrived; `false` on timeout.
@@ -134,7 +101,7 @@ impl Collector {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return false;
             }
-            state = self.sleep(state, deadline);
+            state = self.ready.wait(state, deadline);
         }
         true
     }
@@ -146,7 +113,7 @@ impl Collector {
             match state.chunks.get(i) {
                 None => return None,
                 Some(Some(chunk)) => return Some(chunk.clone()),
-                Some(None) => state = self.sleep(state, None),
+                Some(None) => state = self.ready.wait(state, None),
             }
         }
     }
@@ -186,7 +153,7 @@ impl Sink for Collector {
             }
             if state.missing > 0 || state.done {
                 // Wakes a `get` that decodes chunk by chunk.
-                self.wake(state);
+                self.ready.ring_all(state);
                 return;
             }
             state.callback.take()
@@ -197,7 +164,7 @@ impl Sink for Collector {
         }
         let mut state = self.lock();
         state.done = true;
-        self.wake(state);
+        self.ready.ring_all(state);
     }
 }
 
