@@ -71,10 +71,7 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 
 /// Encodes `value` after what `out` already holds.
 fn encode_into<T: Serialize + ?Sized>(value: &T, mut out: Vec<u8>) -> Result<Vec<u8>> {
-    ser::encode_into(value, &mut out).map_err(|e| match crate::handoff::take_refusal() {
-        Some(why) => Error::Usage(why.into()),
-        None => Error::Codec(format!("encode: {e}")),
-    })?;
+    append(value, &mut out)?;
     Ok(out)
 }
 
@@ -113,9 +110,18 @@ fn decode_error(e: Problem) -> Error {
 }
 
 /// Appends `value`'s encoding to `out` (a stream of values written one
-/// after another, read back with [`decode_run_into`]).
+/// after another, read back with [`decode_run_into`]). On error, `out` is
+/// left as it was.
 pub(crate) fn append<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<()> {
-    ser::encode_into(value, out).map_err(|e| Error::Codec(format!("encode: {e}")))
+    let start = out.len();
+    ser::encode_into(value, out).map_err(|e| {
+        out.truncate(start);
+        // A shared object that may not travel this way says why.
+        match crate::handoff::take_refusal() {
+            Some(why) => Error::Usage(why.into()),
+            None => Error::Codec(format!("encode: {e}")),
+        }
+    })
 }
 
 /// Appends a byte string (what `serde_bytes` encodes) whose bytes `fill`

@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-pub(crate) use super::wire::decode_single as decode_item;
-use super::wire::decode_until_failure;
+use super::wire::{decode_item, decode_until_failure};
 use crate::bell::Bell;
 use crate::error::{Error, Result};
 

@@ -243,7 +243,7 @@ pub(crate) fn decode_until_failure<T: DeserializeOwned>(
 
 /// Decodes the outcome of a one-item chunk: the item's value, or its error
 /// (attributed to worker `pid`). No vector is built unless it panicked.
-pub(crate) fn decode_single<T: DeserializeOwned>(bytes: &[u8], pid: i32) -> Result<T, Error> {
+pub(crate) fn decode_item<T: DeserializeOwned>(bytes: &[u8], pid: i32) -> Result<T, Error> {
     match split_count(bytes, 1)? {
         (1, value) => codec::decode(value),
         (_, rest) => {
