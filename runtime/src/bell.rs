@@ -42,11 +42,36 @@ impl Bell {
     /// Releases `guard` (taken after the state changed) and wakes every
     /// sleeper, if there is one.
     pub(crate) fn ring_all<T>(&self, guard: MutexGuard<'_, T>) {
-        let any = self.sleepers.load(Ordering::Relaxed) > 0;
+        let any = self.has_sleepers();
         drop(guard);
         if any {
             self.cv.notify_all();
         }
+    }
+
+    /// Like [`ring_all`](Bell::ring_all), waking one sleeper.
+    pub(crate) fn ring_one<T>(&self, guard: MutexGuard<'_, T>) {
+        let any = self.has_sleepers();
+        drop(guard);
+        if any {
+            self.cv.notify_one();
+        }
+    }
+
+    /// Whether a thread sleeps on it: to be read with the state's lock
+    /// held, when one change must ring two bells (then
+    /// [`notify_one`](Bell::notify_one) or [`notify_all`](Bell::notify_all)
+    /// after the lock is released).
+    pub(crate) fn has_sleepers(&self) -> bool {
+        self.sleepers.load(Ordering::Relaxed) > 0
+    }
+
+    pub(crate) fn notify_one(&self) {
+        self.cv.notify_one();
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.cv.notify_all();
     }
 }
 

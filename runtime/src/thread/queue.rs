@@ -6,8 +6,9 @@
 //! Items of any type are moved in and out, never encoded: no serde, no
 //! `'static`; closures, channels and borrowed data travel as they are. A
 //! `Queue<T>` is `Send` and `Sync` when `T` is `Send`. The transport is a
-//! `VecDeque` behind one `Mutex`, with `Condvar`s for "not empty", "not
-//! full" and "all tasks done".
+//! `VecDeque` behind one `Mutex`, with a `Bell` each for "not empty",
+//! "not full" and "all tasks done" (condition variables that make no
+//! system call when nobody waits).
 //!
 //! Every handle (every clone) that has not been closed counts as a writer.
 //! [`close`](Queue::close) says "this handle puts no more", and dropping a
@@ -53,9 +54,10 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::bell::Bell;
 use crate::error::{Error, Result};
 
 struct State<T> {
@@ -78,9 +80,9 @@ impl<T> State<T> {
 
 struct Shared<T> {
     state: Mutex<State<T>>,
-    not_empty: Condvar,
-    not_full: Condvar,
-    all_done: Condvar,
+    not_empty: Bell,
+    not_full: Bell,
+    all_done: Bell,
     /// 0: unbounded.
     maxsize: usize,
 }
@@ -103,21 +105,6 @@ fn deadline_after(timeout: Duration) -> Option<Instant> {
 
 fn expired(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
-}
-
-/// Waits on `cv` until woken or `deadline`; the caller checks its condition
-/// again, then the time.
-fn wait<'a, S>(cv: &Condvar, guard: MutexGuard<'a, S>, deadline: Option<Instant>) -> MutexGuard<'a, S> {
-    match deadline {
-        None => cv.wait(guard).unwrap_or_else(|p| p.into_inner()),
-        Some(d) => {
-            let left = d.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return guard;
-            }
-            cv.wait_timeout(guard, left).unwrap_or_else(|p| p.into_inner()).0
-        }
-    }
 }
 
 /// A multi-producer, multi-consumer queue of `T` between threads — the
@@ -199,9 +186,9 @@ impl<T> Queue<T> {
                     putting: 0,
                     unfinished: 0,
                 }),
-                not_empty: Condvar::new(),
-                not_full: Condvar::new(),
-                all_done: Condvar::new(),
+                not_empty: Bell::default(),
+                not_full: Bell::default(),
+                all_done: Bell::default(),
                 maxsize,
             }),
             open: AtomicBool::new(true),
@@ -266,14 +253,12 @@ impl<T> Queue<T> {
             loop {
                 if expired(deadline) {
                     state.putting -= 1;
-                    let disconnected = state.disconnected();
-                    drop(state);
-                    if disconnected {
-                        shared.not_empty.notify_all();
+                    if state.disconnected() {
+                        shared.not_empty.ring_all(state);
                     }
                     return Err(Error::Full);
                 }
-                state = wait(&shared.not_full, state, deadline);
+                state = shared.not_full.wait(state, deadline);
                 if !shared.full(&state) {
                     break;
                 }
@@ -284,8 +269,7 @@ impl<T> Queue<T> {
         if self.joinable {
             state.unfinished += 1;
         }
-        drop(state);
-        shared.not_empty.notify_one();
+        shared.not_empty.ring_one(state);
         Ok(())
     }
 
@@ -356,12 +340,13 @@ impl<T> Queue<T> {
             if let Some(item) = state.items.pop_front() {
                 // The last item of a queue whose writers are gone: the other
                 // getters, waiting for items that will not come, must know.
-                let disconnected = state.disconnected();
+                let room = shared.maxsize > 0 && shared.not_full.has_sleepers();
+                let gone = state.disconnected() && shared.not_empty.has_sleepers();
                 drop(state);
-                if shared.maxsize > 0 {
+                if room {
                     shared.not_full.notify_one();
                 }
-                if disconnected {
+                if gone {
                     shared.not_empty.notify_all();
                 }
                 return Ok(item);
@@ -372,7 +357,7 @@ impl<T> Queue<T> {
             if expired(deadline) {
                 return Err(Error::Empty);
             }
-            state = wait(&shared.not_empty, state, deadline);
+            state = shared.not_empty.wait(state, deadline);
         }
     }
 
@@ -505,10 +490,8 @@ impl<T> Queue<T> {
         let mut state = self.shared.lock();
         if self.open.swap(false, Ordering::AcqRel) {
             state.writers -= 1;
-            let disconnected = state.disconnected();
-            drop(state);
-            if disconnected {
-                self.shared.not_empty.notify_all();
+            if state.disconnected() {
+                self.shared.not_empty.ring_all(state);
             }
         }
     }
@@ -634,10 +617,8 @@ impl<T> JoinableQueue<T> {
             return Err(Error::Usage("task_done() called more times than items were put".into()));
         }
         state.unfinished -= 1;
-        let all_done = state.unfinished == 0;
-        drop(state);
-        if all_done {
-            shared.all_done.notify_all();
+        if state.unfinished == 0 {
+            shared.all_done.ring_all(state);
         }
         Ok(())
     }
@@ -652,7 +633,7 @@ impl<T> JoinableQueue<T> {
             if expired(deadline) {
                 return false;
             }
-            state = wait(&shared.all_done, state, deadline);
+            state = shared.all_done.wait(state, deadline);
         }
     }
 
