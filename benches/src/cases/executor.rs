@@ -6,7 +6,9 @@
 //! - process executor: 20 k `submit` + `result`;
 //! - process executor `map` with chunksize 1 and 1000;
 //! - the thread twin of the pool: `thread::Pool(2).map` against the process
-//!   `Pool(2).map`, same work.
+//!   `Pool(2).map`, same work;
+//! - the thread twin of the queue: one thread puts integers, another gets
+//!   them, against Python's `queue.Queue`.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -20,7 +22,7 @@ use super::{err, Better, Case, CaseOutput, Figure, Options, PeerQuery, Target};
 pub(crate) const CASE: Case = Case {
     name: "executor",
     about: "Thread/ProcessPoolExecutor(2): submit+result per item, map; thread::Pool map",
-    peer_group: Some("tpe ppe pool"),
+    peer_group: Some("tpe ppe pool tqueue"),
     run,
 };
 
@@ -153,6 +155,40 @@ fn run(options: &Options) -> Result<CaseOutput, String> {
             .peer(PeerQuery::new("pool2_map").filter("chunksize", "default"))
             .with("n", n_map)
             .with("stat", "best of 5"),
+    );
+
+    // The thread twin of the queue: a producer thread and this one.
+    let n_queue: u64 = if q { 100_000 } else { 1_000_000 };
+    let rate = best_rate(rounds, n_queue, || {
+        let queue = multiproc::thread::Queue::<u64>::unbounded().map_err(err("thread::Queue"))?;
+        let producer = {
+            let queue = queue.clone();
+            std::thread::spawn(move || (0..n_queue).try_for_each(|i| queue.put(i)))
+        };
+        let mut sum = 0u64;
+        for _ in 0..n_queue {
+            sum = sum.wrapping_add(queue.get().map_err(err("get"))?);
+        }
+        producer
+            .join()
+            .map_err(|_| "the producer panicked".to_string())?
+            .map_err(err("put"))?;
+        if sum != n_queue * (n_queue - 1) / 2 {
+            return Err("thread::Queue lost items".into());
+        }
+        Ok(())
+    })?;
+    figures.push(
+        Figure::new(
+            NAME,
+            "thread::Queue put/get, 2 threads",
+            rate,
+            "items/s",
+            Better::Higher,
+        )
+        .peer(PeerQuery::new("tqueue_put_get"))
+        .with("n", n_queue)
+        .with("stat", "best of 5"),
     );
     Ok(CaseOutput {
         figures,
