@@ -63,9 +63,7 @@ impl<'a> Reply<'a> {
             other => return Err(Error::Codec(format!("decode: unknown pool reply {other}"))),
         })
     }
-}
 
-impl Reply<'_> {
     /// A task's reply as its sequence number and the length of its outcome
     /// (the tail of the frame), or why it could not run (attributed to
     /// worker `pid`); `None` for the start-up replies.
