@@ -13,7 +13,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use multiproc::executor::{ProcessPoolExecutor, ThreadPoolExecutor};
+use multiproc::executor::{Future, ProcessPoolExecutor, ThreadPoolExecutor};
 use multiproc::prelude::*;
 
 use super::{err, Better, Case, CaseOutput, Figure, Options, PeerQuery, Target};
@@ -44,6 +44,18 @@ fn best_rate(rounds: usize, n: u64, mut body: impl FnMut() -> Result<(), String>
     Ok(best)
 }
 
+/// Waits for every future of a run of `x*x` over `0..n` and checks the last.
+fn check_results(futures: &[Future<u64>], n: u64) -> Result<(), String> {
+    let mut last = 0;
+    for f in futures {
+        last = f.result().map_err(err("result"))?;
+    }
+    if last != (n - 1) * (n - 1) {
+        return Err("wrong last result".into());
+    }
+    Ok(())
+}
+
 fn run(options: &Options) -> Result<CaseOutput, String> {
     let q = options.quick;
     let rounds = if q { 1 } else { 5 };
@@ -61,14 +73,7 @@ fn run(options: &Options) -> Result<CaseOutput, String> {
             .map(|i| tpe.submit(move || square(i)))
             .collect::<multiproc::Result<Vec<_>>>()
             .map_err(err("submit"))?;
-        let mut last = 0;
-        for f in &futures {
-            last = f.result().map_err(err("result"))?;
-        }
-        if last != (n_tpe - 1) * (n_tpe - 1) {
-            return Err("wrong last result".into());
-        }
-        Ok(())
+        check_results(&futures, n_tpe)
     })?;
     figures.push(
         Figure::new(
@@ -94,14 +99,7 @@ fn run(options: &Options) -> Result<CaseOutput, String> {
             .map(|i| ppe.submit(square, (i,)))
             .collect::<multiproc::Result<Vec<_>>>()
             .map_err(err("submit"))?;
-        let mut last = 0;
-        for f in &futures {
-            last = f.result().map_err(err("result"))?;
-        }
-        if last != (n_ppe - 1) * (n_ppe - 1) {
-            return Err("wrong last result".into());
-        }
-        Ok(())
+        check_results(&futures, n_ppe)
     })?;
     figures.push(
         Figure::new(
