@@ -12,6 +12,7 @@ mod manager;
 #[cfg(feature = "mpi")]
 pub(crate) mod mpi;
 mod result;
+pub(crate) mod window;
 pub(crate) mod wire;
 mod worker;
 
@@ -28,6 +29,7 @@ use self::manager::{Config, Job, Manager, Shared, CLOSED, RUNNING, TERMINATING};
 pub use self::result::AsyncResult;
 use self::result::{decode_all, decode_one, Callback, Collector};
 pub(crate) use self::result::{ChunkResult, Sink};
+use self::window::Window;
 pub(crate) use self::wire::{decode_item, run_chunk};
 use crate::codec;
 use crate::entry::ProcessFn;
@@ -808,7 +810,7 @@ impl Pool {
         ordered: bool,
     ) -> IMap<'_, F, I> {
         let mut it = IMap::new(self, f, items, chunksize, ordered);
-        it.window = usize::MAX;
+        it.window.unbounded();
         it
     }
 
@@ -963,14 +965,9 @@ pub struct IMap<'p, F: ProcessFn, I> {
     input: I,
     exhausted: bool,
     chunksize: usize,
-    window: usize,
-    ordered: bool,
-    next_chunk: usize,
-    in_flight: usize,
-    next_to_yield: usize,
+    window: Window<ChunkResult>,
     tx: Arc<ChannelSink>,
     rx: Receiver<(usize, ChunkResult)>,
-    arrived: BTreeMap<usize, ChunkResult>,
     lengths: BTreeMap<usize, usize>,
     ready: VecDeque<Result<F::Output>>,
     failed: Option<Error>,
@@ -980,8 +977,8 @@ pub struct IMap<'p, F: ProcessFn, I> {
 impl<F: ProcessFn, I> std::fmt::Debug for IMap<'_, F, I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IMap")
-            .field("in_flight", &self.in_flight)
-            .field("ordered", &self.ordered)
+            .field("in_flight", &self.window.in_flight())
+            .field("ordered", &self.window.ordered())
             .finish_non_exhaustive()
     }
 }
@@ -998,14 +995,9 @@ impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
             chunksize,
             // Enough in flight to keep every worker busy and batches full,
             // bounded so memory stays flat however long the input.
-            window: (4 * pool.processes).max(4096 / chunksize),
-            ordered,
-            next_chunk: 0,
-            in_flight: 0,
-            next_to_yield: 0,
+            window: Window::new((4 * pool.processes).max(4096 / chunksize), ordered),
             tx: Arc::new(ChannelSink(tx)),
             rx,
-            arrived: BTreeMap::new(),
             lengths: BTreeMap::new(),
             ready: VecDeque::new(),
             failed: None,
@@ -1015,10 +1007,7 @@ impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
 
     fn top_up(&mut self) {
         let mut submitted = false;
-        // Chunks in flight and chunks arrived but not yet yielded both count
-        // against the window: memory stays bounded however the results are
-        // ordered.
-        while !self.exhausted && self.in_flight + self.arrived.len() < self.window && self.failed.is_none() {
+        while !self.exhausted && self.window.has_room() && self.failed.is_none() {
             let chunk: Vec<F::Args> = self.input.by_ref().take(self.chunksize).collect();
             if chunk.is_empty() {
                 self.exhausted = true;
@@ -1033,16 +1022,14 @@ impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
                         entry: self.f.name(),
                         chunk: bytes,
                         sink: self.tx.clone(),
-                        index: self.next_chunk,
+                        index: self.window.next_index(),
                     })
                     .map_err(|_| Error::PoolTerminated)
                 });
-            let len = chunk_len;
             match job {
                 Ok(()) => {
-                    self.lengths.insert(self.next_chunk, len);
-                    self.next_chunk += 1;
-                    self.in_flight += 1;
+                    self.lengths.insert(self.window.next_index(), chunk_len);
+                    self.window.sent();
                     submitted = true;
                 }
                 Err(e) => self.failed = Some(e),
@@ -1085,14 +1072,11 @@ impl<F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'_, F, I> {
                 return Some(Some(item));
             }
             self.top_up();
-            if self.ordered {
-                if let Some(chunk) = self.arrived.remove(&self.next_to_yield) {
-                    self.next_to_yield += 1;
-                    self.unpack(self.next_to_yield - 1, chunk);
-                    continue;
-                }
+            if let Some((index, chunk)) = self.window.take_turn() {
+                self.unpack(index, chunk);
+                continue;
             }
-            if self.in_flight == 0 {
+            if self.window.in_flight() == 0 {
                 return Some(self.failed.take().map(Err));
             }
             let received = match deadline {
@@ -1104,10 +1088,7 @@ impl<F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'_, F, I> {
                 Err(true) => return None,
                 Err(false) => return Some(Some(Err(Error::PoolTerminated))),
             };
-            self.in_flight -= 1;
-            if self.ordered {
-                self.arrived.insert(index, chunk);
-            } else {
+            if let Some((index, chunk)) = self.window.arrive(index, chunk) {
                 self.unpack(index, chunk);
             }
         }

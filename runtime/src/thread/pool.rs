@@ -5,7 +5,7 @@
 //! that the threads take from — so an uneven workload balances, as in the
 //! process pool. Nothing is encoded: items and results move.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -18,6 +18,7 @@ use crossbeam_channel::{Receiver, Sender};
 use super::Callable;
 use crate::error::{Error, Result};
 use crate::executor::Future;
+use crate::pool::window::Window;
 
 const RUNNING: u8 = 0;
 const CLOSED: u8 = 1;
@@ -992,14 +993,9 @@ pub struct IMap<'p, T, R, I> {
     input: I,
     exhausted: bool,
     chunksize: usize,
-    window: usize,
-    ordered: bool,
-    next_chunk: usize,
-    in_flight: usize,
-    next_to_yield: usize,
+    window: Window<Chunk<R>>,
     tx: Sender<(usize, Chunk<R>)>,
     rx: Receiver<(usize, Chunk<R>)>,
-    arrived: BTreeMap<usize, Chunk<R>>,
     ready: VecDeque<Result<R>>,
     failed: Option<Error>,
 }
@@ -1007,8 +1003,8 @@ pub struct IMap<'p, T, R, I> {
 impl<T, R, I> fmt::Debug for IMap<'_, T, R, I> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IMap")
-            .field("in_flight", &self.in_flight)
-            .field("ordered", &self.ordered)
+            .field("in_flight", &self.window.in_flight())
+            .field("ordered", &self.window.ordered())
             .finish_non_exhaustive()
     }
 }
@@ -1035,35 +1031,27 @@ where
             exhausted: false,
             chunksize,
             // Enough to keep every thread busy, bounded so memory stays flat.
-            window: (4 * pool.processes).max(1024 / chunksize),
-            ordered,
-            next_chunk: 0,
-            in_flight: 0,
-            next_to_yield: 0,
+            window: Window::new((4 * pool.processes).max(1024 / chunksize), ordered),
             tx,
             rx,
-            arrived: BTreeMap::new(),
             ready: VecDeque::new(),
             failed: None,
         }
     }
 
     fn top_up(&mut self) {
-        while !self.exhausted && self.in_flight + self.arrived.len() < self.window && self.failed.is_none() {
+        while !self.exhausted && self.window.has_room() && self.failed.is_none() {
             let chunk: Vec<T> = self.input.by_ref().take(self.chunksize).collect();
             if chunk.is_empty() {
                 self.exhausted = true;
                 break;
             }
-            let (index, tx) = (self.next_chunk, self.tx.clone());
+            let (index, tx) = (self.window.next_index(), self.tx.clone());
             let sent = self.pool.send_chunk(&self.f, chunk, move |results| {
                 let _ = tx.send((index, results));
             });
             match sent {
-                Ok(()) => {
-                    self.next_chunk += 1;
-                    self.in_flight += 1;
-                }
+                Ok(()) => self.window.sent(),
                 Err(e) => self.failed = Some(e),
             }
         }
@@ -1084,25 +1072,18 @@ where
                 return Some(item);
             }
             self.top_up();
-            if self.ordered {
-                if let Some(chunk) = self.arrived.remove(&self.next_to_yield) {
-                    self.ready
-                        .extend(chunk.into_results(self.next_to_yield * self.chunksize));
-                    self.next_to_yield += 1;
-                    continue;
-                }
+            if let Some((index, chunk)) = self.window.take_turn() {
+                self.ready.extend(chunk.into_results(index * self.chunksize));
+                continue;
             }
-            if self.in_flight == 0 {
+            if self.window.in_flight() == 0 {
                 return self.failed.take().map(Err);
             }
             // This iterator holds a sender: the channel never disconnects.
             let Ok((index, chunk)) = self.rx.recv() else {
                 return Some(Err(Error::PoolTerminated));
             };
-            self.in_flight -= 1;
-            if self.ordered {
-                self.arrived.insert(index, chunk);
-            } else {
+            if let Some((index, chunk)) = self.window.arrive(index, chunk) {
                 self.ready.extend(chunk.into_results(index * self.chunksize));
             }
         }
