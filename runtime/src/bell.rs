@@ -9,7 +9,9 @@
 //!
 //! The count is only touched with the state's mutex held — a sleeper adds
 //! itself before it waits, a ringer reads it after changing the state — so
-//! a sleeper is never missed.
+//! a sleeper is never missed. `ring_*` take the guard and release it
+//! before notifying; `wake_*` are for code that holds the lock and keeps
+//! it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, MutexGuard};
@@ -58,20 +60,23 @@ impl Bell {
         }
     }
 
-    /// Whether a thread sleeps on it: to be read with the state's lock
-    /// held, when one change must ring two bells (then
-    /// [`notify_one`](Bell::notify_one) or [`notify_all`](Bell::notify_all)
-    /// after the lock is released).
-    pub(crate) fn has_sleepers(&self) -> bool {
+    /// Wakes every sleeper, if there is one; for a caller that holds the
+    /// state's lock and keeps it (the sleepers run once it is released).
+    pub(crate) fn wake_all(&self) {
+        if self.has_sleepers() {
+            self.cv.notify_all();
+        }
+    }
+
+    /// Like [`wake_all`](Bell::wake_all), waking one sleeper.
+    pub(crate) fn wake_one(&self) {
+        if self.has_sleepers() {
+            self.cv.notify_one();
+        }
+    }
+
+    fn has_sleepers(&self) -> bool {
         self.sleepers.load(Ordering::Relaxed) > 0
-    }
-
-    pub(crate) fn notify_one(&self) {
-        self.cv.notify_one();
-    }
-
-    pub(crate) fn notify_all(&self) {
-        self.cv.notify_all();
     }
 }
 

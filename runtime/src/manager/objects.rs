@@ -8,7 +8,7 @@
 //! the connection that called it, and no other.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_bytes::ByteBuf;
 
 use super::conn::Caller;
+use crate::bell::Bell;
 use crate::codec;
 use crate::error::{Error, Result};
 
@@ -48,23 +49,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Waits on `cv` until `ready` holds or `timeout` (from now) passes;
 /// whether it holds.
 fn wait_for<'a, T>(
-    cv: &Condvar,
+    cv: &Bell,
     mut guard: MutexGuard<'a, T>,
     timeout: Option<Duration>,
     mut ready: impl FnMut(&mut T) -> bool,
 ) -> (MutexGuard<'a, T>, bool) {
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     while !ready(&mut guard) {
-        guard = match deadline {
-            None => cv.wait(guard).unwrap_or_else(|p| p.into_inner()),
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return (guard, false);
-                }
-                cv.wait_timeout(guard, left).unwrap_or_else(|p| p.into_inner()).0
-            }
-        };
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return (guard, false);
+        }
+        guard = cv.wait(guard, deadline);
     }
     (guard, true)
 }
@@ -335,7 +330,7 @@ struct QueueState {
 
 struct Queue {
     state: Mutex<QueueState>,
-    changed: Condvar,
+    changed: Bell,
     maxsize: u64,
     joinable: bool,
 }
@@ -347,7 +342,7 @@ impl Queue {
                 items: VecDeque::new(),
                 unfinished: 0,
             }),
-            changed: Condvar::new(),
+            changed: Bell::default(),
             maxsize,
             joinable,
         }
@@ -381,7 +376,7 @@ impl Object for Queue {
                 }
                 state.items.push_back(item.into_vec());
                 state.unfinished += 1;
-                self.changed.notify_all();
+                self.changed.wake_all();
                 encode(&())
             }
             "get" => {
@@ -389,7 +384,7 @@ impl Object for Queue {
                 let (mut state, any) = wait_for(&self.changed, state, timeout, |s| !s.items.is_empty());
                 match state.items.pop_front() {
                     Some(item) if any => {
-                        self.changed.notify_all();
+                        self.changed.wake_all();
                         encode(&ByteBuf::from(item))
                     }
                     _ => Err(Error::Empty),
@@ -405,7 +400,7 @@ impl Object for Queue {
                     ));
                 }
                 state.unfinished -= 1;
-                self.changed.notify_all();
+                self.changed.wake_all();
                 encode(&())
             }
             "join" if self.joinable => {
@@ -441,7 +436,7 @@ impl Holds for LockState {
 /// and `caller` holds it), waiting on `cv` at most `timeout`; whether it
 /// was taken.
 fn take_lock<'a, T: Holds>(
-    cv: &Condvar,
+    cv: &Bell,
     mut guard: MutexGuard<'a, T>,
     caller: Caller,
     reentrant: bool,
@@ -462,20 +457,20 @@ fn take_lock<'a, T: Holds>(
 
 impl LockState {
     /// Gives one hold back; the last one frees the lock and wakes `cv`.
-    fn give_back(&mut self, cv: &Condvar) {
+    fn give_back(&mut self, cv: &Bell) {
         self.count -= 1;
         if self.count == 0 {
             self.owner = None;
-            cv.notify_all();
+            cv.wake_all();
         }
     }
 
     /// Frees the lock if `client`, now gone, held it.
-    fn forget(&mut self, client: u64, cv: &Condvar) {
+    fn forget(&mut self, client: u64, cv: &Bell) {
         if self.owner.is_some_and(|o| o.client == client) {
             self.owner = None;
             self.count = 0;
-            cv.notify_all();
+            cv.wake_all();
         }
     }
 }
@@ -483,7 +478,7 @@ impl LockState {
 /// A lock (or, `reentrant`, an RLock) owned by a caller: a client's thread.
 struct Lock {
     state: Mutex<LockState>,
-    changed: Condvar,
+    changed: Bell,
     reentrant: bool,
 }
 
@@ -491,7 +486,7 @@ impl Lock {
     fn new(reentrant: bool) -> Self {
         Lock {
             state: Mutex::new(LockState::default()),
-            changed: Condvar::new(),
+            changed: Bell::default(),
             reentrant,
         }
     }
@@ -542,7 +537,7 @@ impl Object for Lock {
 
 struct Semaphore {
     value: Mutex<u64>,
-    changed: Condvar,
+    changed: Bell,
     bound: Option<u64>,
 }
 
@@ -550,7 +545,7 @@ impl Semaphore {
     fn new(n: u64, bounded: bool) -> Self {
         Semaphore {
             value: Mutex::new(n),
-            changed: Condvar::new(),
+            changed: Bell::default(),
             bound: bounded.then_some(n),
         }
     }
@@ -586,7 +581,7 @@ impl Object for Semaphore {
                     return Err(Error::Usage("a BoundedSemaphore was released too many times".into()));
                 }
                 *value += 1;
-                self.changed.notify_one();
+                self.changed.wake_one();
                 encode(&())
             }
             "value" => encode(&*value),
@@ -598,7 +593,7 @@ impl Object for Semaphore {
 #[derive(Default)]
 struct Event {
     set: Mutex<bool>,
-    changed: Condvar,
+    changed: Bell,
 }
 
 impl Object for Event {
@@ -611,7 +606,7 @@ impl Object for Event {
         match method {
             "set" => {
                 *set = true;
-                self.changed.notify_all();
+                self.changed.wake_all();
                 encode(&())
             }
             "clear" => {
@@ -641,7 +636,7 @@ struct ConditionState {
 #[derive(Default)]
 struct Condition {
     state: Mutex<ConditionState>,
-    changed: Condvar,
+    changed: Bell,
 }
 
 impl Condition {
@@ -686,7 +681,7 @@ impl Object for Condition {
                 state.next_ticket += 1;
                 state.waiting.push_back(ticket);
                 state.held = LockState::default();
-                self.changed.notify_all();
+                self.changed.wake_all();
                 let (mut state, notified) = wait_for(&self.changed, state, timeout, |s| s.notified.contains(&ticket));
                 if notified {
                     state.notified.remove(&ticket);
@@ -708,7 +703,7 @@ impl Object for Condition {
                     let Some(ticket) = state.waiting.pop_front() else { break };
                     state.notified.insert(ticket);
                 }
-                self.changed.notify_all();
+                self.changed.wake_all();
                 encode(&())
             }
             _ => Err(unknown(names::CONDITION, method)),
@@ -730,7 +725,7 @@ struct BarrierState {
 
 struct Barrier {
     state: Mutex<BarrierState>,
-    changed: Condvar,
+    changed: Bell,
     parties: u64,
 }
 
@@ -743,7 +738,7 @@ impl Barrier {
                 broken: false,
                 reset: None,
             }),
-            changed: Condvar::new(),
+            changed: Bell::default(),
             parties,
         }
     }
@@ -767,7 +762,7 @@ impl Object for Barrier {
                 if state.waiting == self.parties {
                     state.waiting = 0;
                     state.generation += 1;
-                    self.changed.notify_all();
+                    self.changed.wake_all();
                     return encode(&index);
                 }
                 let generation = state.generation;
@@ -784,14 +779,14 @@ impl Object for Barrier {
                     // A timeout breaks the barrier for everyone, as in Python.
                     state.broken = true;
                     state.waiting = 0;
-                    self.changed.notify_all();
+                    self.changed.wake_all();
                 }
                 Err(Error::BrokenBarrier)
             }
             "abort" => {
                 state.broken = true;
                 state.waiting = 0;
-                self.changed.notify_all();
+                self.changed.wake_all();
                 encode(&())
             }
             "reset" => {
@@ -801,7 +796,7 @@ impl Object for Barrier {
                 state.waiting = 0;
                 state.generation += 1;
                 state.broken = false;
-                self.changed.notify_all();
+                self.changed.wake_all();
                 encode(&())
             }
             "broken" => encode(&state.broken),

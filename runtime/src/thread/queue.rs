@@ -340,15 +340,13 @@ impl<T> Queue<T> {
             if let Some(item) = state.items.pop_front() {
                 // The last item of a queue whose writers are gone: the other
                 // getters, waiting for items that will not come, must know.
-                let room = shared.maxsize > 0 && shared.not_full.has_sleepers();
-                let gone = state.disconnected() && shared.not_empty.has_sleepers();
+                if shared.maxsize > 0 {
+                    shared.not_full.wake_one();
+                }
+                if state.disconnected() {
+                    shared.not_empty.wake_all();
+                }
                 drop(state);
-                if room {
-                    shared.not_full.notify_one();
-                }
-                if gone {
-                    shared.not_empty.notify_all();
-                }
                 return Ok(item);
             }
             if state.disconnected() {
