@@ -30,3 +30,19 @@ pub(crate) fn fallback(item: TokenStream, error: syn::Error) -> TokenStream {
     out.extend(item);
     out
 }
+
+/// An attribute macro's stages in order: parse the attribute and the item,
+/// validate, expand. On an error the item stays as written, with the
+/// error (see [`fallback`]).
+pub(crate) fn attribute<I>(
+    attr: TokenStream,
+    item: TokenStream,
+    parse: impl FnOnce(TokenStream, TokenStream) -> syn::Result<I>,
+    validate: impl FnOnce(&I) -> syn::Result<()>,
+    expand: impl FnOnce(I) -> TokenStream,
+) -> TokenStream {
+    match parse(attr, item.clone()).and_then(|input| validate(&input).map(|()| input)) {
+        Ok(input) => expand(input),
+        Err(e) => fallback(item, e),
+    }
+}

@@ -10,15 +10,6 @@ mod validate;
 
 use proc_macro2::TokenStream;
 
-use crate::errors::fallback;
-
 pub(crate) fn run(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let input = match parse::parse(attr, item.clone()) {
-        Ok(input) => input,
-        Err(e) => return fallback(item, e),
-    };
-    if let Err(e) = validate::validate(&input) {
-        return fallback(item, e);
-    }
-    expand::expand(input)
+    crate::errors::attribute(attr, item, parse::parse, validate::validate, expand::expand)
 }
