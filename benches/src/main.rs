@@ -47,6 +47,7 @@
 //! one line in the registry, `cases::CASES`.
 
 mod cases;
+mod common;
 mod peers;
 mod report;
 

@@ -15,20 +15,12 @@
 //!
 //! Prints one JSON line per figure after the table.
 
-use std::hint::black_box;
 use std::time::Instant;
 
 use multiproc::prelude::*;
 
-/// About half a millisecond of arithmetic (as in the `pool` case).
-#[process_fn]
-fn burn(seed: u64) -> u64 {
-    let mut acc = seed;
-    for i in 0..400_000u64 {
-        acc = black_box(acc.wrapping_mul(6364136223846793005).wrapping_add(i));
-    }
-    acc
-}
+mod common;
+use common::burn;
 
 #[process_fn]
 fn square(x: u64) -> u64 {

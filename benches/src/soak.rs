@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 use multiproc::manager::{DictProxy, LockProxy, Manager};
 use multiproc::prelude::*;
 
+mod common;
+use common::status_kib;
+
 #[process_fn]
 fn tiny(x: u64) -> u64 {
     x ^ 0x5555
@@ -38,17 +41,6 @@ fn client(lock: LockProxy, dict: DictProxy<u32, u64>, me: u32, seconds: u64) -> 
         n += 1;
     }
     n
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
 }
 
 fn main() -> multiproc::Result<()> {
@@ -97,7 +89,7 @@ fn main() -> multiproc::Result<()> {
         *word = std::hint::black_box(0);
     }
     let (mut ok, mut failed, mut other) = (0u64, 0u64, 0u64);
-    let mut rss = vec![rss_kib()];
+    let mut rss = vec![status_kib("VmRSS")];
     let mut next_sample = Instant::now() + Duration::from_millis(250);
     // Results carry no index in completion order: the value identifies it.
     for (i, r) in pool.imap_unordered_chunked(tiny, 0..items, 64).enumerate() {
@@ -123,7 +115,7 @@ fn main() -> multiproc::Result<()> {
             }
         }
         if i % 16_384 == 0 && Instant::now() >= next_sample {
-            rss.push(rss_kib());
+            rss.push(status_kib("VmRSS"));
             next_sample += Duration::from_millis(250);
         }
     }

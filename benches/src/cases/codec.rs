@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use super::{Better, Case, CaseOutput, Figure, Options};
+use crate::common::Rng;
 use crate::report;
 
 /// The case's registry entry.
@@ -137,18 +138,6 @@ struct Item {
     name: String,
     score: f64,
     tag: Option<u32>,
-}
-
-/// A deterministic xorshift64* generator, so every run encodes the same data.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
 }
 
 /// One codec's figures on one shape.

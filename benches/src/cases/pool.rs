@@ -16,6 +16,8 @@ use std::time::Instant;
 
 use multiproc::prelude::*;
 
+use crate::common::{burn, status_kib};
+
 use super::{err, Better, Case, CaseOutput, Figure, Options, PeerQuery, Target};
 
 /// The case's registry entry.
@@ -31,28 +33,6 @@ const NAME: &str = "pool";
 #[process_fn]
 fn square(x: u64) -> u64 {
     x.wrapping_mul(x)
-}
-
-/// About half a millisecond of arithmetic that the optimizer cannot skip.
-#[process_fn]
-fn burn(seed: u64) -> u64 {
-    let mut acc = seed;
-    for i in 0..400_000u64 {
-        acc = black_box(acc.wrapping_mul(6364136223846793005).wrapping_add(i));
-    }
-    acc
-}
-
-/// The parent's peak resident set, in KiB (`VmHWM`).
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
 }
 
 fn run(options: &Options) -> Result<CaseOutput, String> {
@@ -259,7 +239,7 @@ fn run(options: &Options) -> Result<CaseOutput, String> {
 
     // imap over a lazy input: the parent's peak RSS must not grow with it.
     let n_lazy: u64 = if q { 1_000_000 } else { 10_000_000 };
-    let before = peak_rss_kib();
+    let before = status_kib("VmHWM");
     let t = Instant::now();
     let mut total = 0u64;
     for r in pool.imap_chunked(square, 0..n_lazy, 10_000) {
@@ -267,7 +247,7 @@ fn run(options: &Options) -> Result<CaseOutput, String> {
     }
     black_box(total);
     let elapsed = t.elapsed().as_secs_f64();
-    let grown_mib = peak_rss_kib().saturating_sub(before) as f64 / 1024.0;
+    let grown_mib = status_kib("VmHWM").saturating_sub(before) as f64 / 1024.0;
     figures.push(
         Figure::new(
             NAME,
