@@ -105,6 +105,12 @@ struct Registry {
     duplicates: HashMap<&'static str, (String, String)>,
 }
 
+/// Builds the registry now, before a fork, so that no child finds it
+/// half built by another thread of its parent.
+pub(crate) fn prepare_for_fork() {
+    registry();
+}
+
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {

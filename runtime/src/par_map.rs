@@ -8,7 +8,9 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
+
+use crate::sys::ForkLocal;
 use std::time::{Duration, Instant};
 
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
@@ -284,11 +286,10 @@ impl<D> ThreadData<D> {
 
 /// A rayon pool with `n` threads, made once per size.
 fn rayon_pool(n: usize) -> Result<Arc<rayon::ThreadPool>> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-    let mut pools = POOLS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    // Fork-local: a forked child has none of its parent's threads, so it
+    // makes pools of its own (and never waits on the parent's lock).
+    static POOLS: ForkLocal<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = ForkLocal::new(Default::default);
+    let mut pools = POOLS.get().lock().unwrap_or_else(|p| p.into_inner());
     if let Some(pool) = pools.get(&n) {
         return Ok(pool.clone());
     }

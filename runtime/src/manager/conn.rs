@@ -646,7 +646,8 @@ pub(crate) struct Client {
     idle: Mutex<Vec<Stream>>,
     /// In a forked child: its own client, which lives as long as this one
     /// (the server counts a client's locks as its own until it is gone).
-    forked: Mutex<Option<Arc<Client>>>,
+    /// Fork-local, so a grandchild never waits on a lock its parent held.
+    forked: sys::ForkLocal<Mutex<Option<Arc<Client>>>>,
 }
 
 impl Client {
@@ -661,7 +662,7 @@ impl Client {
             id: u64::from_le_bytes(id),
             generation: sys::fork_generation(),
             idle: Mutex::new(Vec::new()),
-            forked: Mutex::new(None),
+            forked: sys::ForkLocal::new(Default::default),
         });
         let first = client.open()?;
         client.idle.lock().unwrap_or_else(|p| p.into_inner()).push(first);
@@ -673,8 +674,10 @@ impl Client {
     /// (Weak references: a client whose last proxy is gone closes its
     /// connections.)
     pub(crate) fn shared(address: &Address, authkey: &Arc<[u8]>) -> Result<Arc<Client>> {
-        static CLIENTS: Mutex<Vec<std::sync::Weak<Client>>> = Mutex::new(Vec::new());
-        let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
+        // Fork-local: a child never waits on a lock that its parent held at
+        // the fork (this one is held across a connect).
+        static CLIENTS: sys::ForkLocal<Mutex<Vec<std::sync::Weak<Client>>>> = sys::ForkLocal::new(Default::default);
+        let mut clients = CLIENTS.get().lock().unwrap_or_else(|p| p.into_inner());
         let generation = sys::fork_generation();
         clients.retain(|c| c.upgrade().is_some_and(|c| c.generation == generation));
         let found = clients
@@ -691,8 +694,8 @@ impl Client {
 
     /// This process's own client in place of a parent's copy.
     fn in_child(&self) -> Result<Arc<Client>> {
-        let mut forked = self.forked.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = forked.as_ref().filter(|c| c.generation == sys::fork_generation()) {
+        let mut forked = self.forked.get().lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = forked.as_ref() {
             return Ok(c.clone());
         }
         let c = Client::connect(self.address.clone(), self.authkey.clone())?;

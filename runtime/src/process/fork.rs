@@ -8,6 +8,20 @@ use super::Launched;
 use crate::error::{Error, Result};
 use crate::sys;
 
+/// Initialises, in the forking thread, everything lazily initialised that a
+/// child may touch, so that no child finds it half done by another thread
+/// of the parent (docs/ARCHITECTURE.md, "Fork safety"). The process-wide
+/// tables behind locks are `sys::ForkLocal`s and need nothing here.
+pub(super) fn before_fork() {
+    // The panic hook: setting it takes the standard library's hook lock.
+    super::panic_hook::install();
+    // The entry registry, built once behind a `OnceLock`.
+    crate::entry::prepare_for_fork();
+    // The fork generation's `pthread_atfork` handler (registered at load;
+    // this only makes sure).
+    sys::fork_generation();
+}
+
 /// Forks a child that runs `task` and reports its outcome.
 ///
 /// Stdout and stderr are flushed — and held locked across the fork — so the
@@ -27,8 +41,7 @@ pub(crate) fn launch(
     // Everything the parent can do before the fork, it does before: work
     // after it runs while the child shares (copy-on-write) its pages.
     sys::set_nonblocking(parent_end.as_fd(), true).map_err(Error::io("fcntl"))?;
-    // Installed here, before the fork: the child must not take its lock.
-    super::panic_hook::install();
+    before_fork();
     let parent_pid = sys::getpid();
     let parent_name = child::own_name().to_string();
     let mut out = std::io::stdout().lock();
@@ -40,7 +53,6 @@ pub(crate) fn launch(
             drop((out, err));
             drop(parent_end);
             super::forkserver::forget_in_child();
-            super::forget_children_in_child();
             if let Some(keep) = &keep {
                 sys::fdreg::close_all_except(keep);
             }

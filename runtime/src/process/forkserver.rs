@@ -45,24 +45,28 @@ struct Server {
     context: Option<child::Context>,
 }
 
-static SERVER: Mutex<Option<Server>> = Mutex::new(None);
-/// The control socket's number, so that a forked child can close it
-/// without touching the mutex.
-static CONTROL_FD: AtomicI32 = AtomicI32::new(-1);
+/// This process's server. Fork-local: a forked child starts its own when it
+/// needs one, and never touches (nor waits on) its parent's copy.
+static SERVER: sys::ForkLocal<Mutex<Option<Server>>> = sys::ForkLocal::new(Default::default);
+/// The server's control socket and pidfd numbers, so that a forked child
+/// can close its copies without touching `SERVER`.
+static SERVER_FDS: [AtomicI32; 2] = [AtomicI32::new(-1), AtomicI32::new(-1)];
+
+/// Records (or, with `None`, clears) the descriptors a child must close.
+fn publish_fds(server: Option<&Server>) {
+    let fds = server.map_or([-1, -1], |s| [s.control.as_raw_fd(), s.pidfd.as_raw_fd()]);
+    for (slot, fd) in SERVER_FDS.iter().zip(fds) {
+        slot.store(fd, Ordering::Release);
+    }
+}
 
 /// In a child forked from the parent: drop the parent's link to the server,
 /// so that the server still sees EOF when the parent dies.
 pub(crate) fn forget_in_child() {
-    let fd = CONTROL_FD.swap(-1, Ordering::AcqRel);
-    if fd >= 0 {
-        sys::close_raw(fd);
-        // The mutex may be held by a thread that does not exist here; the
-        // child's copy of `SERVER` must never be used or dropped.
-        if let Ok(mut guard) = SERVER.try_lock() {
-            if let Some(server) = guard.take() {
-                std::mem::forget(server.control);
-                drop(server.pidfd);
-            }
+    for slot in &SERVER_FDS {
+        let fd = slot.swap(-1, Ordering::AcqRel);
+        if fd >= 0 {
+            sys::close_raw(fd);
         }
     }
 }
@@ -74,12 +78,13 @@ fn start_server() -> Result<Server> {
     let pid = child.id() as i32;
     let pidfd = sys::pidfd_open(pid).map_err(Error::io("pidfd_open on the forkserver"))?;
     super::reap_in_background(pidfd.try_clone().map_err(Error::io("dup"))?);
-    CONTROL_FD.store(ours.as_raw_fd(), Ordering::Release);
-    Ok(Server {
+    let server = Server {
         control: ours,
         pidfd,
         context: None,
-    })
+    };
+    publish_fds(Some(&server));
+    Ok(server)
 }
 
 /// Asks the server (started on first use, restarted if it died) to fork a
@@ -90,12 +95,12 @@ fn start_server() -> Result<Server> {
 /// its children inherit them as a spawned child would.
 pub(crate) fn launch(request: &mut Request, fds: &[OwnedFd]) -> Result<Launched> {
     let context = child::Context::current();
-    let mut guard = SERVER.lock().unwrap_or_else(|p| p.into_inner());
+    let mut guard = SERVER.get().lock().unwrap_or_else(|p| p.into_inner());
     let mut last_error = None;
     for _attempt in 0..2 {
         if guard.as_ref().is_none_or(|s| !server_alive(s)) {
             if let Some(old) = guard.take() {
-                CONTROL_FD.store(-1, Ordering::Release);
+                publish_fds(None);
                 drop(old);
             }
             *guard = Some(start_server()?);
@@ -114,7 +119,7 @@ pub(crate) fn launch(request: &mut Request, fds: &[OwnedFd]) -> Result<Launched>
             Err(e @ (Error::Disconnected { .. } | Error::Io { .. })) => {
                 // The server died between requests: start another once.
                 let _ = sys::pidfd_send_signal(server.pidfd.as_fd(), sys::SIGKILL);
-                CONTROL_FD.store(-1, Ordering::Release);
+                publish_fds(None);
                 *guard = None;
                 last_error = Some(e);
             }
@@ -233,7 +238,7 @@ fn start_child(control: &OwnedFd, running: &[Running], body: &[u8], fds: Vec<Own
         return Err(Error::ForkServer("a request without its two sockets".into()));
     };
     let arg_fds: Vec<OwnedFd> = fds.collect();
-    super::panic_hook::install();
+    super::fork::before_fork();
     match sys::fork().map_err(Error::io("fork"))? {
         sys::Forked::Child => {
             sys::close_raw(control.as_raw_fd());

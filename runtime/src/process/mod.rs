@@ -140,14 +140,9 @@ struct Shared {
     pidfd: OwnedFd,
 }
 
-static CHILDREN: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
-
-/// In a forked child: the parent's children are not ours.
-fn forget_children_in_child() {
-    if let Ok(mut children) = CHILDREN.try_lock() {
-        std::mem::forget(std::mem::take(&mut *children));
-    }
-}
+/// This process's children. Fork-local: a forked child starts with none
+/// (its parent's are not its own), and never waits on the parent's lock.
+static CHILDREN: sys::ForkLocal<Mutex<Vec<Weak<Shared>>>> = sys::ForkLocal::new(Default::default);
 
 /// Builds and starts a [`Process`]: the guide's `Process(target=…, name=…)`
 /// followed by `start()`.
@@ -431,7 +426,7 @@ impl<R> Process<R> {
             name,
             pidfd: launched.pidfd,
         });
-        if let Ok(mut children) = CHILDREN.lock() {
+        if let Ok(mut children) = CHILDREN.get().lock() {
             children.retain(|w| w.strong_count() > 0);
             children.push(Arc::downgrade(&shared));
         }
@@ -911,7 +906,7 @@ pub fn parent_process() -> Option<ProcessInfo> {
 /// # }
 /// ```
 pub fn active_children() -> Vec<ProcessInfo> {
-    let children: Vec<Arc<Shared>> = match CHILDREN.lock() {
+    let children: Vec<Arc<Shared>> = match CHILDREN.get().lock() {
         Ok(mut children) => {
             children.retain(|w| w.strong_count() > 0);
             children.iter().filter_map(Weak::upgrade).collect()

@@ -10,6 +10,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
+mod fork_safe;
+pub(crate) use fork_safe::{fork_generation, ForkLocal};
+
 /// Turns a libc return value into an `io::Result`, reading `errno` on `-1`.
 pub(crate) fn cvt<T: IsMinusOne>(ret: T) -> io::Result<T> {
     if ret.is_minus_one() {
@@ -86,7 +89,13 @@ pub(crate) fn fork() -> io::Result<Forked> {
     // callers document the multi-threading hazards of running code in the
     // child and flush the stdio buffers before calling it.
     let pid = cvt(unsafe { libc::fork() })?;
-    Ok(if pid == 0 { Forked::Child } else { Forked::Parent(pid) })
+    if pid == 0 {
+        // Counted here too, in case the `pthread_atfork` handler was not
+        // registered yet (see `fork_safe`).
+        fork_safe::bump_in_child();
+        return Ok(Forked::Child);
+    }
+    Ok(Forked::Parent(pid))
 }
 
 /// `pidfd_open(2)`: a descriptor that tracks one process, immune to pid reuse.
@@ -585,30 +594,6 @@ const LOCK_WAITERS: u32 = 1 << 31;
 const LOCK_TID: u32 = !LOCK_WAITERS;
 /// How long a waiter sleeps before it checks that the owner still lives.
 const LIVENESS_CHECK: std::time::Duration = std::time::Duration::from_millis(20);
-
-/// Bumped in every forked child, so a thread's cached id is refreshed.
-static FORK_GENERATION: AtomicU32 = AtomicU32::new(0);
-
-extern "C" fn after_fork_in_child() {
-    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
-}
-
-/// How many forks this process's memory has been through: changes exactly
-/// when memory is copied into a forked child, so state cached with it (a
-/// thread id, a parent's connections) can tell whose it is — no `getpid`
-/// system call on hot paths.
-#[inline]
-pub(crate) fn fork_generation() -> u32 {
-    static REGISTER: std::sync::Once = std::sync::Once::new();
-    REGISTER.call_once(|| {
-        // SAFETY: registers a handler that only bumps an atomic, which is
-        // async-signal-safe, as a child-after-fork handler must be.
-        unsafe {
-            libc::pthread_atfork(None, None, Some(after_fork_in_child));
-        }
-    });
-    FORK_GENERATION.load(Ordering::Relaxed)
-}
 
 /// This thread's id (cached; refreshed after a fork, where the child's
 /// thread has a new one).
