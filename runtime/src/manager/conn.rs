@@ -16,6 +16,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,6 +26,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use super::local;
 use crate::codec::{self, FrameReader};
 use crate::error::{Error, Result};
 use crate::sys;
@@ -78,7 +80,11 @@ impl Address {
             Address::Tcp(a) => Ok(Stream::from(TcpStream::connect(a).map_err(fail)?)),
             Address::Unix(name) => {
                 let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).map_err(fail)?;
-                Ok(Stream::from(UnixStream::connect_addr(&addr).map_err(fail)?))
+                let stream = UnixStream::connect_addr(&addr).map_err(fail)?;
+                // Anyone can bind an abstract name (once its server is
+                // gone): talk only to a server of our own user.
+                local::check_peer(stream.as_fd(), &format!("the manager socket {self}"))?;
+                Ok(Stream::from(stream))
             }
         }
     }
@@ -639,6 +645,9 @@ pub(crate) enum Reply {
 pub(crate) struct Client {
     pub(crate) address: Address,
     pub(crate) authkey: Arc<[u8]>,
+    /// The verified local twin of a TCP server on this machine, which
+    /// every connection of this client then goes through.
+    twin: Option<PathBuf>,
     id: u64,
     /// [`sys::fork_generation`] when made: another value means this is a
     /// forked child's copy of a parent's client.
@@ -654,17 +663,41 @@ impl Client {
     /// A client of the server at `address`; connects (and authenticates)
     /// once now, so a wrong key or a missing server is an error here.
     pub(crate) fn connect(address: Address, authkey: Arc<[u8]>) -> Result<Arc<Client>> {
+        Client::make(address, authkey, None)
+    }
+
+    /// Like [`connect`](Client::connect), through the server's local twin
+    /// when `address` is a loopback TCP address and the twin is there
+    /// (see [`local`]): an error when a twin is there but is not the
+    /// server's, never a silent fall back.
+    pub(crate) fn connect_local(address: Address, authkey: Arc<[u8]>) -> Result<Arc<Client>> {
+        let twin = match &address {
+            Address::Tcp(a) if a.ip().is_loopback() => local::find_twin(a.port())?,
+            _ => None,
+        };
+        Client::make(address, authkey, twin)
+    }
+
+    fn make(address: Address, authkey: Arc<[u8]>, twin: Option<(PathBuf, UnixStream)>) -> Result<Arc<Client>> {
         let mut id = [0u8; 8];
         random_bytes(&mut id)?;
+        let (twin, first) = match twin {
+            Some((path, stream)) => (Some(path), Some(Stream::from(stream))),
+            None => (None, None),
+        };
         let client = Arc::new(Client {
             address,
             authkey,
+            twin,
             id: u64::from_le_bytes(id),
             generation: sys::fork_generation(),
             idle: Mutex::new(Vec::new()),
             forked: sys::ForkLocal::new(Default::default),
         });
-        let first = client.open()?;
+        let first = match first {
+            Some(stream) => client.setup(stream)?,
+            None => client.open()?,
+        };
         client.idle.lock().unwrap_or_else(|p| p.into_inner()).push(first);
         Ok(client)
     }
@@ -687,7 +720,7 @@ impl Client {
         if let Some(c) = found {
             return Ok(c);
         }
-        let client = Client::connect(address.clone(), authkey.clone())?;
+        let client = Client::connect_local(address.clone(), authkey.clone())?;
         clients.push(Arc::downgrade(&client));
         Ok(client)
     }
@@ -698,13 +731,29 @@ impl Client {
         if let Some(c) = forked.as_ref() {
             return Ok(c.clone());
         }
-        let c = Client::connect(self.address.clone(), self.authkey.clone())?;
+        let c = match self.twin {
+            Some(_) => Client::connect_local(self.address.clone(), self.authkey.clone())?,
+            None => Client::connect(self.address.clone(), self.authkey.clone())?,
+        };
         *forked = Some(c.clone());
         Ok(c)
     }
 
     fn open(&self) -> Result<Stream> {
-        let mut stream = self.address.connect()?;
+        let stream = match &self.twin {
+            Some(path) => {
+                let fail = |e: std::io::Error| Error::Manager(format!("cannot connect to {}: {e}", path.display()));
+                let stream = UnixStream::connect(path).map_err(fail)?;
+                local::check_peer(stream.as_fd(), &format!("the manager socket {}", path.display()))?;
+                Stream::from(stream)
+            }
+            None => self.address.connect()?,
+        };
+        self.setup(stream)
+    }
+
+    /// Authenticates a new connection and says who we are.
+    fn setup(&self, mut stream: Stream) -> Result<Stream> {
         client_handshake(&mut stream, &self.authkey)?;
         stream.send(&Request::Hello { client: self.id })?;
         stream.take_slot()?;

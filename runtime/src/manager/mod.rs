@@ -8,7 +8,9 @@
 //! - `proxy.rs` — the built-in proxies ([`ListProxy`], [`DictProxy`], …);
 //! - `objects.rs` — what the server holds behind them;
 //! - `server.rs` — the server: a thread per connection;
-//! - `conn.rs` — addresses, the HMAC handshake, requests and replies.
+//! - `conn.rs` — addresses, the HMAC handshake, requests and replies;
+//! - `local.rs` — a `BaseManager`'s local twin, and the `SO_PEERCRED`
+//!   checks on every local socket.
 //!
 //! Every connection proves, both ways, that it knows the authkey before a
 //! single request is read. Objects live as long as their server.
@@ -26,6 +28,7 @@
 //! ```
 
 pub(crate) mod conn;
+mod local;
 mod objects;
 mod proxy;
 mod server;
@@ -792,15 +795,8 @@ impl Drop for Manager {
     }
 }
 
-/// A `BaseManager`'s TCP listener, and its local twin when it could bind.
+/// A `BaseManager`'s TCP listener, and its local twin when it has one.
 type Listeners = (Listener, Option<Listener>);
-
-/// The abstract Unix socket a `BaseManager` listening on `tcp` also
-/// listens on, for clients on this machine (named by the TCP port, so a
-/// client that knows the one finds the other).
-fn local_twin(tcp: std::net::SocketAddr) -> Address {
-    Address::Unix(format!("multiproc-basemanager-{}", tcp.port()))
-}
 
 /// Serves named objects over TCP to clients that know the authkey — the
 /// guide's `BaseManager`, with `register` on the server side and
@@ -933,8 +929,8 @@ impl BaseManagerBuilder {
         self
     }
 
-    /// Binds the TCP address, and beside it the abstract Unix socket that
-    /// clients on this machine use instead (see [`local_twin`]).
+    /// Binds the TCP address, and beside it the Unix socket that clients
+    /// on this machine use instead (see [`local`]).
     fn bind(self) -> Result<(Arc<Server>, Listeners, Address)> {
         let key = self
             .authkey
@@ -944,15 +940,7 @@ impl BaseManagerBuilder {
         };
         let listener = TcpListener::bind(addr).map_err(Error::io("binding the manager's address"))?;
         let bound = listener.local_addr().map_err(Error::io("getsockname"))?;
-        let Address::Unix(name) = local_twin(bound) else {
-            unreachable!("a local twin is a Unix address")
-        };
-        // Without the twin (its name taken: another server on this port at
-        // another address), local clients simply use TCP.
-        let twin = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
-            .and_then(|a| UnixListener::bind_addr(&a))
-            .ok()
-            .map(Listener::Unix);
+        let twin = local::bind_twin(bound.port())?.map(Listener::Twin);
         let server = Server::new(key.into(), self.names)?;
         Ok((server, (Listener::Tcp(listener), twin), Address::Tcp(bound)))
     }
@@ -1062,18 +1050,11 @@ impl BaseManager {
     /// # drop(client);
     /// ```
     pub fn connect(address: &str, authkey: &[u8]) -> Result<ManagerClient> {
-        let tcp = Address::tcp(address)?;
-        // A server on this machine is reached through its Unix twin, where
-        // calls go through a shared page instead of the network stack.
-        if let Address::Tcp(a) = &tcp {
-            if a.ip().is_loopback() {
-                if let Ok(client) = Client::connect(local_twin(*a), authkey.into()) {
-                    return Ok(ManagerClient { client });
-                }
-            }
-        }
+        // A server on this machine is reached through its verified local
+        // twin, where calls go through a shared page instead of the
+        // network stack (see `local`).
         Ok(ManagerClient {
-            client: Client::connect(tcp, authkey.into())?,
+            client: Client::connect_local(Address::tcp(address)?, authkey.into())?,
         })
     }
 

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::conn::{accept_handshake, Caller, Reply, Request, Stream};
+use super::local::{check_peer, Twin};
 use super::objects::{builtin, Object};
 use crate::error::{Error, Result};
 use crate::sys;
@@ -37,14 +38,25 @@ enum Entry {
 #[derive(Debug)]
 pub(crate) enum Listener {
     Tcp(TcpListener),
+    /// A [`Manager`](super::Manager)'s abstract socket.
     Unix(UnixListener),
+    /// A `BaseManager`'s local twin (its file goes with it).
+    Twin(Twin),
 }
 
 impl Listener {
-    fn accept(&self) -> std::io::Result<Stream> {
+    /// The next connection; a Unix peer of another user (who could reach
+    /// an abstract socket) is closed at once.
+    fn accept(&self) -> Result<Stream> {
+        let unix = |l: &UnixListener| -> Result<Stream> {
+            let (s, _) = l.accept().map_err(Error::io("accept"))?;
+            check_peer(s.as_fd(), "a local client")?;
+            Ok(Stream::from(s))
+        };
         match self {
-            Listener::Tcp(l) => l.accept().map(|(s, _)| Stream::from(s)),
-            Listener::Unix(l) => l.accept().map(|(s, _)| Stream::from(s)),
+            Listener::Tcp(l) => l.accept().map(|(s, _)| Stream::from(s)).map_err(Error::io("accept")),
+            Listener::Unix(l) => unix(l),
+            Listener::Twin(t) => unix(&t.listener),
         }
     }
 
@@ -52,6 +64,7 @@ impl Listener {
         match self {
             Listener::Tcp(l) => l.as_fd(),
             Listener::Unix(l) => l.as_fd(),
+            Listener::Twin(t) => t.listener.as_fd(),
         }
     }
 }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 mod fork_safe;
+pub(crate) mod peercred;
 pub(crate) use fork_safe::{fork_generation, ForkLocal};
 
 /// Turns a libc return value into an `io::Result`, reading `errno` on `-1`.
