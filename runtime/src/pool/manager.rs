@@ -7,6 +7,14 @@
 //! as the queue drains (guided scheduling), so a worker that finishes early
 //! claims more and an uneven workload balances.
 //!
+//! Dispatch is also work-conserving: every worker gets a first batch before
+//! any gets a second, and when the queue is empty while a worker idles, the
+//! tasks queued behind a worker whose current task has run for
+//! [`STEAL_AFTER`] are taken back (see the claim word in `worker.rs`) and
+//! run by the idle one. So no task waits behind a long, stuck or stopped
+//! task while a worker is free, and the prefetch that makes tiny items fast
+//! stays.
+//!
 //! When a worker dies, its progress slot (see `worker.rs`) splits its
 //! unanswered chunks three ways: the one it was running fails with the cause
 //! of death (the signal, the exit code, the timeout); the ones it finished
@@ -23,7 +31,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::result::{Outcome, Sink};
 use super::wire::{Reply, Task};
-use super::worker::{pool_worker, InitWire, WorkerConfig, DONE, SLOT_BYTES};
+use super::worker::{pool_worker, InitWire, WorkerConfig, CLAIM, DONE, REVOKED, SLOT_BYTES};
 use crate::codec::{self, FrameReader};
 use crate::error::{Error, Result};
 use crate::handoff::{TrackedFd, TravelFd};
@@ -32,6 +40,10 @@ use crate::sys;
 
 /// Unanswered batches a worker may hold.
 const DEPTH: usize = 2;
+/// How long a worker's current task runs before the tasks queued behind it
+/// may be taken back for an idle worker: far above a tiny item's time (so
+/// fast maps never pay for it), far below a person's notice.
+const STEAL_AFTER: Duration = Duration::from_millis(2);
 /// Kernel buffer asked for each way of a worker channel.
 const CHANNEL_BUFFER: i32 = 4 << 20;
 /// Most chunks in one batch.
@@ -142,6 +154,17 @@ struct Worker {
     tasks_sent: u64,
     timed_out: bool,
     retiring: bool,
+    /// Its queued tasks were taken back: the last sequence number it had
+    /// been sent then. It gets no work until it has skipped up to there.
+    revoked: Option<u64>,
+}
+
+impl Worker {
+    /// Ready for a batch: started, not leaving, not skipping taken-back
+    /// tasks, and its last batch written out.
+    fn takes_work(&self) -> bool {
+        self.ready && !self.retiring && self.revoked.is_none() && self.out.is_empty()
+    }
 }
 
 pub(crate) struct Manager {
@@ -156,6 +179,8 @@ pub(crate) struct Manager {
     startup: Option<Sender<Result<()>>>,
     /// Workers in a row that died before they were ready.
     startup_deaths: u32,
+    /// When to look again for tasks to take back from a busy worker.
+    steal_check: Option<Instant>,
 }
 
 impl Manager {
@@ -178,6 +203,7 @@ impl Manager {
             started: 0,
             startup: Some(startup),
             startup_deaths: 0,
+            steal_check: None,
         })
     }
 
@@ -190,7 +216,7 @@ impl Manager {
 
     fn start_worker(&mut self, slot: usize) -> Result<Worker> {
         let base = slot * SLOT_BYTES;
-        for offset in [base, base + 8] {
+        for offset in [base, base + 8, base + CLAIM] {
             if let Some(a) = self.region.atomic_u64(offset) {
                 a.store(0, Ordering::Release);
             }
@@ -240,6 +266,7 @@ impl Manager {
             tasks_sent: 0,
             timed_out: false,
             retiring: false,
+            revoked: None,
         })
     }
 
@@ -300,8 +327,19 @@ impl Manager {
             .filter(|w| w.ready && !w.retiring)
             .count()
             .max(1);
+        // Every worker's first batch before anyone's second.
+        for depth in 1..=DEPTH {
+            self.dispatch_up_to(depth, live);
+        }
+        if self.take_back() {
+            self.dispatch_up_to(1, live);
+        }
+    }
+
+    /// Sends batches until every worker that takes work holds `depth`.
+    fn dispatch_up_to(&mut self, depth: usize, live: usize) {
         for w in self.workers.iter_mut().flatten() {
-            while w.ready && !w.retiring && w.batches.len() < DEPTH && w.out.is_empty() && !self.pending.is_empty() {
+            while w.takes_work() && w.batches.len() < depth && !self.pending.is_empty() {
                 let mut take = (self.pending.len() / (4 * live)).clamp(1, MAX_BATCH);
                 if let Some(max) = self.config.max_tasks_per_child {
                     take = take.min(max.saturating_sub(w.tasks_sent) as usize);
@@ -359,11 +397,82 @@ impl Manager {
         }
     }
 
+    /// With nothing pending and a worker idle, takes back the tasks queued
+    /// behind busy workers whose current task has run for [`STEAL_AFTER`]
+    /// and puts them at the front of the queue; whether it took any.
+    /// Remembers when to look again in `steal_check`.
+    fn take_back(&mut self) -> bool {
+        self.steal_check = None;
+        let mut idle = self
+            .workers
+            .iter()
+            .flatten()
+            .filter(|w| w.takes_work() && w.inflight.is_empty())
+            .count();
+        if idle == 0 || !self.pending.is_empty() {
+            return false;
+        }
+        let now = sys::monotonic_ns();
+        let mut taken = Vec::new();
+        for w in self.workers.iter_mut().flatten() {
+            if idle == 0 {
+                break;
+            }
+            let base = w.slot * SLOT_BYTES;
+            let (Some(progress), Some(started), Some(claim)) = (
+                self.region.atomic_u64(base),
+                self.region.atomic_u64(base + 8),
+                self.region.atomic_u64(base + CLAIM),
+            ) else {
+                continue;
+            };
+            if w.revoked.is_some() || w.inflight.len() < 2 {
+                continue; // nothing queued behind the task it runs
+            }
+            let running = progress.load(Ordering::Acquire);
+            if running == 0 || running & DONE != 0 {
+                continue; // between tasks: it is about to take the next one
+            }
+            let ran_for = now.saturating_sub(started.load(Ordering::Relaxed));
+            let threshold = STEAL_AFTER.as_nanos() as u64;
+            if ran_for < threshold {
+                let later = Instant::now() + Duration::from_nanos(threshold - ran_for);
+                self.steal_check = Some(self.steal_check.map_or(later, |c| c.min(later)));
+                continue;
+            }
+            // One atomic step: the worker either claimed a task before this
+            // (and runs it) or finds the flag and skips it.
+            let claimed = match claim.fetch_or(REVOKED, Ordering::AcqRel) {
+                c if c & REVOKED != 0 => continue,
+                c => c,
+            };
+            let keep = w.inflight.iter().take_while(|(seq, _)| *seq <= claimed).count();
+            let back: Vec<Job> = w.inflight.drain(keep..).map(|(_, job)| job).collect();
+            if back.is_empty() {
+                // It had claimed everything it was sent: no task to skip,
+                // so no one is looking at the word; clear the flag.
+                claim.store(claimed, Ordering::Release);
+                continue;
+            }
+            w.revoked = w.batches.back().copied();
+            taken.extend(back);
+            idle -= 1;
+        }
+        let any = !taken.is_empty();
+        for job in taken.into_iter().rev() {
+            self.pending.push_front(job);
+        }
+        any
+    }
+
     fn wait_for_events(&mut self) -> Result<()> {
         let mut deadline = self
             .config
             .task_timeout
             .map(|t| Instant::now() + (t / 4).min(Duration::from_millis(100)));
+        if let Some(check) = self.steal_check {
+            deadline = Some(deadline.map_or(check, |d| d.min(check)));
+        }
         self.shared.sleeping.store(true, Ordering::Release);
         if !self.rx.is_empty() || self.shared.state.load(Ordering::Acquire) != RUNNING {
             deadline = Some(Instant::now());
@@ -414,7 +523,8 @@ impl Manager {
     }
 
     fn read_replies(&mut self, slot: usize) {
-        if let Some(message) = self.workers[slot].as_mut().and_then(read_replies) {
+        let claim = self.region.atomic_u64(slot * SLOT_BYTES + CLAIM);
+        if let Some(message) = self.workers[slot].as_mut().and_then(|w| read_replies(w, claim)) {
             self.set_broken(Error::InitializerFailed(message));
         }
     }
@@ -539,8 +649,8 @@ impl Manager {
 }
 
 /// Reads every reply the worker has sent and routes its results; returns
-/// an initializer's failure message.
-fn read_replies(w: &mut Worker) -> Option<String> {
+/// an initializer's failure message. `claim` is the worker's claim word.
+fn read_replies(w: &mut Worker, claim: Option<&std::sync::atomic::AtomicU64>) -> Option<String> {
     let mut frames = Vec::new();
     loop {
         match w.reader.read_from(w.channel.as_fd()) {
@@ -565,6 +675,20 @@ fn read_replies(w: &mut Worker) -> Option<String> {
                 None
             }
             Ok(Reply::InitFailed(message)) => return Some(message.to_string()),
+            Ok(Reply::Skipped { last }) => {
+                while w.batches.front().is_some_and(|l| *l <= last) {
+                    w.batches.pop_front();
+                }
+                if w.revoked.is_some_and(|hi| last >= hi) {
+                    // It skipped all it had been sent and waits for the next
+                    // batch: nobody else touches the word now.
+                    w.revoked = None;
+                    if let Some(claim) = claim {
+                        claim.store(last, Ordering::Release);
+                    }
+                }
+                None
+            }
             Ok(reply) => reply.task_result(w.pid),
             Err(_) => {
                 // Garbage from a worker: kill it; its death fails what it held.

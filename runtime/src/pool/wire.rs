@@ -43,12 +43,16 @@ pub(crate) enum Reply<'a> {
     Ran { seq: u64, outcome: &'a [u8] },
     /// Task `seq` could not run at all (unknown entry, undecodable chunk).
     Failed { seq: u64, message: &'a str },
+    /// The pool took back this worker's queued tasks (see `manager.rs`):
+    /// the worker skipped those of the batch that ends with task `last`.
+    Skipped { last: u64 },
 }
 
 const READY: u8 = 0;
 const INIT_FAILED: u8 = 1;
 const RAN: u8 = 2;
 const FAILED: u8 = 3;
+const SKIPPED: u8 = 4;
 
 impl<'a> Reply<'a> {
     /// Parses a reply frame's body.
@@ -60,6 +64,7 @@ impl<'a> Reply<'a> {
             INIT_FAILED => Reply::InitFailed(text()?),
             RAN => Reply::Ran { seq, outcome: payload },
             FAILED => Reply::Failed { seq, message: text()? },
+            SKIPPED => Reply::Skipped { last: seq },
             other => return Err(Error::Codec(format!("decode: unknown pool reply {other}"))),
         })
     }
@@ -69,7 +74,7 @@ impl<'a> Reply<'a> {
     /// worker `pid`); `None` for the start-up replies.
     pub(crate) fn task_result(&self, pid: i32) -> Option<(u64, Result<usize, Error>)> {
         match *self {
-            Reply::Ready | Reply::InitFailed(_) => None,
+            Reply::Ready | Reply::InitFailed(_) | Reply::Skipped { .. } => None,
             Reply::Ran { seq, outcome } => Some((seq, Ok(outcome.len()))),
             Reply::Failed { seq, message } => Some((
                 seq,
@@ -114,6 +119,11 @@ impl Replies {
     /// Appends "the initializer failed".
     pub(crate) fn init_failed(&mut self, message: &str) {
         self.push_text(INIT_FAILED, 0, message);
+    }
+
+    /// Appends "skipped the taken-back tasks of the batch ending at `last`".
+    pub(crate) fn skipped(&mut self, last: u64) {
+        self.push_text(SKIPPED, last, "");
     }
 
     /// Runs `task` and appends its result.

@@ -6,6 +6,13 @@
 //! [`DONE`] set. When a worker dies, the parent reads the slot to tell the
 //! task that killed it from the ones it finished and the ones it never
 //! started (those run elsewhere, exactly once).
+//!
+//! A third word is the worker's *claim*: the last task it took, which it
+//! advances by compare-and-swap before each task. The pool takes back the
+//! tasks queued behind a busy worker by setting [`REVOKED`] in that word:
+//! from then on the worker skips every task it has been sent (and says so
+//! with one `Skipped` reply per batch) while an idle worker runs them. One
+//! word, so a task is either claimed by its worker or taken back, never both.
 
 use std::os::fd::AsFd;
 use std::sync::atomic::Ordering;
@@ -21,8 +28,13 @@ use crate::sys;
 
 /// Set in a progress slot once the task it names has finished.
 pub(crate) const DONE: u64 = 1 << 63;
-/// Bytes per worker in the progress region: sequence number, start time.
-pub(crate) const SLOT_BYTES: usize = 16;
+/// Set in a claim word: the tasks after the claimed one were taken back.
+pub(crate) const REVOKED: u64 = 1 << 63;
+/// Bytes per worker in the progress region: sequence number, start time,
+/// claim.
+pub(crate) const SLOT_BYTES: usize = 24;
+/// Offset of the claim word in a slot.
+pub(crate) const CLAIM: usize = 16;
 
 /// Results are sent at the end of each batch, or sooner when this much
 /// time has passed since the last send: a slow task's result is never held
@@ -70,7 +82,11 @@ fn serve(config: WorkerConfig) {
         return;
     };
     let base = config.slot * SLOT_BYTES;
-    let (Some(slot), Some(started)) = (region.atomic_u64(base), region.atomic_u64(base + 8)) else {
+    let (Some(slot), Some(started), Some(claim_word)) = (
+        region.atomic_u64(base),
+        region.atomic_u64(base + 8),
+        region.atomic_u64(base + CLAIM),
+    ) else {
         replies.init_failed("progress slot out of range");
         let _ = send(channel.as_fd(), &mut replies);
         return;
@@ -115,18 +131,42 @@ fn serve(config: WorkerConfig) {
             Err(_) => return,
         };
         let mut last_send = Instant::now();
-        let count = batch.len();
-        for (i, task) in batch.iter().enumerate() {
+        let mut skipped = false;
+        for task in &batch {
+            if !claim(claim_word, task.seq) {
+                skipped = true;
+                continue;
+            }
             started.store(sys::monotonic_ns(), Ordering::Relaxed);
             slot.store(task.seq, Ordering::Release);
             replies.run(task);
             slot.store(task.seq | DONE, Ordering::Release);
-            if i + 1 == count || last_send.elapsed() >= FLUSH_AFTER {
+            if last_send.elapsed() >= FLUSH_AFTER {
                 if !send(channel.as_fd(), &mut replies) {
                     return;
                 }
                 last_send = Instant::now();
             }
+        }
+        if let (true, Some(last)) = (skipped, batch.last()) {
+            replies.skipped(last.seq);
+        }
+        if !replies.bytes().is_empty() && !send(channel.as_fd(), &mut replies) {
+            return;
+        }
+    }
+}
+
+/// Claims task `seq` for this worker; `false` when the pool took it back.
+fn claim(word: &std::sync::atomic::AtomicU64, seq: u64) -> bool {
+    let mut current = word.load(Ordering::Acquire);
+    loop {
+        if current & REVOKED != 0 {
+            return false;
+        }
+        match word.compare_exchange_weak(current, seq, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return true,
+            Err(now) => current = now,
         }
     }
 }
