@@ -840,6 +840,29 @@ const ARRIVED: usize = 4;
 const GENERATION: usize = 8;
 const BROKEN: usize = 12;
 
+/// Bits of a barrier's generation word that remember how its last events
+/// ended; the bits above count the events (a pass, an abort, a reset).
+const HISTORY: u32 = 8;
+
+/// The generation word after one more event: the count goes up, and the
+/// event's kind (`broke`: an abort or a reset) enters the history at bit 0.
+fn next_generation(current: u32, broke: bool) -> u32 {
+    let count = (current >> HISTORY).wrapping_add(1);
+    let history = (current << 1) & ((1 << HISTORY) - 1);
+    (count << HISTORY) | history | u32::from(broke)
+}
+
+/// Whether the first event after generation word `seen` was a break, read
+/// from the later word `now`. A waiter that slept through more events than
+/// the history holds is told the barrier broke (it cannot tell).
+fn first_event_broke(seen: u32, now: u32) -> bool {
+    let events = (now >> HISTORY).wrapping_sub(seen >> HISTORY) & (u32::MAX >> HISTORY);
+    if events == 0 || events > HISTORY {
+        return true;
+    }
+    (now >> (events - 1)) & 1 == 1
+}
+
 /// A meeting point for a fixed number of parties — the guide's `Barrier`.
 /// Each `wait` returns once all parties have called it, with an index
 /// unique among them (0 for the last to arrive).
@@ -910,6 +933,18 @@ impl Barrier {
         word(&self.seg, PARTIES).load(Ordering::Acquire)
     }
 
+    /// How many parties wait in the current round (Python's `n_waiting`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::sync::Barrier::new(2).unwrap();
+    /// assert_eq!(b.n_waiting(), 0);
+    /// ```
+    pub fn n_waiting(&self) -> u32 {
+        word(&self.seg, ARRIVED).load(Ordering::Acquire)
+    }
+
     /// Whether the barrier is broken.
     ///
     /// # Examples
@@ -935,9 +970,27 @@ impl Barrier {
     /// ```
     pub fn abort(&self) {
         word(&self.seg, BROKEN).store(1, Ordering::Release);
+        self.end_generation(None, true);
+    }
+
+    /// Ends the current generation (or only `expected`, if given) as a
+    /// pass or a break, and wakes every waiter; whether it was this call
+    /// that ended it.
+    fn end_generation(&self, expected: Option<u32>, broke: bool) -> bool {
         let generation = word(&self.seg, GENERATION);
-        generation.fetch_add(1, Ordering::AcqRel);
+        let mut current = generation.load(Ordering::Acquire);
+        loop {
+            if expected.is_some_and(|e| e != current) {
+                return false;
+            }
+            let next = next_generation(current, broke);
+            match generation.compare_exchange(current, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(now) => current = now,
+            }
+        }
         sys::futex_wake(generation, i32::MAX);
+        true
     }
 
     /// Makes a broken barrier usable again (waiters of the current round
@@ -954,9 +1007,7 @@ impl Barrier {
     pub fn reset(&self) {
         word(&self.seg, ARRIVED).store(0, Ordering::Release);
         word(&self.seg, BROKEN).store(0, Ordering::Release);
-        let generation = word(&self.seg, GENERATION);
-        generation.fetch_add(1, Ordering::AcqRel);
-        sys::futex_wake(generation, i32::MAX);
+        self.end_generation(None, true);
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> Result<u32> {
@@ -969,13 +1020,19 @@ impl Barrier {
         let arrived = word(&self.seg, ARRIVED).fetch_add(1, Ordering::AcqRel) + 1;
         if arrived >= parties {
             word(&self.seg, ARRIVED).store(0, Ordering::Release);
-            generation.fetch_add(1, Ordering::AcqRel);
-            sys::futex_wake(generation, i32::MAX);
-            return Ok(0);
+            // Unless an abort or a reset ended this round first.
+            return if self.end_generation(Some(gen), false) {
+                Ok(0)
+            } else {
+                Err(Error::BrokenBarrier)
+            };
         }
         loop {
-            if generation.load(Ordering::Acquire) != gen {
-                return if self.broken() {
+            let now = generation.load(Ordering::Acquire);
+            if now != gen {
+                // The event that ended *this* round decides, whatever
+                // happened after it (an abort right after a pass).
+                return if first_event_broke(gen, now) {
                     Err(Error::BrokenBarrier)
                 } else {
                     Ok(parties - arrived)

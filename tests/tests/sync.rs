@@ -447,3 +447,35 @@ fn a_dead_condition_waiter_does_not_swallow_a_notify() {
         );
     }
 }
+
+/// A party released by a pass keeps its pass, even when someone aborts the
+/// barrier right after (it got `BrokenBarrier` in 197 of 200 rounds).
+#[test]
+fn a_barrier_pass_is_not_undone_by_a_later_abort() {
+    let barrier = multiproc::sync::Barrier::new(2).unwrap();
+    for round in 0..200 {
+        let other = barrier.clone();
+        let waiter = std::thread::spawn(move || other.wait_timeout(multiproc_tests::PATIENCE));
+        // This party is the one that completes the pass, then aborts.
+        assert!(multiproc_tests::eventually(|| barrier.n_waiting() == 1));
+        let mine = barrier.wait_timeout(multiproc_tests::PATIENCE);
+        barrier.abort();
+        let theirs = waiter.join().unwrap();
+        assert!(mine.is_ok() && theirs.is_ok(), "round {round}: {mine:?} {theirs:?}");
+        barrier.reset();
+    }
+}
+
+/// `reset` while a party waits breaks that party's round, as documented
+/// and as in Python (it returned `Ok`).
+#[test]
+fn a_barrier_reset_breaks_the_waiting_parties() {
+    let barrier = multiproc::sync::Barrier::new(2).unwrap();
+    let other = barrier.clone();
+    let waiter = std::thread::spawn(move || other.wait_timeout(multiproc_tests::PATIENCE));
+    // Reset once the party is waiting (it has arrived: one of two).
+    assert!(multiproc_tests::eventually(|| barrier.n_waiting() == 1));
+    barrier.reset();
+    assert!(matches!(waiter.join().unwrap(), Err(multiproc::Error::BrokenBarrier)));
+    assert!(!barrier.broken());
+}
