@@ -80,7 +80,7 @@ pub use multiproc_macros::{managed, process_fn};
 /// | option | meaning |
 /// |---|---|
 /// | `procs = n` | `n` worker processes (the default: [`cpu_count()`]) |
-/// | `threads = n` | `n` threads of this process instead of processes |
+/// | `threads = n` | `n` threads of this process instead of processes (a panic is caught only where panics unwind: see [`thread::UNWINDS`]) |
 /// | `chunksize = n` | items sent to a worker at a time |
 /// | `ordered = false` | results in completion order |
 /// | `start = fork \| forkserver \| spawn` | the start method of the workers |

@@ -18,6 +18,11 @@ type Job = Box<dyn FnOnce() + Send>;
 /// Dropping it shuts it down and waits for the queued work, like leaving
 /// Python's `with ThreadPoolExecutor() as ex:` block.
 ///
+/// A task's panic is its future's [`Error::Panicked`](crate::Error::Panicked)
+/// only where panics unwind: under `panic = "abort"` it ends the process
+/// (see [`thread::UNWINDS`](crate::thread::UNWINDS));
+/// [`ProcessPoolExecutor`](crate::executor::ProcessPoolExecutor) isolates it.
+///
 /// # Examples
 ///
 /// ```

@@ -154,6 +154,9 @@ struct Worker {
     tasks_sent: u64,
     timed_out: bool,
     retiring: bool,
+    /// A task that panicked under `panic = "abort"` (its number, message,
+    /// location), reported just before the worker aborted.
+    panicked: Option<(u64, String, Option<String>)>,
     /// Its queued tasks were taken back: the last sequence number it had
     /// been sent then. It gets no work until it has skipped up to there.
     revoked: Option<u64>,
@@ -267,6 +270,7 @@ impl Manager {
             timed_out: false,
             retiring: false,
             revoked: None,
+            panicked: None,
         })
     }
 
@@ -553,8 +557,13 @@ impl Manager {
                     },
                 );
             } else if seq == running {
-                let error = match (w.timed_out, self.config.task_timeout) {
-                    (true, Some(t)) => Error::TaskTimeout(t),
+                let error = match (w.timed_out, self.config.task_timeout, w.panicked.take()) {
+                    (true, Some(t), _) => Error::TaskTimeout(t),
+                    (_, _, Some((s, message, location))) if s == seq => Error::Panicked {
+                        pid: w.pid,
+                        message,
+                        location,
+                    },
                     _ => cause.clone(),
                 };
                 job.fail(w.pid, error);
@@ -675,6 +684,10 @@ fn read_replies(w: &mut Worker, claim: Option<&std::sync::atomic::AtomicU64>) ->
                 None
             }
             Ok(Reply::InitFailed(message)) => return Some(message.to_string()),
+            Ok(Reply::Panicked { seq, message, location }) => {
+                w.panicked = Some((seq, message.to_string(), location.map(str::to_string)));
+                None
+            }
             Ok(Reply::Skipped { last }) => {
                 while w.batches.front().is_some_and(|l| *l <= last) {
                     w.batches.pop_front();

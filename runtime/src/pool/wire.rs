@@ -43,6 +43,13 @@ pub(crate) enum Reply<'a> {
     Ran { seq: u64, outcome: &'a [u8] },
     /// Task `seq` could not run at all (unknown entry, undecodable chunk).
     Failed { seq: u64, message: &'a str },
+    /// Task `seq` panicked under `panic = "abort"`: the worker aborts
+    /// right after this reply (sent by its panic hook).
+    Panicked {
+        seq: u64,
+        message: &'a str,
+        location: Option<&'a str>,
+    },
     /// The pool took back this worker's queued tasks (see `manager.rs`):
     /// the worker skipped those of the batch that ends with task `last`.
     Skipped { last: u64 },
@@ -53,6 +60,7 @@ const INIT_FAILED: u8 = 1;
 const RAN: u8 = 2;
 const FAILED: u8 = 3;
 const SKIPPED: u8 = 4;
+const PANICKED: u8 = 5;
 
 impl<'a> Reply<'a> {
     /// Parses a reply frame's body.
@@ -65,6 +73,10 @@ impl<'a> Reply<'a> {
             RAN => Reply::Ran { seq, outcome: payload },
             FAILED => Reply::Failed { seq, message: text()? },
             SKIPPED => Reply::Skipped { last: seq },
+            PANICKED => {
+                let (message, location) = codec::decode_borrowed(payload)?;
+                Reply::Panicked { seq, message, location }
+            }
             other => return Err(Error::Codec(format!("decode: unknown pool reply {other}"))),
         })
     }
@@ -74,7 +86,7 @@ impl<'a> Reply<'a> {
     /// worker `pid`); `None` for the start-up replies.
     pub(crate) fn task_result(&self, pid: i32) -> Option<(u64, Result<usize, Error>)> {
         match *self {
-            Reply::Ready | Reply::InitFailed(_) | Reply::Skipped { .. } => None,
+            Reply::Ready | Reply::InitFailed(_) | Reply::Skipped { .. } | Reply::Panicked { .. } => None,
             Reply::Ran { seq, outcome } => Some((seq, Ok(outcome.len()))),
             Reply::Failed { seq, message } => Some((
                 seq,
@@ -124,6 +136,11 @@ impl Replies {
     /// Appends "skipped the taken-back tasks of the batch ending at `last`".
     pub(crate) fn skipped(&mut self, last: u64) {
         self.push_text(SKIPPED, last, "");
+    }
+
+    /// Appends "task `seq` panicked" (before a `panic = "abort"` abort).
+    pub(crate) fn panicked(&mut self, seq: u64, message: &str, location: Option<&str>) {
+        let _ = self.push(PANICKED, seq, |out| codec::append(&(message, location), out));
     }
 
     /// Runs `task` and appends its result.

@@ -61,6 +61,20 @@ pub(crate) struct WorkerConfig {
     pub(crate) pin_cpu: Option<usize>,
 }
 
+/// The worker's channel, for its panic hook under `panic = "abort"`.
+static CHANNEL: crate::process::panic_hook::LastWords = crate::process::panic_hook::LastWords::new();
+/// The task this worker runs, for the same hook.
+static CURRENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Under `panic = "abort"`: tells the pool that the running task panicked,
+/// and where, before the worker aborts (its death then fails that task with
+/// `Error::Panicked`, not a bare SIGABRT).
+pub(crate) fn report_panic_before_abort(message: &str, location: Option<&str>) {
+    let mut replies = Replies::default();
+    replies.panicked(CURRENT.load(Ordering::Relaxed), message, location);
+    CHANNEL.say(replies.bytes());
+}
+
 #[process_fn(name = "multiproc::pool::worker")]
 pub(crate) fn pool_worker(config: WorkerConfig) {
     serve(config);
@@ -112,6 +126,9 @@ fn serve(config: WorkerConfig) {
         }
     }
     install_quiet_panic_hook();
+    if cfg!(panic = "abort") {
+        CHANNEL.arm(channel.as_fd());
+    }
     replies.ready();
     if !send(channel.as_fd(), &mut replies) {
         return;
@@ -138,6 +155,7 @@ fn serve(config: WorkerConfig) {
                 continue;
             }
             started.store(sys::monotonic_ns(), Ordering::Relaxed);
+            CURRENT.store(task.seq, Ordering::Relaxed);
             slot.store(task.seq, Ordering::Release);
             replies.run(task);
             slot.store(task.seq | DONE, Ordering::Release);

@@ -144,9 +144,28 @@ pub(crate) fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// The task's result socket, for the panic hook under `panic = "abort"`.
+static RESULT: super::panic_hook::LastWords = super::panic_hook::LastWords::new();
+
+/// Under `panic = "abort"`: writes the task's `Panicked` outcome before the
+/// process aborts, so the parent reports the panic, not only SIGABRT.
+pub(crate) fn report_panic_before_abort(message: &str, location: Option<&str>) {
+    let outcome = Outcome::Panicked {
+        message: message.to_string(),
+        location: location.map(str::to_string),
+    };
+    if let Ok(frame) = crate::codec::encode_frame(&outcome) {
+        RESULT.say(&frame);
+    }
+    flush_stdio();
+}
+
 /// Runs `task`, writes its [`Outcome`] on `result`, and exits the process.
 pub(crate) fn run_and_exit(result: OwnedFd, task: impl FnOnce() -> Result<Vec<u8>>) -> ! {
     super::panic_hook::set_mode(super::panic_hook::RECORD);
+    if cfg!(panic = "abort") {
+        RESULT.arm(result.as_fd());
+    }
     let outcome = match panic::catch_unwind(AssertUnwindSafe(task)) {
         Ok(Ok(bytes)) => Outcome::Returned(bytes),
         Ok(Err(e)) => Outcome::SetupFailed(e.to_string()),
@@ -155,6 +174,7 @@ pub(crate) fn run_and_exit(result: OwnedFd, task: impl FnOnce() -> Result<Vec<u8
             location: super::panic_hook::take_location(),
         },
     };
+    RESULT.disarm();
     let code = match outcome {
         Outcome::Returned(_) => 0,
         _ => 1,

@@ -8,11 +8,21 @@
 //! held at the fork (a thread that was panicking then left it held
 //! forever: the child hung). So the hook is installed once, before any
 //! fork, and a child only flips an atomic mode.
+//!
+//! Under `panic = "abort"` nothing unwinds to the code that would report the
+//! panic: the process aborts right after the hook. So there the hook itself
+//! hands the panic's message and location to the parent first, through a
+//! [`LastWords`] descriptor (a child's result socket: its `Panicked`
+//! outcome; a pool worker's channel: a `Panicked` reply), and the parent
+//! reports `Error::Panicked` rather than a bare SIGABRT.
 
 use std::cell::RefCell;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::panic;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Once;
+use std::sync::{Mutex, Once};
+
+use crate::sys;
 
 /// The parent's behaviour: the previous hook, untouched.
 const NORMAL: u8 = 0;
@@ -39,6 +49,13 @@ pub(crate) fn install() {
             let mode = MODE.load(Ordering::Relaxed);
             if mode != NORMAL {
                 let location = info.location().map(|l| l.to_string());
+                if cfg!(panic = "abort") {
+                    let message = super::child::payload_message(info.payload());
+                    match mode {
+                        QUIET => crate::pool::report_panic_before_abort(&message, location.as_deref()),
+                        _ => super::child::report_panic_before_abort(&message, location.as_deref()),
+                    }
+                }
                 LAST_LOCATION.with(|l| *l.borrow_mut() = location);
             }
             if mode != QUIET {
@@ -46,6 +63,41 @@ pub(crate) fn install() {
             }
         }));
     });
+}
+
+/// A descriptor the panic hook may write a last message on before a
+/// `panic = "abort"` abort. Fork-local: a child never sees its parent's.
+pub(crate) struct LastWords(sys::ForkLocal<Mutex<Option<OwnedFd>>>);
+
+impl LastWords {
+    pub(crate) const fn new() -> Self {
+        LastWords(sys::ForkLocal::new(Default::default))
+    }
+
+    /// Keeps a copy of `fd` for the hook (nothing when it cannot be copied:
+    /// the panic is then reported as the signal only).
+    pub(crate) fn arm(&self, fd: BorrowedFd<'_>) {
+        if let (Ok(copy), Ok(mut slot)) = (fd.try_clone_to_owned(), self.0.get().lock()) {
+            *slot = Some(copy);
+        }
+    }
+
+    /// Closes the copy.
+    pub(crate) fn disarm(&self) {
+        if let Ok(mut slot) = self.0.get().lock() {
+            *slot = None;
+        }
+    }
+
+    /// Writes `bytes` once on the armed descriptor, if any; never waits on
+    /// another thread.
+    pub(crate) fn say(&self, bytes: &[u8]) {
+        if let Ok(mut slot) = self.0.get().try_lock() {
+            if let Some(fd) = slot.take() {
+                let _ = sys::write_all(fd.as_fd(), bytes);
+            }
+        }
+    }
 }
 
 /// Switches this process to `mode` (no lock taken once installed).

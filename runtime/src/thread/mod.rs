@@ -28,6 +28,18 @@
 //! # }
 //! ```
 //!
+//! # Panics under `panic = "abort"`
+//!
+//! A thread-mode task that panics comes back as [`Error::Panicked`] only
+//! where panics unwind. A build with `panic = "abort"` (common in release
+//! profiles) ends the whole process at the first panic of any task on
+//! [`Pool`], [`ThreadPoolExecutor`](crate::executor::ThreadPoolExecutor)
+//! or `par_map!(…, threads = n)`: nothing can catch it. [`UNWINDS`] says
+//! which build this is. The process twins isolate such a panic: there the
+//! worker reports the panic's message and location to the parent before it
+//! aborts, the task fails with [`Error::Panicked`], and the pool replaces
+//! the worker.
+//!
 //! - `call.rs` — [`Callable`]; `pool.rs` — [`Pool`]; `queue.rs` — the queues.
 
 mod call;
@@ -38,4 +50,14 @@ pub use self::call::{Callable, Closure, Entry};
 pub use self::pool::{AsyncResult, IMap, Pool, PoolBuilder};
 pub use self::queue::{JoinableQueue, Queue, SimpleQueue};
 pub use crate::shared::{Array, Value};
+/// Whether a panic in a thread-mode task can be caught (and returned as
+/// [`Error::Panicked`](crate::Error::Panicked)) in this build: `false` under
+/// `panic = "abort"`, where it ends the process (see the module's docs).
+///
+/// ```
+/// // The test profile unwinds.
+/// assert!(multiproc::thread::UNWINDS);
+/// ```
+pub const UNWINDS: bool = cfg!(panic = "unwind");
+
 pub use crate::sync::{Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore};

@@ -222,7 +222,8 @@ impl PoolBuilder {
 /// It takes `#[process_fn]` entries, like the process pool, and closures
 /// (which may capture). Items and results are moved, never encoded, so they
 /// need not be serde types. A task's panic fails that task alone, as
-/// [`Error::Panicked`].
+/// [`Error::Panicked`] — where panics unwind: under `panic = "abort"` it
+/// ends the process (see [`UNWINDS`](crate::thread::UNWINDS)).
 ///
 /// Threads cannot be killed: [`terminate`](Pool::terminate) fails the work
 /// no thread has started, and dropping the pool terminates it without
