@@ -171,6 +171,15 @@ pub enum Error {
     /// the name is unknown, or its type is not the one asked for.
     #[error("manager: {0}")]
     Manager(String),
+    /// A manager's server could not take the connection: it is out of
+    /// descriptors, or made room for newer connections that had not
+    /// authenticated yet. Retrying later may work.
+    #[error("the manager is busy: {0}")]
+    ManagerBusy(String),
+    /// The handshake with a manager's server did not finish within this
+    /// total time (however the bytes trickled in).
+    #[error("the handshake with the manager did not finish within {0:?}")]
+    HandshakeTimeout(Duration),
     /// An operating-system call failed.
     #[error("{context}: {source}")]
     Io {
@@ -242,6 +251,8 @@ impl Clone for Error {
             Error::Usage(m) => Error::Usage(m.clone()),
             Error::AuthenticationFailed(m) => Error::AuthenticationFailed(m.clone()),
             Error::Manager(m) => Error::Manager(m.clone()),
+            Error::ManagerBusy(m) => Error::ManagerBusy(m.clone()),
+            Error::HandshakeTimeout(d) => Error::HandshakeTimeout(*d),
             Error::Io { context, source } => Error::Io {
                 context,
                 source: std::io::Error::new(source.kind(), source.to_string()),
@@ -314,6 +325,8 @@ enum Wire {
     AuthenticationFailed(String),
     Manager(String),
     Io(String, String),
+    ManagerBusy(String),
+    HandshakeTimeout(Duration),
 }
 
 /// The source of an `ItemFailed`, decoded with a depth limit: bytes from
@@ -391,6 +404,8 @@ impl From<&Error> for Wire {
             Error::Usage(m) => Wire::Usage(m.into_owned()),
             Error::AuthenticationFailed(m) => Wire::AuthenticationFailed(m),
             Error::Manager(m) => Wire::Manager(m),
+            Error::ManagerBusy(m) => Wire::ManagerBusy(m),
+            Error::HandshakeTimeout(d) => Wire::HandshakeTimeout(d),
             Error::Io { context, source } => Wire::Io(context.to_string(), source.to_string()),
         }
     }
@@ -435,6 +450,8 @@ impl From<Wire> for Error {
             Wire::Usage(m) => Error::Usage(m.into()),
             Wire::AuthenticationFailed(m) => Error::AuthenticationFailed(m),
             Wire::Manager(m) => Error::Manager(m),
+            Wire::ManagerBusy(m) => Error::ManagerBusy(m),
+            Wire::HandshakeTimeout(d) => Error::HandshakeTimeout(d),
             // The context was a static string in the other process; its text
             // stays, in the message.
             Wire::Io(context, message) => Error::Io {

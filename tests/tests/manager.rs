@@ -232,12 +232,12 @@ fn garbage_and_stalled_clients_do_not_disturb_honest_ones() {
     let address = server.address().to_string();
     // Stalls before answering the challenge.
     let mut stalled = TcpStream::connect(&address).unwrap();
-    let mut challenge = [0u8; 32];
+    let mut challenge = [0u8; 33];
     stalled.read_exact(&mut challenge).unwrap();
     // Sends garbage instead of an answer: refused.
     let mut garbage = TcpStream::connect(&address).unwrap();
     garbage.read_exact(&mut challenge).unwrap();
-    garbage.write_all(&[0xAB; 32]).unwrap();
+    garbage.write_all(&[0xAB; 64]).unwrap();
     let mut verdict = [9u8; 1];
     garbage.read_exact(&mut verdict).unwrap();
     assert_eq!(verdict[0], 0, "the server must refuse a wrong answer");
@@ -288,13 +288,19 @@ fn the_sync_proxies_behave_like_their_process_twins() {
     assert!(matches!(sem.release(), Err(Error::Usage(_))));
 }
 
-/// The client's answer to `challenge` under `key`, as the protocol says.
-fn answer(key: &[u8], challenge: &[u8]) -> Vec<u8> {
+/// The client's answer to a server's `greeting` (its first byte, then
+/// its nonce) under `key`, as the protocol says: our nonce, then the MAC of
+/// both nonces.
+fn answer(key: &[u8], greeting: &[u8]) -> Vec<u8> {
     use hmac::Mac;
+    let ours = [7u8; 32];
     let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).unwrap();
     mac.update(b"client");
-    mac.update(challenge);
-    mac.finalize().into_bytes().to_vec()
+    mac.update(&greeting[1..]);
+    mac.update(&ours);
+    let mut out = ours.to_vec();
+    out.extend_from_slice(&mac.finalize().into_bytes());
+    out
 }
 
 #[test]
@@ -310,7 +316,7 @@ fn a_replayed_answer_oversized_frame_and_mid_frame_stall_are_refused_while_other
 
     // A replay: the right answer to one connection's challenge, sent on another.
     let mut first = TcpStream::connect(&address).unwrap();
-    let mut challenge = [0u8; 32];
+    let mut challenge = [0u8; 33];
     first.read_exact(&mut challenge).unwrap();
     let recorded = answer(b"key", &challenge);
     let mut second = TcpStream::connect(&address).unwrap();

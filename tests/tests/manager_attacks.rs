@@ -10,13 +10,13 @@ use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use multiproc::manager::{Address, BaseManager, DictProxy, Manager, Object};
-use multiproc::Error;
-use multiproc_tests::PATIENCE;
+use multiproc::prelude::*;
+use multiproc_tests::{eventually, PATIENCE};
 
 /// The uid and gid a stranger runs as.
 const NOBODY: u32 = 65534;
@@ -51,7 +51,7 @@ fn fork_as_stranger(f: impl FnOnce() -> i32) -> i32 {
 /// The exit code of child `pid`, waiting at most [`PATIENCE`] (then it is
 /// killed and the test fails).
 fn exit_code(pid: i32) -> i32 {
-    let deadline = std::time::Instant::now() + PATIENCE;
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let mut status = 0;
         // SAFETY: `status` is a valid out-pointer.
@@ -60,7 +60,7 @@ fn exit_code(pid: i32) -> i32 {
             assert!(libc::WIFEXITED(status), "the stranger died: status {status:#x}");
             return libc::WEXITSTATUS(status);
         }
-        if std::time::Instant::now() > deadline {
+        if Instant::now() > deadline {
             multiproc_tests::send_signal(pid, libc::SIGKILL);
             panic!("the stranger did not finish in time");
         }
@@ -254,5 +254,196 @@ fn strangers_cannot_open_the_local_sockets() {
     assert_eq!(exit_code(pid), 0, "the manager sent a stranger a challenge");
     let list = manager.list::<u8>().unwrap();
     list.push(&1).unwrap();
+    server.shutdown();
+}
+
+const FLOOD_KEY: &[u8] = b"flood key";
+
+/// Serves a dict `d` on `port` with at most `limit` descriptors.
+#[process_fn]
+fn limited_server(port: u16, limit: u64) -> multiproc::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: `lim` is a valid rlimit.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+    BaseManager::builder()
+        .address(&format!("127.0.0.1:{port}"))
+        .authkey(FLOOD_KEY)
+        .register_shared("d", Object::dict())
+        .serve()
+}
+
+/// Issue 17's lock-out, bounded: a server limited to 128 descriptors,
+/// 300 idle connections, 100 that drip a byte every 100 ms, and a stream
+/// of new idle ones; honest clients (through the local twin and through
+/// TCP) are each served within a few seconds (well under a second on an
+/// idle machine). Then honest clients that hold connections until the
+/// descriptors run out get `ManagerBusy` — not a hang, not an
+/// authentication error — and once they let go the server serves again.
+/// (Before the fix, the server spent a thread and a descriptor on each
+/// stranger and spun on `accept` once they ran out.)
+#[test]
+fn floods_of_idle_and_slow_drip_connections_do_not_lock_honest_clients_out() {
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let mut server = Process::builder()
+        .start_method(StartMethod::Spawn)
+        .daemon(true) // gone with this process, should a check fail
+        .start(limited_server, (port, 128))
+        .unwrap();
+    assert!(
+        eventually(|| multiproc::fuzz::manager_over_tcp(&address, FLOOD_KEY).is_ok()),
+        "the server never came up"
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let idle: Vec<TcpStream> = (0..300).map(|_| TcpStream::connect(&address).unwrap()).collect();
+    let drips: Vec<TcpStream> = (0..100).map(|_| TcpStream::connect(&address).unwrap()).collect();
+    let dripping = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut drips = drips;
+            while !stop.load(Ordering::Relaxed) {
+                for d in &mut drips {
+                    let _ = d.write(&[0x5a]);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let churning = {
+        let (stop, address) = (stop.clone(), address.clone());
+        std::thread::spawn(move || {
+            let mut ring = std::collections::VecDeque::new();
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(s) = TcpStream::connect(&address) {
+                    ring.push_back(s);
+                }
+                if ring.len() > 200 {
+                    ring.pop_front();
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+
+    let mut slowest = Duration::ZERO;
+    for i in 0..20u32 {
+        let started = Instant::now();
+        let client = if i % 2 == 0 {
+            BaseManager::connect(&address, FLOOD_KEY)
+        } else {
+            multiproc::fuzz::manager_over_tcp(&address, FLOOD_KEY)
+        }
+        .unwrap_or_else(|e| panic!("honest client {i} was refused: {e}"));
+        let d: DictProxy<u32, u32> = client.get("d").unwrap();
+        d.insert(&i, &i).unwrap();
+        assert_eq!(d.get(&i).unwrap(), Some(i));
+        slowest = slowest.max(started.elapsed());
+    }
+    eprintln!("slowest honest client under the flood: {slowest:?}");
+    assert!(slowest < Duration::from_secs(5), "an honest client waited {slowest:?}");
+
+    // Honest clients that each hold a connection, until the descriptors
+    // run out: then a clear "busy".
+    let mut held = Vec::new();
+    let busy = loop {
+        match multiproc::fuzz::manager_over_tcp(&address, FLOOD_KEY) {
+            Ok(c) => held.push(c),
+            Err(e) => break e,
+        }
+        assert!(held.len() < 200, "the server never ran out of descriptors");
+    };
+    assert!(matches!(busy, Error::ManagerBusy(_)), "not a busy error: {busy:?}");
+    drop(held);
+    let deadline = Instant::now() + PATIENCE;
+    let after = loop {
+        match multiproc::fuzz::manager_over_tcp(&address, FLOOD_KEY) {
+            Ok(c) => break c,
+            // Its connections' threads may still be closing.
+            Err(Error::ManagerBusy(_)) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("after the busy spell: {e}"),
+        }
+    };
+    let d: DictProxy<u32, u32> = after.get("d").unwrap();
+    assert_eq!(d.len().unwrap(), 20);
+
+    stop.store(true, Ordering::Relaxed);
+    dripping.join().unwrap();
+    churning.join().unwrap();
+    drop(idle);
+    after.shutdown().unwrap();
+    server.join_timeout(PATIENCE).unwrap().unwrap();
+}
+
+/// A client that trickles its answer in, a byte every 300 ms, is cut off
+/// at the server's one total handshake deadline (5 s) — not kept alive by
+/// each byte as when the deadline was per read (about 20 s for 64 bytes),
+/// and never answered.
+#[test]
+fn a_trickled_answer_is_cut_off_at_the_total_deadline() {
+    let server = BaseManager::builder().authkey(b"k").start().unwrap();
+    let mut s = TcpStream::connect(server.address().to_string()).unwrap();
+    let started = Instant::now();
+    let mut greeting = [0u8; 33];
+    s.read_exact(&mut greeting).unwrap();
+    s.set_nonblocking(true).unwrap();
+    let mut sent = 0;
+    let closed = loop {
+        let mut byte = [0u8; 1];
+        match s.read(&mut byte) {
+            Ok(0) => break true,
+            Ok(_) => panic!("the server answered a trickle: {}", byte[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => break true,
+        }
+        if sent < 64 && s.write(&[0x5a]).is_ok() {
+            sent += 1;
+        }
+        if started.elapsed() > PATIENCE {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let took = started.elapsed();
+    assert!(closed);
+    eprintln!("cut off after {took:?} and {sent} bytes");
+    assert!(sent < 64, "the whole answer got through");
+    assert!(took < Duration::from_secs(12), "cut off only after {took:?}");
+    server.shutdown();
+}
+
+/// The three ways a handshake can fail are three errors: a server that
+/// greets and then says nothing is a timeout (after the client's 10 s),
+/// a wrong key is an authentication failure, a `BUSY` byte is busy.
+#[test]
+fn handshake_failures_are_told_apart() {
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (silent_addr, busy_addr) = (silent.local_addr().unwrap(), busy.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut s in silent.incoming().flatten() {
+            let _ = s.write_all(b"M");
+            held.push(s);
+        }
+    });
+    std::thread::spawn(move || {
+        for mut s in busy.incoming().flatten() {
+            let _ = s.write_all(&[2]);
+        }
+    });
+    let started = Instant::now();
+    let got = multiproc::fuzz::manager_over_tcp(&silent_addr.to_string(), b"k");
+    assert!(matches!(got, Err(Error::HandshakeTimeout(_))), "{got:?}");
+    assert!(started.elapsed() < PATIENCE);
+    let got = multiproc::fuzz::manager_over_tcp(&busy_addr.to_string(), b"k");
+    assert!(matches!(got, Err(Error::ManagerBusy(_))), "{got:?}");
+    let server = BaseManager::builder().authkey(b"right").start().unwrap();
+    let got = BaseManager::connect(&server.address().to_string(), b"wrong");
+    assert!(matches!(got, Err(Error::AuthenticationFailed(_))), "{got:?}");
     server.shutdown();
 }

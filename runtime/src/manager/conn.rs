@@ -2,14 +2,16 @@
 //! handshake, framed requests and replies, and the client's pool of
 //! connections.
 //!
-//! Handshake, before any request is decoded: the server sends 32 random
-//! bytes; the client answers `HMAC-SHA256(authkey, "client" ‖ challenge)`;
-//! the server checks it (in constant time) and answers one status byte.
-//! Then the client sends its own challenge and checks the server's
-//! `HMAC-SHA256(authkey, "server" ‖ challenge)`: each side proves it knows
-//! the key, and a reply recorded from one connection is worthless on
-//! another. Until the handshake is over the server reads only those fixed
-//! sizes, with a deadline.
+//! Handshake, before any request is decoded: the server sends
+//! [`GREETING`] and 32 random bytes `Ns` (or [`BUSY`] and closes); the
+//! client answers with its own 32 random bytes `Nc` and
+//! `HMAC-SHA256(authkey, "client" ‖ Ns ‖ Nc)`; the server checks it (in
+//! constant time) and answers [`ACCEPTED`] with
+//! `HMAC-SHA256(authkey, "server" ‖ Ns ‖ Nc)`, or [`REFUSED`]. Each side
+//! proves it knows the key on a nonce of the other's, so an answer
+//! recorded from one connection is worthless on another. The server reads
+//! exactly those sizes, in its event loop (see `gate.rs`), within one
+//! total deadline; the client has its own total deadline.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -31,18 +33,26 @@ use crate::codec::{self, FrameReader};
 use crate::error::{Error, Result};
 use crate::sys;
 
-/// Bytes in a challenge and in a MAC.
+/// Bytes in a nonce and in a MAC.
 const CHALLENGE: usize = 32;
-/// How long either side waits for the other during the handshake.
-pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a client waits for the whole handshake.
+pub(crate) const CLIENT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a server gives a connection to finish the handshake, all
+/// reads together: a client that trickles its answer in is cut off then.
+pub(crate) const SERVER_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest request or reply frame (a client cannot make the server
 /// allocate more).
 pub(crate) const MAX_FRAME: usize = 64 << 20;
 /// How long a waiting side checks for the answer before it sleeps.
 const SPIN: Duration = Duration::from_micros(60);
 
-const ACCEPTED: u8 = 1;
 const REFUSED: u8 = 0;
+const ACCEPTED: u8 = 1;
+/// Instead of a greeting or a verdict: the server cannot take the
+/// connection (out of descriptors, or too many unauthenticated ones).
+const BUSY: u8 = 2;
+/// The first byte of a server's greeting.
+const GREETING: u8 = b'M';
 
 /// Where a manager's server listens: a TCP address, or (for
 /// [`Manager`](super::Manager)) an abstract Unix socket, which leaves
@@ -135,7 +145,7 @@ impl Stream {
 
     /// Ends the handshake: from now on the socket never blocks a call; the
     /// waiting is done here, spinning briefly first.
-    fn framed(&mut self) -> Result<()> {
+    pub(crate) fn framed(&mut self) -> Result<()> {
         self.set_read_timeout(None);
         match &self.sock {
             Sock::Tcp(s) => s.set_nonblocking(true),
@@ -221,10 +231,6 @@ impl Stream {
             Sock::Tcp(s) => s.as_fd(),
             Sock::Unix(s) => s.as_fd(),
         }
-    }
-
-    fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
-        self.io().read_exact(buf)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
@@ -399,7 +405,7 @@ impl Stream {
         if !matches!(self.sock, Sock::Unix(_)) {
             return Ok(());
         }
-        let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+        let deadline = Instant::now() + CLIENT_HANDSHAKE_TIMEOUT;
         let ready = sys::poll(&[(self.sock_fd(), sys::POLLIN)], Some(deadline)).map_err(Error::io("poll"))?;
         if ready.first().is_none_or(|r| *r == 0) {
             return Err(Error::Manager("the server offered no shared page".into()));
@@ -522,71 +528,149 @@ pub(crate) fn random_key() -> Result<Arc<[u8]>> {
     Ok(key.into())
 }
 
-fn mac(key: &[u8], role: &[u8], challenge: &[u8]) -> Hmac<Sha256> {
+fn mac(key: &[u8], role: &[u8], server: &[u8; CHALLENGE], client: &[u8; CHALLENGE]) -> Hmac<Sha256> {
     // HMAC takes a key of any length: `new_from_slice` cannot fail here.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
     mac.update(role);
-    mac.update(challenge);
+    mac.update(server);
+    mac.update(client);
     mac
 }
 
-fn handshake_io(what: &str) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |e| Error::AuthenticationFailed(format!("{what}: {e}"))
+/// The server's side of one handshake, driven by whoever reads and writes
+/// the socket (the server's event loop): the greeting to send, then the
+/// verdict on the client's answer.
+#[derive(Debug)]
+pub(crate) struct Challenge {
+    nonce: [u8; CHALLENGE],
 }
 
-/// The server's side of the handshake: `Ok` only for a client that knows
-/// `key`, which has then also checked that we know it.
-pub(crate) fn accept_handshake(stream: &mut Stream, key: &[u8]) -> Result<()> {
-    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
-    let mut challenge = [0u8; CHALLENGE];
-    random_bytes(&mut challenge)?;
-    stream
-        .write_all(&challenge)
-        .map_err(handshake_io("sending the challenge"))?;
-    let mut answer = [0u8; CHALLENGE];
-    stream
-        .read_exact(&mut answer)
-        .map_err(handshake_io("reading the answer"))?;
-    if mac(key, b"client", &challenge).verify_slice(&answer).is_err() {
-        let _ = stream.write_all(&[REFUSED]);
-        return Err(Error::AuthenticationFailed(
-            "a client answered with the wrong authkey".into(),
-        ));
+/// What the server sends first: [`GREETING`] and its nonce.
+pub(crate) const GREETING_LEN: usize = 1 + CHALLENGE;
+/// What the client answers: its nonce and its MAC.
+pub(crate) const ANSWER_LEN: usize = 2 * CHALLENGE;
+/// The one byte a server sends to a connection it cannot take.
+pub(crate) const BUSY_REPLY: [u8; 1] = [BUSY];
+
+impl Challenge {
+    /// A fresh challenge, from `urandom` (kept open by the caller: a
+    /// server out of descriptors can still greet the connection it took).
+    pub(crate) fn new(mut urandom: &std::fs::File) -> Result<Challenge> {
+        let mut nonce = [0u8; CHALLENGE];
+        urandom
+            .read_exact(&mut nonce)
+            .map_err(Error::io("reading /dev/urandom"))?;
+        Ok(Challenge { nonce })
     }
-    stream.write_all(&[ACCEPTED]).map_err(handshake_io("accepting"))?;
-    let mut theirs = [0u8; CHALLENGE];
-    stream
-        .read_exact(&mut theirs)
-        .map_err(handshake_io("reading the client's challenge"))?;
-    let proof = mac(key, b"server", &theirs).finalize().into_bytes();
-    stream.write_all(&proof).map_err(handshake_io("answering"))?;
-    stream.framed()
+
+    /// The first bytes the server sends.
+    pub(crate) fn greeting(&self) -> [u8; GREETING_LEN] {
+        let mut out = [GREETING; GREETING_LEN];
+        out[1..].copy_from_slice(&self.nonce);
+        out
+    }
+
+    /// The verdict on `answer` under `key`: what to send back, and whether
+    /// the client proved it knows the key.
+    pub(crate) fn verdict(&self, key: &[u8], answer: &[u8; ANSWER_LEN]) -> (Vec<u8>, bool) {
+        let mut theirs = [0u8; CHALLENGE];
+        theirs.copy_from_slice(&answer[..CHALLENGE]);
+        if mac(key, b"client", &self.nonce, &theirs)
+            .verify_slice(&answer[CHALLENGE..])
+            .is_err()
+        {
+            return (vec![REFUSED], false);
+        }
+        let mut out = vec![ACCEPTED];
+        out.extend_from_slice(&mac(key, b"server", &self.nonce, &theirs).finalize().into_bytes());
+        (out, true)
+    }
 }
 
-/// The client's side of the handshake.
+impl Stream {
+    /// One non-blocking read (the server's handshake loop).
+    pub(crate) fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.io().read(buf)
+    }
+
+    /// One non-blocking write (the server's handshake loop).
+    pub(crate) fn write_some(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.io().write(buf)
+    }
+
+    /// Makes the socket non-blocking (the server's handshake loop).
+    pub(crate) fn set_nonblocking(&self) -> Result<()> {
+        match &self.sock {
+            Sock::Tcp(s) => s.set_nonblocking(true),
+            Sock::Unix(s) => s.set_nonblocking(true),
+        }
+        .map_err(Error::io("fcntl"))
+    }
+
+    /// Fills `buf` before `deadline` (the client's handshake): the one
+    /// deadline covers every read, however slowly the bytes come.
+    fn read_by(&mut self, buf: &mut [u8], deadline: Instant) -> Result<()> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::HandshakeTimeout(CLIENT_HANDSHAKE_TIMEOUT));
+            }
+            self.set_read_timeout(Some(left));
+            match self.io().read(&mut buf[filled..]) {
+                Ok(0) => {
+                    return Err(Error::Manager(
+                        "the server closed the connection during the handshake".into(),
+                    ))
+                }
+                Ok(n) => filled += n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => return Err(Error::io("reading the manager's handshake")(e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The client's side of the handshake, all of it within
+/// [`CLIENT_HANDSHAKE_TIMEOUT`].
 fn client_handshake(stream: &mut Stream, key: &[u8]) -> Result<()> {
-    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
-    let mut challenge = [0u8; CHALLENGE];
-    stream
-        .read_exact(&mut challenge)
-        .map_err(handshake_io("reading the challenge"))?;
-    let answer = mac(key, b"client", &challenge).finalize().into_bytes();
-    stream.write_all(&answer).map_err(handshake_io("answering"))?;
+    let deadline = Instant::now() + CLIENT_HANDSHAKE_TIMEOUT;
+    let busy = || Error::ManagerBusy("the server has no room for another connection now".into());
     let mut status = [0u8; 1];
-    stream
-        .read_exact(&mut status)
-        .map_err(handshake_io("reading the verdict"))?;
-    if status[0] != ACCEPTED {
-        return Err(Error::AuthenticationFailed("the server refused our authkey".into()));
+    stream.read_by(&mut status, deadline)?;
+    match status[0] {
+        GREETING => {}
+        BUSY => return Err(busy()),
+        other => {
+            return Err(Error::AuthenticationFailed(format!(
+                "the server greeted with byte {other}: not a multiproc manager of this version"
+            )))
+        }
     }
+    let mut theirs = [0u8; CHALLENGE];
+    stream.read_by(&mut theirs, deadline)?;
     let mut ours = [0u8; CHALLENGE];
     random_bytes(&mut ours)?;
-    stream.write_all(&ours).map_err(handshake_io("sending our challenge"))?;
-    let mut proof = [0u8; CHALLENGE];
+    let mut answer = ours.to_vec();
+    answer.extend_from_slice(&mac(key, b"client", &theirs, &ours).finalize().into_bytes());
     stream
-        .read_exact(&mut proof)
-        .map_err(handshake_io("reading the server's proof"))?;
-    if mac(key, b"server", &ours).verify_slice(&proof).is_err() {
+        .write_all(&answer)
+        .map_err(Error::io("answering the manager's challenge"))?;
+    stream.read_by(&mut status, deadline)?;
+    match status[0] {
+        ACCEPTED => {}
+        BUSY => return Err(busy()),
+        REFUSED => return Err(Error::AuthenticationFailed("the server refused our authkey".into())),
+        other => return Err(Error::AuthenticationFailed(format!("the server answered byte {other}"))),
+    }
+    let mut proof = [0u8; CHALLENGE];
+    stream.read_by(&mut proof, deadline)?;
+    if mac(key, b"server", &theirs, &ours).verify_slice(&proof).is_err() {
         return Err(Error::AuthenticationFailed(
             "the server does not know the authkey".into(),
         ));

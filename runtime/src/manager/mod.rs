@@ -7,7 +7,10 @@
 //!   [`Managed`] and [`Proxy`] traits, [`Handle`];
 //! - `proxy.rs` — the built-in proxies ([`ListProxy`], [`DictProxy`], …);
 //! - `objects.rs` — what the server holds behind them;
-//! - `server.rs` — the server: a thread per connection;
+//! - `server.rs` — the server: a thread per authenticated connection;
+//! - `gate.rs` — its gate: accepting and every handshake in one thread,
+//!   with a cap, a total deadline, and a plan for running out of
+//!   descriptors;
 //! - `conn.rs` — addresses, the HMAC handshake, requests and replies;
 //! - `local.rs` — a `BaseManager`'s local twin, and the `SO_PEERCRED`
 //!   checks on every local socket.
@@ -28,6 +31,7 @@
 //! ```
 
 pub(crate) mod conn;
+mod gate;
 mod local;
 mod objects;
 mod proxy;
@@ -662,7 +666,7 @@ impl Object {
 fn manager_server(listener: TravelFd, authkey: serde_bytes::ByteBuf) -> Result<()> {
     let listener = UnixListener::from(listener.0);
     let server = Server::new(authkey.into_vec().into(), HashMap::new())?;
-    server.serve(Listener::Unix(listener))
+    server.serve(vec![Listener::Unix(listener)])
 }
 
 /// A server process that owns shared objects, with this process's
@@ -945,25 +949,10 @@ impl BaseManagerBuilder {
         Ok((server, (Listener::Tcp(listener), twin), Address::Tcp(bound)))
     }
 
-    /// Serves both listeners: the Unix one on a thread of its own.
-    fn serve_both(server: Arc<Server>, (tcp, unix): Listeners) -> Result<()> {
-        let twin = match unix {
-            Some(unix) => {
-                let local = server.clone();
-                Some(
-                    std::thread::Builder::new()
-                        .name("multiproc-manager-local".into())
-                        .spawn(move || local.serve(unix))
-                        .map_err(Error::io("starting the manager's thread"))?,
-                )
-            }
-            None => None,
-        };
-        let result = server.serve(tcp);
+    /// Serves both listeners (in one gate).
+    fn serve_both(server: Arc<Server>, (tcp, twin): Listeners) -> Result<()> {
+        let result = server.serve(std::iter::once(tcp).chain(twin).collect());
         server.stop();
-        if let Some(twin) = twin {
-            let _ = twin.join();
-        }
         result
     }
 

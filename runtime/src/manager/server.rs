@@ -1,5 +1,6 @@
-//! A manager's server: accepts connections, authenticates each before
-//! reading a request, and serves each on its own thread — so a client
+//! A manager's server: its gate (`gate.rs`) accepts connections and
+//! authenticates each, in one thread, before reading a request; then each
+//! authenticated connection is served on its own thread — so a client
 //! that stalls, sends garbage or disconnects mid-call affects only its own
 //! connection. Requests name objects and methods; nothing received is ever
 //! executed as code.
@@ -11,7 +12,8 @@ use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::conn::{accept_handshake, Caller, Reply, Request, Stream};
+use super::conn::{Caller, Reply, Request, Stream};
+use super::gate;
 use super::local::{check_peer, Twin};
 use super::objects::{builtin, Object};
 use crate::error::{Error, Result};
@@ -47,7 +49,7 @@ pub(crate) enum Listener {
 impl Listener {
     /// The next connection; a Unix peer of another user (who could reach
     /// an abstract socket) is closed at once.
-    fn accept(&self) -> Result<Stream> {
+    pub(crate) fn accept(&self) -> Result<Stream> {
         let unix = |l: &UnixListener| -> Result<Stream> {
             let (s, _) = l.accept().map_err(Error::io("accept"))?;
             check_peer(s.as_fd(), "a local client")?;
@@ -60,7 +62,7 @@ impl Listener {
         }
     }
 
-    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+    pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
         match self {
             Listener::Tcp(l) => l.as_fd(),
             Listener::Unix(l) => l.as_fd(),
@@ -113,34 +115,29 @@ impl Server {
         self.wake.notify();
     }
 
-    /// Accepts and serves connections until stopped.
-    pub(crate) fn serve(self: &Arc<Self>, listener: Listener) -> Result<()> {
-        loop {
-            let ready = sys::poll(&[(listener.fd(), sys::POLLIN), (self.wake.as_fd(), sys::POLLIN)], None)
-                .map_err(Error::io("poll"))?;
-            if self.stop.load(Ordering::Acquire) {
-                return Ok(());
-            }
-            if ready[0] == 0 {
-                continue;
-            }
-            let stream = match listener.accept() {
-                Ok(s) => s,
-                Err(_) => continue, // the client gave up, or a transient error
-            };
-            let server = Arc::clone(self);
-            let spawned = std::thread::Builder::new()
-                .name("multiproc-manager-conn".into())
-                .spawn(move || server.connection(stream));
-            if spawned.is_err() {
-                // No thread for it: the connection closes, the client sees why.
-                continue;
-            }
-        }
+    /// Accepts on `listeners` until stopped: every handshake in one
+    /// thread (see [`gate`]), then a thread per authenticated connection.
+    pub(crate) fn serve(self: &Arc<Self>, listeners: Vec<Listener>) -> Result<()> {
+        let result = gate::run(
+            &listeners,
+            &self.authkey,
+            self.wake.as_fd(),
+            || self.stop.load(Ordering::Acquire),
+            |stream| {
+                let server = Arc::clone(self);
+                // No thread for it: the connection closes, the client sees
+                // the server hang up.
+                let _ = std::thread::Builder::new()
+                    .name("multiproc-manager-conn".into())
+                    .spawn(move || server.connection(stream));
+            },
+        );
+        drop(listeners);
+        result
     }
 
     fn connection(&self, mut stream: Stream) {
-        if accept_handshake(&mut stream, &self.authkey).is_err() {
+        if stream.framed().is_err() {
             return;
         }
         let client = match stream.recv::<Request>() {

@@ -1,0 +1,223 @@
+//! The gate of a manager's server: one thread that accepts connections
+//! and runs every handshake, in one `poll` loop, before a connection gets
+//! a thread of its own. What a stranger without the key can make the
+//! server spend is bounded:
+//!
+//! - no thread, and one small buffer, per connection not yet
+//!   authenticated;
+//! - at most [`max_pending`] of them (a quarter of the descriptor limit,
+//!   from 8 to 256): a new one beyond that pushes out the oldest, which is
+//!   told [`BUSY`](super::conn::BUSY_REPLY);
+//! - one total deadline ([`SERVER_HANDSHAKE_TIMEOUT`]) for the whole
+//!   handshake, however the bytes trickle in;
+//! - out of descriptors (`EMFILE`, `ENFILE`), a spare descriptor kept for
+//!   that moment is given up to accept the waiting connection, tell it
+//!   `BUSY` and close it; without one, accepting pauses for
+//!   [`ACCEPT_PAUSE`] instead of spinning on a listener that stays
+//!   readable.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::{Duration, Instant};
+
+use super::conn::{Challenge, Stream, ANSWER_LEN, BUSY_REPLY, SERVER_HANDSHAKE_TIMEOUT};
+use super::server::Listener;
+use crate::error::{Error, Result};
+use crate::sys;
+
+/// How long accepting pauses when descriptors run out and no spare is
+/// left to answer with.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
+/// The most connections taken from one listener in one turn of the loop,
+/// so that handshakes under way are not starved by a flood.
+const ACCEPT_BURST: usize = 64;
+
+/// A connection whose handshake is under way.
+struct Pending {
+    stream: Stream,
+    challenge: Challenge,
+    deadline: Instant,
+    answer: [u8; ANSWER_LEN],
+    got: usize,
+}
+
+/// The most unauthenticated connections held at once: a quarter of this
+/// process's descriptor limit, between 8 and 256.
+pub(crate) fn max_pending() -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3).map(str::to_owned))
+        })
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(1024);
+    (soft / 4).clamp(8, 256)
+}
+
+/// Whether an `accept` error means this process or the system is out of
+/// descriptors (or memory for a socket).
+fn out_of_descriptors(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+/// Tells a connection the server cannot take it, without waiting.
+fn turn_away(mut stream: Stream) {
+    let _ = stream.set_nonblocking();
+    let _ = stream.write_some(&BUSY_REPLY);
+}
+
+/// Accepts on `listeners` and runs handshakes under `key` until `stop`
+/// says so (checked whenever `wake` is readable); hands every connection
+/// that proved it knows the key to `serve`.
+pub(crate) fn run(
+    listeners: &[Listener],
+    key: &[u8],
+    wake: BorrowedFd<'_>,
+    stop: impl Fn() -> bool,
+    mut serve: impl FnMut(Stream),
+) -> Result<()> {
+    let cap = max_pending();
+    let mut pending: VecDeque<Pending> = VecDeque::new();
+    let mut spare = File::open("/dev/null").ok();
+    let urandom = File::open("/dev/urandom").map_err(Error::io("opening /dev/urandom"))?;
+    let mut paused_until: Option<Instant> = None;
+    for l in listeners {
+        sys::set_nonblocking(l.fd(), true).map_err(Error::io("fcntl"))?;
+    }
+    loop {
+        let now = Instant::now();
+        if paused_until.is_some_and(|t| now >= t) {
+            paused_until = None;
+        }
+        let accepting = paused_until.is_none();
+        let mut fds: Vec<(BorrowedFd<'_>, i16)> = Vec::with_capacity(1 + listeners.len() + pending.len());
+        fds.push((wake, sys::POLLIN));
+        if accepting {
+            fds.extend(listeners.iter().map(|l| (l.fd(), sys::POLLIN)));
+        }
+        fds.extend(pending.iter().map(|p| (p.stream.as_fd(), sys::POLLIN)));
+        let deadline = pending
+            .iter()
+            .map(|p| p.deadline)
+            .min()
+            .into_iter()
+            .chain(paused_until)
+            .min();
+        let ready = sys::poll(&fds, deadline).map_err(Error::io("poll"))?;
+        drop(fds);
+        if stop() {
+            return Ok(());
+        }
+        let first_pending = 1 + if accepting { listeners.len() } else { 0 };
+
+        // Handshakes first (by index, before new ones join the queue).
+        let mut done: Vec<usize> = Vec::new();
+        for (i, p) in pending.iter_mut().enumerate() {
+            let revents = ready[first_pending + i];
+            if revents == 0 {
+                continue;
+            }
+            match p.stream.read_some(&mut p.answer[p.got..]) {
+                Ok(0) => done.push(i),
+                Ok(n) => {
+                    p.got += n;
+                    if p.got == ANSWER_LEN {
+                        done.push(i);
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => done.push(i),
+            }
+        }
+        for i in done.into_iter().rev() {
+            let Some(mut p) = pending.remove(i) else { continue };
+            if p.got < ANSWER_LEN {
+                continue; // hung up: dropped
+            }
+            let (verdict, accepted) = p.challenge.verdict(key, &p.answer);
+            // A verdict of 33 bytes on a connection that has sent only its
+            // greeting always fits the socket's buffer; if it does not,
+            // the connection is dropped.
+            let sent = matches!(p.stream.write_some(&verdict), Ok(n) if n == verdict.len());
+            if accepted && sent {
+                serve(p.stream);
+            }
+        }
+
+        // Out of time, all reads together.
+        let now = Instant::now();
+        pending.retain(|p| p.deadline > now);
+
+        if !accepting {
+            continue;
+        }
+        for (li, listener) in listeners.iter().enumerate() {
+            if ready[1 + li] == 0 {
+                continue;
+            }
+            for _ in 0..ACCEPT_BURST {
+                match listener.accept() {
+                    Ok(stream) => {
+                        if let Some(p) = greet(stream, &urandom) {
+                            if pending.len() >= cap {
+                                if let Some(oldest) = pending.pop_front() {
+                                    turn_away(oldest.stream);
+                                }
+                            }
+                            pending.push_back(p);
+                        }
+                    }
+                    Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(Error::Io { source, .. }) if out_of_descriptors(&source) => {
+                        // Give up the spare to answer one waiting
+                        // connection; pause if there is none to give.
+                        if let Some(f) = spare.take() {
+                            drop(f);
+                            if let Ok(stream) = listener.accept() {
+                                turn_away(stream);
+                            }
+                            spare = File::open("/dev/null").ok();
+                        }
+                        if spare.is_none() {
+                            paused_until = Some(Instant::now() + ACCEPT_PAUSE);
+                        }
+                        break;
+                    }
+                    // A connection that went away before we took it, a
+                    // local peer of another user (closed), a transient
+                    // error: the next one.
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Starts the handshake on a new connection: sends the greeting.
+fn greet(mut stream: Stream, urandom: &File) -> Option<Pending> {
+    stream.set_nonblocking().ok()?;
+    let challenge = Challenge::new(urandom).ok()?;
+    let greeting = challenge.greeting();
+    // A new socket's buffer always takes 33 bytes.
+    match stream.write_some(&greeting) {
+        Ok(n) if n == greeting.len() => {}
+        _ => return None,
+    }
+    Some(Pending {
+        stream,
+        challenge,
+        deadline: Instant::now() + SERVER_HANDSHAKE_TIMEOUT,
+        answer: [0; ANSWER_LEN],
+        got: 0,
+    })
+}
