@@ -22,9 +22,11 @@
 //!
 //! Crash safety: the tail moves — in one store, with the count of items
 //! put packed beside it — only after the whole record is written, and the
-//! head only after the record is copied out. A producer killed mid-`put`
-//! leaves a record that was never committed; one killed mid-`get` leaves
-//! the item in place. The next locker gets `EOWNERDEAD` from the robust
+//! head only after the item is copied out *and decoded*: that store is the
+//! last step of a `get` before it returns. A producer killed mid-`put`
+//! leaves a record that was never committed; a consumer killed mid-`get`
+//! before that store, small item or large, leaves the item in place (after
+//! it, the item was taken). The next locker gets `EOWNERDEAD` from the robust
 //! mutex, marks it consistent, and goes on: there is nothing to repair.
 //!
 //! Waiting: a `get` on an empty ring keeps looking for 50 µs (waking a
@@ -61,9 +63,12 @@
 //! item, sends `(number, length, memfd)` on the socket, and only then
 //! commits the marker; the consumer that pops the marker receives from the
 //! socket under the get lock, so consumers take the socket's messages in
-//! marker order. A message whose number is below the marker's was orphaned
-//! by a process killed between send and commit (or between pop and
-//! receive) and is dropped then — until then it holds its memfd.
+//! marker order. The consumer *peeks* at the message (`MSG_PEEK`: a copy of
+//! the memfd, the message left in place), decodes the item, commits, and
+//! only then takes the message off the socket. A message whose number is
+//! below the marker's was orphaned by a process killed between send and
+//! commit (or between commit and taking it) and is dropped then — until
+//! then it holds its memfd.
 //!
 //! Sizes: the ring holds 4 MiB (1 MiB and 256 KiB measured no faster;
 //! 4 MiB holds 256 K small items, or 64 items of the 64 KiB inline limit).
@@ -217,15 +222,25 @@ impl Drop for Held<'_> {
 }
 
 /// What one look at the ring found.
-enum Popped {
-    /// An inline item: its bytes are in the scratch buffer.
-    Inline,
-    /// A large item's memfd and length.
-    Memfd(OwnedFd, usize),
+enum Popped<R> {
+    /// An item, taken: what decoding it gave.
+    Item(Result<R>),
     /// Nothing committed.
     Empty,
     /// The get lock stayed held past the deadline.
     Busy,
+}
+
+/// Maps a large item's memfd and decodes its first `len` bytes.
+fn decode_memfd<R>(fd: OwnedFd, len: usize, decode: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
+    let region = sys::SharedRegion::map(fd).map_err(Error::io("mapping a queue item"))?;
+    match region.bytes().get(..len) {
+        Some(bytes) => decode(bytes),
+        None => Err(Error::Codec(format!(
+            "a queue item claims {len} bytes, its memfd holds {}",
+            region.len()
+        ))),
+    }
 }
 
 thread_local! {
@@ -535,30 +550,17 @@ impl Inner {
     ) -> Result<R> {
         let mut spin_until = None;
         let mut scratch = SCRATCH.with(Cell::take);
-        let popped = loop {
-            match self.pop(deadline, &mut scratch, &mut stall) {
+        let mut decode = Some(decode);
+        let result = loop {
+            match self.pop(deadline, &mut scratch, &mut stall, &mut decode) {
                 Ok(Popped::Empty) => {}
                 Ok(Popped::Busy) => break Err(Error::Empty),
-                other => break other,
+                Ok(Popped::Item(item)) => break item,
+                Err(e) => break Err(e),
             }
             if let Err(e) = self.wait_for_item(deadline, &mut spin_until) {
                 break Err(e);
             }
-        };
-        let result = match popped {
-            Ok(Popped::Inline) => decode(&scratch),
-            Ok(Popped::Memfd(fd, len)) => match sys::SharedRegion::map(fd) {
-                Ok(region) => match region.bytes().get(..len) {
-                    Some(bytes) => decode(bytes),
-                    None => Err(Error::Codec(format!(
-                        "a queue item claims {len} bytes, its memfd holds {}",
-                        region.len()
-                    ))),
-                },
-                Err(e) => Err(Error::io("mapping a queue item")(e)),
-            },
-            Ok(Popped::Empty | Popped::Busy) => unreachable!("the loop goes on past these"),
-            Err(e) => Err(e),
         };
         if scratch.capacity() <= 2 * INLINE_MAX {
             SCRATCH.with(|s| s.set(scratch));
@@ -644,14 +646,19 @@ impl Inner {
         slept
     }
 
-    /// Pops the head record, if any, under the get lock: an inline item is
-    /// copied into `scratch`; a marker's memfd is taken off the socket.
-    fn pop(
+    /// Pops the head record, if any, under the get lock, and decodes it
+    /// *before* the commit: an inline item from its copy in `scratch`, a
+    /// large one from its memfd, peeked off the socket (the message stays
+    /// there until after the commit). So a consumer killed anywhere before
+    /// the commit — the last step before `get` returns — leaves the item in
+    /// place, whatever its size.
+    fn pop<R>(
         &self,
         deadline: Option<Instant>,
         scratch: &mut Vec<u8>,
         stall: &mut Option<(bool, &mut dyn FnMut())>,
-    ) -> Result<Popped> {
+        decode: &mut Option<impl FnOnce(&[u8]) -> Result<R>>,
+    ) -> Result<Popped<R>> {
         // `SEEN_TAIL` first: reading `TAIL`, the producers' line, on every
         // get would pull it away from them on every put.
         let head = pos(self.word(HEAD).load(Ordering::Relaxed));
@@ -696,48 +703,59 @@ impl Inner {
             )));
         }
         self.read_payload(at, len, scratch);
+        let decode = decode.take().expect("one item per get");
+        let (item, peeked) = if kind == KIND_MEMFD {
+            let seq = u64::from_le_bytes(scratch[..8].try_into().expect("16 bytes"));
+            let len = u64::from_le_bytes(scratch[8..].try_into().expect("16 bytes"));
+            match self.peek_memfd(seq, len) {
+                Ok(fd) => (decode_memfd(fd, len as usize, decode), true),
+                Err(e) => (Err(e), false),
+            }
+        } else {
+            (decode(scratch), false)
+        };
         if let Some((false, stall)) = stall.as_mut() {
             stall();
         }
-        // The commit: one store, after the copy.
+        // The commit: one store, after the decoding.
         self.word(HEAD)
             .store(pack(count(head) + 1, at + size), Ordering::Release);
         if let Some((true, stall)) = stall.as_mut() {
             stall();
         }
-        let popped = if kind == KIND_MEMFD {
-            let seq = u64::from_le_bytes(scratch[..8].try_into().expect("16 bytes"));
-            let len = u64::from_le_bytes(scratch[8..].try_into().expect("16 bytes"));
-            self.receive_memfd(seq, len).map(|fd| Popped::Memfd(fd, len as usize))
-        } else {
-            Ok(Popped::Inline)
-        };
+        if peeked {
+            // Its message leaves the socket now; killed before this, the
+            // message is an orphan that the next large get drops.
+            let _ = sys::recv_with_fds(self.rx.as_fd(), &mut [0u8; MARKER_LEN + 1]);
+        }
         drop(held);
         self.wake_after_pop();
-        popped
+        Ok(Popped::Item(item))
     }
 
-    /// Takes the socket message of large item number `seq` (under the get
-    /// lock), dropping the orphans of killed processes before it.
-    fn receive_memfd(&self, seq: u64, len: u64) -> Result<OwnedFd> {
+    /// Peeks at the socket message of large item number `seq` (under the
+    /// get lock) and returns a copy of its memfd, leaving the message in
+    /// place; drops the orphans of killed processes before it.
+    fn peek_memfd(&self, seq: u64, len: u64) -> Result<OwnedFd> {
         let missing = || Error::Codec(format!("the memfd of large queue item #{seq} is missing"));
         loop {
             let mut buf = [0u8; MARKER_LEN + 1];
-            let (n, mut fds) = match sys::recv_with_fds(self.rx.as_fd(), &mut buf) {
+            let (n, mut fds) = match sys::peek_with_fds(self.rx.as_fd(), &mut buf) {
                 Ok((0, _)) => return Err(missing()),
                 Ok(got) => got,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Err(missing()),
                 Err(e) => return Err(Error::io("getting from a queue")(e)),
             };
-            let (Some(fd), true, true) = (fds.pop(), fds.is_empty(), n == MARKER_LEN) else {
-                continue; // not a message this ring sends
-            };
             let number = u64::from_le_bytes(buf[..8].try_into().expect("8 bytes"));
             let sent_len = u64::from_le_bytes(buf[8..MARKER_LEN].try_into().expect("8 bytes"));
-            match number.cmp(&seq) {
-                std::cmp::Ordering::Less => continue, // an orphan
-                std::cmp::Ordering::Equal if sent_len == len => return Ok(fd),
-                _ => return Err(missing()),
+            match (fds.pop(), fds.is_empty() && n == MARKER_LEN) {
+                (Some(fd), true) if number == seq && sent_len == len => return Ok(fd),
+                // A later item's: this one's is gone. Leave it for its own.
+                (Some(_), true) if number > seq => return Err(missing()),
+                // An orphan, or not a message this ring sends: drop it.
+                _ => {
+                    let _ = sys::recv_with_fds(self.rx.as_fd(), &mut buf);
+                }
             }
         }
     }

@@ -670,3 +670,46 @@ fn sleeping_consumers_are_woken_for_every_item() {
     all.sort();
     assert_eq!(all, (0..4 * per).collect::<Vec<_>>());
 }
+
+/// An item whose decoding, in a consumer that asked for it, says so and
+/// then stalls: a way to kill a consumer in the middle of its `get`.
+#[derive(Debug, PartialEq, serde::Serialize)]
+struct SlowToDecode(u64, Vec<u8>);
+
+/// Set only in the consumer that should stall.
+static DECODING: std::sync::OnceLock<Event> = std::sync::OnceLock::new();
+
+impl<'de> serde::Deserialize<'de> for SlowToDecode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (n, bytes) = <(u64, Vec<u8>)>::deserialize(d)?;
+        if let Some(decoding) = DECODING.get() {
+            decoding.set();
+            std::thread::sleep(Duration::from_secs(600));
+        }
+        Ok(SlowToDecode(n, bytes))
+    }
+}
+
+#[process_fn]
+fn get_stalling_in_decode(q: Queue<SlowToDecode>, decoding: Event) {
+    let _ = DECODING.set(decoding);
+    let _ = q.get();
+}
+
+/// A consumer killed while it decodes the item it takes leaves the item in
+/// place, small or large (a large item's memfd was received after the
+/// commit, and every item was decoded after it: killed there, it was lost).
+#[test]
+fn a_consumer_killed_while_decoding_leaves_the_item_in_place() {
+    for method in METHODS {
+        for size in [8, 200_000] {
+            let q = Queue::<SlowToDecode>::unbounded().unwrap();
+            let item = SlowToDecode(size as u64, vec![7; size]);
+            q.put(&item).unwrap();
+            let decoding = Event::new().unwrap();
+            kill_when_held(method, get_stalling_in_decode, (q.clone(), decoding.clone()), &decoding);
+            assert_eq!(q.get_timeout(PATIENCE).unwrap(), item, "{method}, {size} bytes");
+            assert!(q.is_empty());
+        }
+    }
+}

@@ -293,6 +293,16 @@ pub(crate) fn send_message(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<
 /// Receives up to `buf.len()` bytes and any SCM_RIGHTS descriptors sent with
 /// them. Returns `(bytes read, descriptors)`; 0 bytes means end of file.
 pub(crate) fn recv_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
+    recv_with_fds_flags(sock, buf, 0)
+}
+
+/// Like [`recv_with_fds`], leaving the message on the socket (`MSG_PEEK`):
+/// the descriptors returned are new copies of the ones it carries.
+pub(crate) fn peek_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
+    recv_with_fds_flags(sock, buf, libc::MSG_PEEK)
+}
+
+fn recv_with_fds_flags(sock: BorrowedFd<'_>, buf: &mut [u8], flags: i32) -> io::Result<(usize, Vec<OwnedFd>)> {
     // The kernel's own cap (SCM_MAX_FD): a process start's frame carries
     // every descriptor of its arguments — four per queue — at once.
     const MAX_FDS: usize = 253;
@@ -311,7 +321,7 @@ pub(crate) fn recv_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<
     msg.msg_controllen = space as _;
     let n = retry(|| {
         // SAFETY: `msg` points at live, writable buffers for the call.
-        cvt(unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) })
+        cvt(unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC | flags) })
     })? as usize;
     let mut fds = Vec::new();
     // SAFETY: the kernel filled `control` up to msg_controllen; the libc
