@@ -58,7 +58,13 @@ impl Row {
     fn target(&self) -> Option<(String, Option<bool>)> {
         let target = self.figure.target?;
         Some(match target {
-            Target::AtMost(max) => (format!("<= {max}x"), Some(self.figure.value <= max)),
+            Target::AtMost(max) => {
+                let unit = match self.figure.unit {
+                    "x" => "x".to_string(),
+                    unit => format!(" {unit}"),
+                };
+                (format!("<= {max}{unit}"), Some(self.figure.value <= max))
+            }
             Target::PeerFactorAtLeast(min) => {
                 let word = if is_time(self.figure.unit) { "faster" } else { "better" };
                 (
