@@ -42,6 +42,12 @@
 //!   Encoded size, encode and decode time per value and throughput, for
 //!   postcard (the current codec, through `multiproc::codec`), bitcode
 //!   (serde mode) and bincode 2 (serde, standard config). No Python peer.
+//! - `uneven` — tasks of uneven length on 2 workers, which spin on the
+//!   monotonic clock: two 1.5 s tasks on `Pool(2)` (wall time), a quick task
+//!   beside a worker busy for 3 s (latency, target < 10 ms), and 400 seeded
+//!   heavy-tailed durations through the pools' and executors' `map`s
+//!   (makespan over `max(sum / 2, longest)`, target ≤ 1.05×). Peer group:
+//!   `uneven` (the same durations, from the same generator and seed).
 //!
 //! Adding a case: a file in `src/cases/` that exports a `cases::Case`, and
 //! one line in the registry, `cases::CASES`.

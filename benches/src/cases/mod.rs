@@ -12,6 +12,7 @@ mod manager;
 mod pool;
 mod process;
 mod sync;
+mod uneven;
 
 use serde_json::{Map, Value};
 
@@ -25,6 +26,7 @@ pub(crate) const CASES: &[Case] = &[
     executor::CASE,
     manager::CASE,
     codec::CASE,
+    uneven::CASE,
 ];
 
 /// Turns a library error into a case's error text, saying what failed.
