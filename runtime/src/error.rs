@@ -14,7 +14,7 @@ use std::time::Duration;
 /// ```
 /// use multiproc::Error;
 ///
-/// let e = Error::Signaled { pid: 42, signal: 9, name: "SIGKILL", core_dumped: false };
+/// let e = Error::Signaled { pid: 42, signal: 9, name: "SIGKILL", core_dumped: false, stderr: String::new() };
 /// assert_eq!(e.to_string(), "process 42 was killed by signal 9 (SIGKILL)");
 /// assert!(e.is_child_failure());
 /// ```
@@ -32,7 +32,7 @@ pub enum Error {
         location: Option<String>,
     },
     /// The child was killed by a signal before it reported a result.
-    #[error("process {pid} was killed by signal {signal} ({name}){}", if *core_dumped { ", core dumped" } else { "" })]
+    #[error("process {pid} was killed by signal {signal} ({name}){}{}", if *core_dumped { ", core dumped" } else { "" }, last_words(stderr))]
     Signaled {
         /// The child's pid.
         pid: i32,
@@ -42,15 +42,36 @@ pub enum Error {
         name: &'static str,
         /// Whether the kernel dumped core.
         core_dumped: bool,
+        /// The last lines the child wrote to its stderr (up to 4 KiB;
+        /// empty if none, or if it was not captured).
+        stderr: String,
     },
     /// The child exited (for example with `std::process::exit`) before it
     /// reported a result.
-    #[error("process {pid} exited with code {code} before it reported a result")]
+    #[error(
+        "process {pid} exited with code {code} before it reported a result{}",
+        last_words(stderr)
+    )]
     Exited {
         /// The child's pid.
         pid: i32,
         /// The exit code.
         code: i32,
+        /// The last lines the child wrote to its stderr (up to 4 KiB;
+        /// empty if none, or if it was not captured).
+        stderr: String,
+    },
+    /// The child ran out of memory: an allocation failed and the child
+    /// aborted (the standard library's "memory allocation of N bytes
+    /// failed", read from its stderr).
+    #[error("process {pid} ran out of memory{}{}", size.map(|s| format!(": an allocation of {s} bytes failed")).unwrap_or_default(), last_words(stderr))]
+    OutOfMemory {
+        /// The child's pid.
+        pid: i32,
+        /// The size of the allocation that failed, when the child said.
+        size: Option<u64>,
+        /// The last lines the child wrote to its stderr.
+        stderr: String,
     },
     /// A blocking call ran out of time; the operation may be retried.
     #[error("timed out after {0:?}")]
@@ -206,13 +227,24 @@ impl Clone for Error {
                 signal,
                 name,
                 core_dumped,
+                stderr,
             } => Error::Signaled {
                 pid: *pid,
                 signal: *signal,
                 name,
                 core_dumped: *core_dumped,
+                stderr: stderr.clone(),
             },
-            Error::Exited { pid, code } => Error::Exited { pid: *pid, code: *code },
+            Error::Exited { pid, code, stderr } => Error::Exited {
+                pid: *pid,
+                code: *code,
+                stderr: stderr.clone(),
+            },
+            Error::OutOfMemory { pid, size, stderr } => Error::OutOfMemory {
+                pid: *pid,
+                size: *size,
+                stderr: stderr.clone(),
+            },
             Error::Timeout(d) => Error::Timeout(*d),
             Error::AlreadyJoined { pid } => Error::AlreadyJoined { pid: *pid },
             Error::UnknownEntry(name) => Error::UnknownEntry(name.clone()),
@@ -279,6 +311,7 @@ impl Error {
                 Error::Panicked { .. }
                     | Error::Signaled { .. }
                     | Error::Exited { .. }
+                    | Error::OutOfMemory { .. }
                     | Error::ChildSetup { .. }
                     | Error::ResultLost { .. }
                     | Error::TaskTimeout(_)
@@ -297,8 +330,8 @@ impl Error {
 #[derive(serde::Serialize, serde::Deserialize)]
 enum Wire {
     Panicked(i32, String, Option<String>),
-    Signaled(i32, i32, bool),
-    Exited(i32, i32),
+    Signaled(i32, i32, bool, String),
+    Exited(i32, i32, String),
     Timeout(Duration),
     AlreadyJoined(i32),
     UnknownEntry(String),
@@ -327,6 +360,7 @@ enum Wire {
     Io(String, String),
     ManagerBusy(String),
     HandshakeTimeout(Duration),
+    OutOfMemory(i32, Option<u64>, String),
 }
 
 /// The source of an `ItemFailed`, decoded with a depth limit: bytes from
@@ -376,9 +410,11 @@ impl From<&Error> for Wire {
                 pid,
                 signal,
                 core_dumped,
+                stderr,
                 ..
-            } => Wire::Signaled(pid, signal, core_dumped),
-            Error::Exited { pid, code } => Wire::Exited(pid, code),
+            } => Wire::Signaled(pid, signal, core_dumped, stderr),
+            Error::Exited { pid, code, stderr } => Wire::Exited(pid, code, stderr),
+            Error::OutOfMemory { pid, size, stderr } => Wire::OutOfMemory(pid, size, stderr),
             Error::Timeout(d) => Wire::Timeout(d),
             Error::AlreadyJoined { pid } => Wire::AlreadyJoined(pid),
             Error::UnknownEntry(n) => Wire::UnknownEntry(n),
@@ -415,13 +451,15 @@ impl From<Wire> for Error {
     fn from(w: Wire) -> Error {
         match w {
             Wire::Panicked(pid, message, location) => Error::Panicked { pid, message, location },
-            Wire::Signaled(pid, signal, core_dumped) => Error::Signaled {
+            Wire::Signaled(pid, signal, core_dumped, stderr) => Error::Signaled {
                 pid,
                 signal,
                 name: crate::sys::signal_name(signal),
                 core_dumped,
+                stderr,
             },
-            Wire::Exited(pid, code) => Error::Exited { pid, code },
+            Wire::Exited(pid, code, stderr) => Error::Exited { pid, code, stderr },
+            Wire::OutOfMemory(pid, size, stderr) => Error::OutOfMemory { pid, size, stderr },
             Wire::Timeout(d) => Error::Timeout(d),
             Wire::AlreadyJoined(pid) => Error::AlreadyJoined { pid },
             Wire::UnknownEntry(n) => Error::UnknownEntry(n),
@@ -469,7 +507,7 @@ impl From<Wire> for Error {
 ///
 /// ```
 /// use multiproc::Error;
-/// let e = Error::Exited { pid: 7, code: 3 };
+/// let e = Error::Exited { pid: 7, code: 3, stderr: "bye".into() };
 /// let back: Error = multiproc::codec::decode(&multiproc::codec::encode(&e).unwrap()).unwrap();
 /// assert_eq!(back.to_string(), e.to_string());
 /// ```
@@ -487,3 +525,12 @@ impl<'de> serde::Deserialize<'de> for Error {
 
 /// `Result` with [`Error`](enum@Error) as its error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The tail of an error's message that quotes a child's last words.
+fn last_words(stderr: &str) -> String {
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!("; its stderr ended with:\n{stderr}")
+    }
+}

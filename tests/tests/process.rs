@@ -318,7 +318,11 @@ fn many_concurrent_starts_from_threads() {
 #[process_fn]
 fn fallible(fail: bool) -> multiproc::Result<u32> {
     if fail {
-        Err(Error::Exited { pid: 1, code: 99 })
+        Err(Error::Exited {
+            pid: 1,
+            code: 99,
+            stderr: "the last words".into(),
+        })
     } else {
         Ok(7)
     }
@@ -335,7 +339,11 @@ fn an_entry_can_return_a_multiproc_result() {
             7
         );
         match start(method, fallible, (true,)).join_timeout(PATIENCE).unwrap() {
-            Err(Error::Exited { pid: 1, code: 99 }) => {}
+            Err(Error::Exited {
+                pid: 1,
+                code: 99,
+                stderr,
+            }) if stderr == "the last words" => {}
             other => panic!("{method}: {other:?}"),
         }
     }
@@ -371,4 +379,61 @@ fn children_inherit_environment_and_working_directory() {
         assert_eq!(child_cwd, cwd, "{method}");
     }
     std::env::remove_var(&key);
+}
+
+/// Says something on stderr, then leaves without a result.
+#[process_fn]
+fn last_words_then(how: u8) -> u32 {
+    // Not `eprintln!`: in a forked child of a test, libtest's output
+    // capture would take it.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "the child says: goodbye, cruel world");
+    match how {
+        0 => std::process::exit(3),
+        _ => std::process::abort(),
+    }
+}
+
+/// A child that dies without a result: the error quotes the last lines it
+/// wrote to stderr (still shown on the parent's stderr as they came).
+#[test]
+fn a_dead_childs_error_carries_its_last_words() {
+    for method in METHODS {
+        match start(method, last_words_then, (0,)).join_timeout(PATIENCE) {
+            Err(Error::Exited { code: 3, stderr, .. }) => {
+                assert!(stderr.ends_with("goodbye, cruel world"), "{method}: {stderr:?}")
+            }
+            other => panic!("{method}: {other:?}"),
+        }
+        match start(method, last_words_then, (1,)).join_timeout(PATIENCE) {
+            Err(e @ Error::Signaled { name: "SIGABRT", .. }) => {
+                assert!(e.to_string().contains("goodbye, cruel world"), "{method}: {e}")
+            }
+            other => panic!("{method}: {other:?}"),
+        }
+    }
+}
+
+/// Asks for far more memory than there is.
+#[process_fn]
+fn allocate_too_much() -> usize {
+    let huge: Vec<u8> = vec![1; 1 << 46];
+    huge.len()
+}
+
+/// An allocation failure is reported as what it is, with its size (the
+/// standard library aborts: it was a bare SIGABRT).
+#[test]
+fn a_failed_allocation_is_reported_as_out_of_memory() {
+    for method in METHODS {
+        match start(method, allocate_too_much, ()).join_timeout(PATIENCE) {
+            Err(Error::OutOfMemory { size, .. }) => assert_eq!(size, Some(1 << 46), "{method}"),
+            other => panic!("{method}: {other:?}"),
+        }
+    }
+    let pool = Pool::new(1).unwrap();
+    match pool.apply(allocate_too_much, ()) {
+        Err(Error::OutOfMemory { size, .. }) => assert_eq!(size, Some(1 << 46)),
+        other => panic!("pool: {other:?}"),
+    }
 }

@@ -537,7 +537,11 @@ impl Manager {
         self.read_replies(slot);
         let Some(mut w) = self.workers[slot].take() else { return };
         let cause = match w.process.join() {
-            Ok(()) => Error::Exited { pid: w.pid, code: 0 },
+            Ok(()) => Error::Exited {
+                pid: w.pid,
+                code: 0,
+                stderr: String::new(),
+            },
             Err(e) => e,
         };
         let progress = self

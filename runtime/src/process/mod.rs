@@ -12,6 +12,7 @@ mod fork;
 mod forkserver;
 pub(crate) mod panic_hook;
 mod spawn;
+mod stderr;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -94,6 +95,8 @@ pub(crate) struct Launched {
     result: OwnedFd,
     /// For a forkserver child: where the server writes its exit status.
     status: Option<OwnedFd>,
+    /// The child's stderr, read by the relay (see `stderr.rs`).
+    stderr: Option<stderr::Tail>,
 }
 
 impl Launched {
@@ -106,6 +109,7 @@ impl Launched {
             pidfd,
             result,
             status: None,
+            stderr: None,
         })
     }
 
@@ -117,6 +121,7 @@ impl Launched {
             pidfd,
             result,
             status: Some(status),
+            stderr: None,
         })
     }
 }
@@ -266,14 +271,15 @@ impl ProcessBuilder {
     pub fn start<F: ProcessFn>(mut self, f: F, args: F::Args) -> Result<Process<F::Output>> {
         entry::lookup(f.name())?;
         let name = self.take_name();
-        let launched = match self.start_method {
+        let (tail, pipe) = stderr::capture().unzip();
+        let mut launched = match self.start_method {
             StartMethod::Fork => {
                 let keep = if sys::fdreg::any() {
                     crate::handoff::fds_in(&args)?
                 } else {
                     Vec::new()
                 };
-                fork::launch(name.clone(), self.daemon, Some(keep), move || {
+                fork::launch(name.clone(), self.daemon, Some(keep), pipe, move || {
                     codec::encode(&f.call(args))
                 })?
             }
@@ -287,14 +293,16 @@ impl ProcessBuilder {
                     parent_pid: sys::getpid(),
                     parent_name: child::own_name().to_string(),
                     context: None,
+                    stderr: false,
                 };
                 if method == StartMethod::Spawn {
-                    spawn::launch(&request, &fds)?
+                    spawn::launch(&request, &fds, pipe)?
                 } else {
-                    forkserver::launch(&mut request, &fds)?
+                    forkserver::launch(&mut request, &fds, pipe.as_ref())?
                 }
             }
         };
+        launched.stderr = tail;
         Ok(Process::new(launched, name, self.daemon, self.start_method))
     }
 
@@ -328,7 +336,9 @@ impl ProcessBuilder {
         C: FnOnce() -> R,
     {
         let name = self.take_name();
-        let launched = fork::launch(name.clone(), self.daemon, None, move || codec::encode(&task()))?;
+        let (tail, pipe) = stderr::capture().unzip();
+        let mut launched = fork::launch(name.clone(), self.daemon, None, pipe, move || codec::encode(&task()))?;
+        launched.stderr = tail;
         Ok(Process::new(launched, name, self.daemon, StartMethod::Fork))
     }
 }
@@ -384,6 +394,8 @@ pub struct Process<R> {
     shared: Arc<Shared>,
     result: OwnedFd,
     status: Option<OwnedFd>,
+    /// The child's stderr: its last words go into the error of its death.
+    stderr: Option<stderr::Tail>,
     daemon: bool,
     start_method: StartMethod,
     state: Mutex<State>,
@@ -434,6 +446,7 @@ impl<R> Process<R> {
             shared,
             result: launched.result,
             status: launched.status,
+            stderr: launched.stderr,
             daemon,
             start_method,
             state: Mutex::new(State {
@@ -787,13 +800,20 @@ impl<R> Process<R> {
                 let exit = state
                     .exit
                     .ok_or(Error::Usage("exit status read before the child ended".into()))?;
+                let (stderr, alloc_failure) = self.stderr.as_ref().map(stderr::Tail::read_out).unwrap_or_default();
                 Err(match exit {
-                    WaitStatus::Exited(code) => Error::Exited { pid, code },
+                    _ if alloc_failure.is_some() => Error::OutOfMemory {
+                        pid,
+                        size: alloc_failure.as_deref().and_then(allocation_size),
+                        stderr,
+                    },
+                    WaitStatus::Exited(code) => Error::Exited { pid, code, stderr },
                     WaitStatus::Signaled(signal, core_dumped) => Error::Signaled {
                         pid,
                         signal,
                         name: sys::signal_name(signal),
                         core_dumped,
+                        stderr,
                     },
                 })
             }
@@ -937,3 +957,11 @@ pub fn cpu_count() -> usize {
 
 #[cfg(test)]
 mod test;
+
+/// The size in the standard library's "memory allocation of N bytes
+/// failed", the line it prints before it aborts.
+fn allocation_size(line: &str) -> Option<u64> {
+    let (_, rest) = line.split_once("memory allocation of ")?;
+    let (size, _) = rest.split_once(" bytes failed")?;
+    size.trim().parse().ok()
+}

@@ -26,7 +26,9 @@ pub(crate) const BOOT_ENV: &str = "__MULTIPROC_BOOT";
 static BOOT: extern "C" fn() = boot;
 
 /// Starts a copy of this executable in the given role, handing it `fd`.
-pub(crate) fn reexec(role: &str, fd: RawFd) -> Result<std::process::Child> {
+///
+/// With `stderr`, the copy's standard error is that descriptor.
+pub(crate) fn reexec(role: &str, fd: RawFd, stderr: Option<OwnedFd>) -> Result<std::process::Child> {
     // Referencing BOOT keeps its object file, and so the `.init_array`
     // entry, in the link wherever spawning is possible.
     std::hint::black_box(&BOOT);
@@ -36,14 +38,18 @@ pub(crate) fn reexec(role: &str, fd: RawFd) -> Result<std::process::Child> {
     }
     cmd.env(BOOT_ENV, format!("{role}:{fd}"));
     sys::keep_across_exec(&mut cmd, fd);
+    if let Some(stderr) = stderr {
+        cmd.stderr(stderr);
+    }
     cmd.spawn().map_err(Error::io("re-executing the current binary"))
 }
 
 /// Starts a re-executed child that runs `request`, handing it `fds` (the
-/// descriptors inside the arguments) with the request.
-pub(crate) fn launch(request: &Request, fds: &[OwnedFd]) -> Result<Launched> {
+/// descriptors inside the arguments) with the request; `stderr` becomes
+/// its standard error.
+pub(crate) fn launch(request: &Request, fds: &[OwnedFd], stderr: Option<OwnedFd>) -> Result<Launched> {
     let (parent_end, child_end) = sys::socketpair().map_err(Error::io("creating the result socket"))?;
-    let child = reexec("spawn", child_end.as_raw_fd())?;
+    let child = reexec("spawn", child_end.as_raw_fd(), stderr)?;
     drop(child_end);
     let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
     // A child that died before reading gets EPIPE here; `join` reports how

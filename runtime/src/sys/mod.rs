@@ -1251,3 +1251,20 @@ pub(crate) fn eventfd_post(fd: BorrowedFd<'_>) {
         libc::write(fd.as_raw_fd(), one.as_ptr() as *const libc::c_void, 8);
     }
 }
+
+/// `pipe2(O_CLOEXEC)`: the read end, then the write end.
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [-1 as RawFd; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: two fresh descriptors that we alone own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Makes `fd` this process's standard error (`dup2(fd, 2)`; the copy on 2
+/// is inherited across `exec`).
+pub(crate) fn redirect_stderr(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: dup2 onto 2 replaces the standard error descriptor, which
+    // std treats as always open; it stays open, now on `fd`'s file.
+    cvt(unsafe { libc::dup2(fd.as_raw_fd(), libc::STDERR_FILENO) }).map(drop)
+}
