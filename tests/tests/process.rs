@@ -437,3 +437,34 @@ fn a_failed_allocation_is_reported_as_out_of_memory() {
         other => panic!("pool: {other:?}"),
     }
 }
+
+/// Writes `n` bytes to stdout and a line to stderr (straight to the
+/// streams: libtest's capture would take `print!` in a forked child).
+#[process_fn]
+fn write_streams(n: usize) -> usize {
+    use std::io::Write;
+    std::io::stdout().write_all(&vec![b'x'; n]).unwrap();
+    std::io::stderr().write_all(b"done writing\n").unwrap();
+    n
+}
+
+/// `capture_output(true)`: the whole of both streams, after `join`, even
+/// far beyond a pipe's buffer; `None` without it.
+#[test]
+fn captured_output_is_readable_after_join() {
+    for method in METHODS {
+        let mut p = Process::builder()
+            .start_method(method)
+            .capture_output(true)
+            .start(write_streams, (300_000,))
+            .unwrap();
+        assert_eq!(p.join_timeout(PATIENCE).unwrap(), 300_000);
+        let out = p.output().expect("captured");
+        assert_eq!(out.stdout.len(), 300_000, "{method}");
+        assert!(out.stdout.iter().all(|&b| b == b'x'), "{method}");
+        assert_eq!(out.stderr, b"done writing\n", "{method}");
+        let mut plain = start(method, write_streams, (0,));
+        plain.join_timeout(PATIENCE).unwrap();
+        assert!(plain.output().is_none(), "{method}");
+    }
+}

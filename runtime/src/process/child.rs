@@ -28,8 +28,9 @@ pub(crate) struct Request {
     /// forkserver child (whose server captured its own long ago); empty
     /// for spawn, which inherits them through `exec`.
     pub(crate) context: Option<Context>,
-    /// A forkserver request carries the child's stderr pipe after its two
-    /// sockets.
+    /// A forkserver request carries the child's stdout and stderr pipes,
+    /// those it has, after its two sockets.
+    pub(crate) stdout: bool,
     pub(crate) stderr: bool,
 }
 

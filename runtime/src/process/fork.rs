@@ -35,7 +35,7 @@ pub(crate) fn launch(
     name: String,
     daemon: bool,
     keep: Option<Vec<std::os::fd::RawFd>>,
-    stderr: Option<std::os::fd::OwnedFd>,
+    pipes: super::output::ChildPipes,
     task: impl FnOnce() -> Result<Vec<u8>>,
 ) -> Result<Launched> {
     let (parent_end, child_end) = sys::socketpair().map_err(Error::io("creating the result socket"))?;
@@ -53,9 +53,7 @@ pub(crate) fn launch(
         sys::Forked::Child => {
             drop((out, err));
             drop(parent_end);
-            if let Some(stderr) = stderr {
-                let _ = sys::redirect_stderr(stderr.as_fd());
-            }
+            pipes.install();
             super::forkserver::forget_in_child();
             if let Some(keep) = &keep {
                 sys::fdreg::close_all_except(keep);
@@ -67,7 +65,7 @@ pub(crate) fn launch(
             child::run_and_exit(child_end, task)
         }
         sys::Forked::Parent(pid) => {
-            drop((out, err, stderr));
+            drop((out, err, pipes));
             drop(child_end);
             Launched::local(pid, parent_end)
         }

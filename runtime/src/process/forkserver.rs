@@ -26,6 +26,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::child::{self, Request};
+use super::output::ChildPipes;
 use super::Launched;
 use crate::codec;
 use crate::error::{Error, Result};
@@ -73,7 +74,7 @@ pub(crate) fn forget_in_child() {
 
 fn start_server() -> Result<Server> {
     let (ours, theirs) = sys::socketpair().map_err(Error::io("creating the forkserver socket"))?;
-    let child = super::spawn::reexec("forkserver", theirs.as_raw_fd(), None)?;
+    let child = super::spawn::reexec("forkserver", theirs.as_raw_fd(), Default::default())?;
     drop(theirs);
     let pid = child.id() as i32;
     let pidfd = sys::pidfd_open(pid).map_err(Error::io("pidfd_open on the forkserver"))?;
@@ -93,8 +94,9 @@ fn start_server() -> Result<Server> {
 /// The parent's environment and working directory go along only when they
 /// changed since the server last took them on: the server adopts them, so
 /// its children inherit them as a spawned child would.
-pub(crate) fn launch(request: &mut Request, fds: &[OwnedFd], stderr: Option<&OwnedFd>) -> Result<Launched> {
-    request.stderr = stderr.is_some();
+pub(crate) fn launch(request: &mut Request, fds: &[OwnedFd], pipes: &ChildPipes) -> Result<Launched> {
+    request.stdout = pipes.stdout.is_some();
+    request.stderr = pipes.stderr.is_some();
     let context = child::Context::current();
     let mut guard = SERVER.get().lock().unwrap_or_else(|p| p.into_inner());
     let mut last_error = None;
@@ -110,7 +112,7 @@ pub(crate) fn launch(request: &mut Request, fds: &[OwnedFd], stderr: Option<&Own
         let changed = server.context.as_ref() != Some(&context);
         request.context = changed.then(|| context.clone());
         let frame = codec::encode_frame(&*request)?;
-        match ask(server, &frame, fds, stderr) {
+        match ask(server, &frame, fds, pipes) {
             Ok(launched) => {
                 if changed {
                     server.context = Some(context);
@@ -137,11 +139,11 @@ fn server_alive(server: &Server) -> bool {
     matches!(sys::poll(&[(server.pidfd.as_fd(), sys::POLLIN)], Some(std::time::Instant::now())), Ok(r) if r[0] == 0)
 }
 
-fn ask(server: &Server, frame: &[u8], arg_fds: &[OwnedFd], stderr: Option<&OwnedFd>) -> Result<Launched> {
+fn ask(server: &Server, frame: &[u8], arg_fds: &[OwnedFd], pipes: &ChildPipes) -> Result<Launched> {
     let (parent_end, child_end) = sys::socketpair().map_err(Error::io("creating the result socket"))?;
     let (status_ours, status_theirs) = sys::socketpair().map_err(Error::io("creating the status socket"))?;
     let mut fds = vec![child_end.as_fd(), status_theirs.as_fd()];
-    fds.extend(stderr.map(AsFd::as_fd));
+    fds.extend(pipes.stdout.iter().chain(&pipes.stderr).map(AsFd::as_fd));
     fds.extend(arg_fds.iter().map(AsFd::as_fd));
     sys::send_with_fds(server.control.as_fd(), frame, &fds).map_err(Error::io("sending to the forkserver"))?;
     drop((child_end, status_theirs));
@@ -239,7 +241,10 @@ fn start_child(control: &OwnedFd, running: &[Running], body: &[u8], fds: Vec<Own
     let (Some(result), Some(status)) = (fds.next(), fds.next()) else {
         return Err(Error::ForkServer("a request without its two sockets".into()));
     };
-    let stderr = if request.stderr { fds.next() } else { None };
+    let pipes = ChildPipes {
+        stdout: if request.stdout { fds.next() } else { None },
+        stderr: if request.stderr { fds.next() } else { None },
+    };
     let arg_fds: Vec<OwnedFd> = fds.collect();
     super::fork::before_fork();
     match sys::fork().map_err(Error::io("fork"))? {
@@ -250,9 +255,7 @@ fn start_child(control: &OwnedFd, running: &[Running], body: &[u8], fds: Vec<Own
                 sys::close_raw(r.status.as_raw_fd());
             }
             drop(status);
-            if let Some(stderr) = stderr {
-                let _ = sys::redirect_stderr(stderr.as_fd());
-            }
+            pipes.install();
             child::set_identity(request.name, request.parent_pid, request.parent_name);
             if request.daemon {
                 child::die_with(request.parent_pid);
@@ -264,7 +267,7 @@ fn start_child(control: &OwnedFd, running: &[Running], body: &[u8], fds: Vec<Own
             })
         }
         sys::Forked::Parent(pid) => {
-            drop((result, arg_fds, stderr));
+            drop((result, arg_fds, pipes));
             let pidfd = sys::pidfd_open(pid).map_err(Error::io("pidfd_open"))?;
             Ok((pid, Running { pidfd, status }))
         }

@@ -10,9 +10,9 @@
 mod child;
 mod fork;
 mod forkserver;
+mod output;
 pub(crate) mod panic_hook;
 mod spawn;
-mod stderr;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -95,8 +95,8 @@ pub(crate) struct Launched {
     result: OwnedFd,
     /// For a forkserver child: where the server writes its exit status.
     status: Option<OwnedFd>,
-    /// The child's stderr, read by the relay (see `stderr.rs`).
-    stderr: Option<stderr::Tail>,
+    /// The child's output, read by the relay (see `output.rs`).
+    output: output::Captured,
 }
 
 impl Launched {
@@ -109,7 +109,7 @@ impl Launched {
             pidfd,
             result,
             status: None,
-            stderr: None,
+            output: Default::default(),
         })
     }
 
@@ -121,7 +121,7 @@ impl Launched {
             pidfd,
             result,
             status: Some(status),
-            stderr: None,
+            output: Default::default(),
         })
     }
 }
@@ -176,6 +176,7 @@ pub struct ProcessBuilder {
     name: Option<String>,
     daemon: bool,
     start_method: StartMethod,
+    capture_output: bool,
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(1);
@@ -235,6 +236,38 @@ impl ProcessBuilder {
         self
     }
 
+    /// Keeps the child's whole standard output and standard error for
+    /// [`Process::output`] instead of showing them (procspawn offers this;
+    /// Python does not). Without it, the child's stdout is this process's,
+    /// and its stderr is shown as it comes, its last 4 KiB kept for the
+    /// error that reports its death.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use multiproc::prelude::*;
+    ///
+    /// #[process_fn]
+    /// fn chatty() -> u32 {
+    ///     println!("to stdout");
+    ///     eprintln!("to stderr");
+    ///     7
+    /// }
+    ///
+    /// # fn main() -> multiproc::Result<()> {
+    /// let mut p = Process::builder().capture_output(true).start(chatty, ())?;
+    /// assert_eq!(p.join()?, 7);
+    /// let output = p.output().expect("captured and ended");
+    /// assert_eq!(output.stdout, b"to stdout\n");
+    /// assert_eq!(output.stderr, b"to stderr\n");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn capture_output(mut self, capture: bool) -> Self {
+        self.capture_output = capture;
+        self
+    }
+
     fn take_name(&mut self) -> String {
         self.name
             .take()
@@ -271,7 +304,7 @@ impl ProcessBuilder {
     pub fn start<F: ProcessFn>(mut self, f: F, args: F::Args) -> Result<Process<F::Output>> {
         entry::lookup(f.name())?;
         let name = self.take_name();
-        let (tail, pipe) = stderr::capture().unzip();
+        let (captured, pipes) = output::pipes(self.capture_output)?;
         let mut launched = match self.start_method {
             StartMethod::Fork => {
                 let keep = if sys::fdreg::any() {
@@ -279,7 +312,7 @@ impl ProcessBuilder {
                 } else {
                     Vec::new()
                 };
-                fork::launch(name.clone(), self.daemon, Some(keep), pipe, move || {
+                fork::launch(name.clone(), self.daemon, Some(keep), pipes, move || {
                     codec::encode(&f.call(args))
                 })?
             }
@@ -293,16 +326,17 @@ impl ProcessBuilder {
                     parent_pid: sys::getpid(),
                     parent_name: child::own_name().to_string(),
                     context: None,
+                    stdout: false,
                     stderr: false,
                 };
                 if method == StartMethod::Spawn {
-                    spawn::launch(&request, &fds, pipe)?
+                    spawn::launch(&request, &fds, pipes)?
                 } else {
-                    forkserver::launch(&mut request, &fds, pipe.as_ref())?
+                    forkserver::launch(&mut request, &fds, &pipes)?
                 }
             }
         };
-        launched.stderr = tail;
+        launched.output = captured;
         Ok(Process::new(launched, name, self.daemon, self.start_method))
     }
 
@@ -336,9 +370,9 @@ impl ProcessBuilder {
         C: FnOnce() -> R,
     {
         let name = self.take_name();
-        let (tail, pipe) = stderr::capture().unzip();
-        let mut launched = fork::launch(name.clone(), self.daemon, None, pipe, move || codec::encode(&task()))?;
-        launched.stderr = tail;
+        let (captured, pipes) = output::pipes(self.capture_output)?;
+        let mut launched = fork::launch(name.clone(), self.daemon, None, pipes, move || codec::encode(&task()))?;
+        launched.output = captured;
         Ok(Process::new(launched, name, self.daemon, StartMethod::Fork))
     }
 }
@@ -394,8 +428,10 @@ pub struct Process<R> {
     shared: Arc<Shared>,
     result: OwnedFd,
     status: Option<OwnedFd>,
-    /// The child's stderr: its last words go into the error of its death.
-    stderr: Option<stderr::Tail>,
+    /// The child's output: its stderr's last words go into the error of its
+    /// death; a captured stream is read whole by [`Process::output`].
+    output: output::Captured,
+    capture_output: bool,
     daemon: bool,
     start_method: StartMethod,
     state: Mutex<State>,
@@ -446,7 +482,8 @@ impl<R> Process<R> {
             shared,
             result: launched.result,
             status: launched.status,
-            stderr: launched.stderr,
+            capture_output: launched.output.stdout.is_some(),
+            output: launched.output,
             daemon,
             start_method,
             state: Mutex::new(State {
@@ -492,6 +529,37 @@ impl<R> Process<R> {
     /// ```
     pub fn name(&self) -> &str {
         &self.shared.name
+    }
+
+    /// What the child wrote to its standard output and error, when it was
+    /// started with [`ProcessBuilder::capture_output`]; `None` without it,
+    /// and until the child has ended (after [`join`](Process::join), say).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use multiproc::prelude::*;
+    ///
+    /// #[process_fn]
+    /// fn hello() {
+    ///     println!("hello");
+    /// }
+    ///
+    /// # fn main() -> multiproc::Result<()> {
+    /// let mut p = Process::builder().capture_output(true).start(hello, ())?;
+    /// p.join()?;
+    /// assert_eq!(p.output().unwrap().stdout, b"hello\n");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn output(&self) -> Option<CapturedOutput> {
+        if !self.capture_output || !self.lock().ended {
+            return None;
+        }
+        Some(CapturedOutput {
+            stdout: self.output.stdout.as_ref().map(output::Tail::all).unwrap_or_default(),
+            stderr: self.output.stderr.as_ref().map(output::Tail::all).unwrap_or_default(),
+        })
     }
 
     /// Whether the child was started as a daemon.
@@ -800,7 +868,12 @@ impl<R> Process<R> {
                 let exit = state
                     .exit
                     .ok_or(Error::Usage("exit status read before the child ended".into()))?;
-                let (stderr, alloc_failure) = self.stderr.as_ref().map(stderr::Tail::read_out).unwrap_or_default();
+                let (stderr, alloc_failure) = self
+                    .output
+                    .stderr
+                    .as_ref()
+                    .map(output::Tail::read_out)
+                    .unwrap_or_default();
                 Err(match exit {
                     _ if alloc_failure.is_some() => Error::OutOfMemory {
                         pid,
@@ -964,4 +1037,21 @@ fn allocation_size(line: &str) -> Option<u64> {
     let (_, rest) = line.split_once("memory allocation of ")?;
     let (size, _) = rest.split_once(" bytes failed")?;
     size.trim().parse().ok()
+}
+
+/// What a child started with [`ProcessBuilder::capture_output`] wrote; see
+/// [`Process::output`].
+///
+/// # Examples
+///
+/// ```
+/// let out = multiproc::process::CapturedOutput::default();
+/// assert!(out.stdout.is_empty() && out.stderr.is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CapturedOutput {
+    /// Everything the child wrote to its standard output.
+    pub stdout: Vec<u8>,
+    /// Everything the child wrote to its standard error.
+    pub stderr: Vec<u8>,
 }

@@ -11,6 +11,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use super::child::{self, Request};
+use super::output::ChildPipes;
 use super::Launched;
 use crate::codec;
 use crate::error::{Error, Result};
@@ -27,8 +28,8 @@ static BOOT: extern "C" fn() = boot;
 
 /// Starts a copy of this executable in the given role, handing it `fd`.
 ///
-/// With `stderr`, the copy's standard error is that descriptor.
-pub(crate) fn reexec(role: &str, fd: RawFd, stderr: Option<OwnedFd>) -> Result<std::process::Child> {
+/// With `pipes`, the copy's standard output and error are those.
+pub(crate) fn reexec(role: &str, fd: RawFd, pipes: ChildPipes) -> Result<std::process::Child> {
     // Referencing BOOT keeps its object file, and so the `.init_array`
     // entry, in the link wherever spawning is possible.
     std::hint::black_box(&BOOT);
@@ -38,18 +39,21 @@ pub(crate) fn reexec(role: &str, fd: RawFd, stderr: Option<OwnedFd>) -> Result<s
     }
     cmd.env(BOOT_ENV, format!("{role}:{fd}"));
     sys::keep_across_exec(&mut cmd, fd);
-    if let Some(stderr) = stderr {
+    if let Some(stdout) = pipes.stdout {
+        cmd.stdout(stdout);
+    }
+    if let Some(stderr) = pipes.stderr {
         cmd.stderr(stderr);
     }
     cmd.spawn().map_err(Error::io("re-executing the current binary"))
 }
 
 /// Starts a re-executed child that runs `request`, handing it `fds` (the
-/// descriptors inside the arguments) with the request; `stderr` becomes
-/// its standard error.
-pub(crate) fn launch(request: &Request, fds: &[OwnedFd], stderr: Option<OwnedFd>) -> Result<Launched> {
+/// descriptors inside the arguments) with the request; `pipes` become its
+/// standard output and error.
+pub(crate) fn launch(request: &Request, fds: &[OwnedFd], pipes: ChildPipes) -> Result<Launched> {
     let (parent_end, child_end) = sys::socketpair().map_err(Error::io("creating the result socket"))?;
-    let child = reexec("spawn", child_end.as_raw_fd(), stderr)?;
+    let child = reexec("spawn", child_end.as_raw_fd(), pipes)?;
     drop(child_end);
     let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
     // A child that died before reading gets EPIPE here; `join` reports how

@@ -1261,10 +1261,19 @@ pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// Makes `fd` this process's standard error (`dup2(fd, 2)`; the copy on 2
-/// is inherited across `exec`).
-pub(crate) fn redirect_stderr(fd: BorrowedFd<'_>) -> io::Result<()> {
-    // SAFETY: dup2 onto 2 replaces the standard error descriptor, which
-    // std treats as always open; it stays open, now on `fd`'s file.
-    cvt(unsafe { libc::dup2(fd.as_raw_fd(), libc::STDERR_FILENO) }).map(drop)
+/// Standard output's descriptor, for [`redirect_onto`].
+pub(crate) const STDOUT: RawFd = libc::STDOUT_FILENO;
+/// Standard error's descriptor, for [`redirect_onto`].
+pub(crate) const STDERR: RawFd = libc::STDERR_FILENO;
+
+/// Makes `fd` this process's standard output or error (`dup2(fd, target)`
+/// with `target` [`STDOUT`] or [`STDERR`]; the copy is inherited across
+/// `exec`).
+pub(crate) fn redirect_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
+    if target != STDOUT && target != STDERR {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    // SAFETY: dup2 onto 1 or 2 replaces a standard descriptor, which std
+    // treats as always open; it stays open, now on `fd`'s file.
+    cvt(unsafe { libc::dup2(fd.as_raw_fd(), target) }).map(drop)
 }

@@ -1,11 +1,15 @@
-//! A child's last words: its standard error goes through a pipe that this
-//! process reads, so the error that reports the child's death (a signal,
-//! an exit code, a failed allocation) can say what the child wrote last.
+//! A child's output: its standard error (and, with
+//! [`capture_output`](super::ProcessBuilder::capture_output), its standard
+//! output) goes through a pipe that this process reads, so the error that
+//! reports the child's death (a signal, an exit code, a failed allocation)
+//! can say what the child wrote last, and a captured child's whole output
+//! can be read after it ends.
 //!
 //! One relay thread per process reads every child's pipe as output comes,
 //! forwards it at once to this process's own standard error (so nothing
 //! changes for the reader of the terminal, except that a child's stderr is
-//! a pipe, not a tty) and keeps the last [`TAIL`] bytes of each. Reading as
+//! a pipe, not a tty) and keeps the last [`TAIL`] bytes of each; a captured
+//! stream is kept whole instead of forwarded. Reading as
 //! it comes, not at `join`, so a chatty child never blocks on a full pipe.
 //! The relay's table is fork-local: a forked child starts its own relay
 //! for its own children. A child still writing after its handle is gone
@@ -14,7 +18,7 @@
 use std::collections::VecDeque;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::sys;
 
@@ -26,6 +30,10 @@ pub(crate) const TAIL: usize = 4096;
 struct Pipe {
     /// The read end; `None` once the child's side is closed.
     fd: Option<Arc<OwnedFd>>,
+    /// Forward what comes to this process's stderr (else keep it all).
+    forward: bool,
+    /// Everything that came, for a captured stream.
+    all: Vec<u8>,
     tail: VecDeque<u8>,
     /// The standard library's "memory allocation of N bytes failed" line,
     /// kept apart: the backtrace printed after it can push it out of the
@@ -46,7 +54,11 @@ impl Pipe {
                     return false;
                 }
                 Ok(n) => {
-                    let _ = sys::write_all(std::io::stderr().as_fd(), &buf[..n]);
+                    if self.forward {
+                        let _ = sys::write_all(std::io::stderr().as_fd(), &buf[..n]);
+                    } else {
+                        self.all.extend_from_slice(&buf[..n]);
+                    }
                     self.tail.extend(&buf[..n]);
                     let excess = self.tail.len().saturating_sub(TAIL);
                     self.tail.drain(..excess);
@@ -81,22 +93,13 @@ pub(crate) struct Tail(Arc<Mutex<Pipe>>);
 
 impl Tail {
     /// What the child wrote last (up to [`TAIL`] bytes, lossy UTF-8,
-    /// trimmed), after reading whatever the pipe still holds: the child is
-    /// dead by now, so all it wrote is there, unless a descendant of it
-    /// still holds the pipe (it is then read for at most a moment).
+    /// trimmed), after reading whatever the pipe still holds (the child is
+    /// dead by now, so all it wrote is there).
     ///
     /// With them, the line that says an allocation failed ("memory
     /// allocation of N bytes failed"), if the child said so.
     pub(crate) fn read_out(&self) -> (String, Option<String>) {
-        let deadline = Instant::now() + Duration::from_millis(50);
-        let mut pipe = lock(&self.0);
-        while pipe.pump() && Instant::now() < deadline {
-            // Data may still be on its way from the kernel's side of a
-            // descendant; a short look, not a wait for it to exit.
-            drop(pipe);
-            std::thread::sleep(Duration::from_millis(1));
-            pipe = lock(&self.0);
-        }
+        let pipe = self.drained();
         let bytes: Vec<u8> = pipe.tail.iter().copied().collect();
         let text = String::from_utf8_lossy(&bytes);
         // A cut at the front may split a character: start at a line.
@@ -106,6 +109,71 @@ impl Tail {
         };
         (text.trim().to_string(), pipe.alloc_failure.clone())
     }
+}
+
+impl Tail {
+    /// The pipe, after reading whatever it holds now. No waiting for its
+    /// end: once the child is dead, all it wrote is in the pipe already,
+    /// and a copy of the write end held elsewhere (a descendant, a sibling
+    /// forked meanwhile) must not delay a `join`.
+    fn drained(&self) -> MutexGuard<'_, Pipe> {
+        let mut pipe = lock(&self.0);
+        pipe.pump();
+        pipe
+    }
+
+    /// Everything a captured stream carried (the child has ended).
+    pub(crate) fn all(&self) -> Vec<u8> {
+        self.drained().all.clone()
+    }
+}
+
+/// The pipes a child's standard output and error go to (each `None`: the
+/// parent's own, as it is).
+#[derive(Debug, Default)]
+pub(crate) struct ChildPipes {
+    pub(crate) stdout: Option<OwnedFd>,
+    pub(crate) stderr: Option<OwnedFd>,
+}
+
+impl ChildPipes {
+    /// In the child: makes the pipes its standard output and error.
+    pub(crate) fn install(self) {
+        if let Some(fd) = self.stdout {
+            let _ = sys::redirect_onto(fd.as_fd(), sys::STDOUT);
+        }
+        if let Some(fd) = self.stderr {
+            let _ = sys::redirect_onto(fd.as_fd(), sys::STDERR);
+        }
+    }
+}
+
+/// The parent's ends of a child's output pipes.
+#[derive(Debug, Default)]
+pub(crate) struct Captured {
+    pub(crate) stdout: Option<Tail>,
+    pub(crate) stderr: Option<Tail>,
+}
+
+/// Makes the pipes for a child: stderr always (forwarded, its tail kept),
+/// unless it cannot be made; with `whole`, stdout and stderr kept whole
+/// instead (an error if they cannot be made).
+pub(crate) fn pipes(whole: bool) -> crate::Result<(Captured, ChildPipes)> {
+    let mut captured = Captured::default();
+    let mut child = ChildPipes::default();
+    if whole {
+        let failed = || crate::Error::Io {
+            context: "creating the pipes of a child's captured output",
+            source: std::io::Error::other("no pipe or no relay thread"),
+        };
+        let (tail, fd) = capture(false).ok_or_else(failed)?;
+        (captured.stdout, child.stdout) = (Some(tail), Some(fd));
+        let (tail, fd) = capture(false).ok_or_else(failed)?;
+        (captured.stderr, child.stderr) = (Some(tail), Some(fd));
+    } else if let Some((tail, fd)) = capture(true) {
+        (captured.stderr, child.stderr) = (Some(tail), Some(fd));
+    }
+    Ok((captured, child))
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -121,15 +189,18 @@ struct Relay {
 
 static RELAY: sys::ForkLocal<Mutex<Relay>> = sys::ForkLocal::new(Default::default);
 
-/// A pipe for a child's stderr: the write end goes to the child (onto its
-/// descriptor 2), the returned [`Tail`] reads the other. `None` when the
-/// pipe or the relay cannot be made: the child then writes straight to
-/// this process's stderr, as before, and its errors carry no last words.
-pub(crate) fn capture() -> Option<(Tail, OwnedFd)> {
+/// A pipe for one of a child's streams: the write end goes to the child,
+/// the returned [`Tail`] reads the other, forwarding to this process's
+/// stderr or keeping it all. `None` when the pipe or the relay cannot be
+/// made: the child then writes straight to this process's stream, and its
+/// errors carry no last words.
+fn capture(forward: bool) -> Option<(Tail, OwnedFd)> {
     let (read, write) = sys::pipe().ok()?;
     sys::set_nonblocking(read.as_fd(), true).ok()?;
     let pipe = Arc::new(Mutex::new(Pipe {
         fd: Some(Arc::new(read)),
+        forward,
+        all: Vec::new(),
         tail: VecDeque::new(),
         alloc_failure: None,
     }));
