@@ -233,3 +233,54 @@ fn wait_and_as_completed_mix_both_executors() {
     setter.join().unwrap();
     assert_eq!(slow.result().unwrap(), 7);
 }
+
+#[process_fn]
+fn nap_ms(ms: u64) -> u64 {
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    ms
+}
+
+/// `task_timeout` on the executor: the stuck task's future fails with
+/// `TaskTimeout`, its worker is replaced, the others complete.
+#[test]
+fn an_executor_task_over_its_timeout_fails_alone() {
+    let ex = multiproc::executor::ProcessPoolExecutor::builder()
+        .max_workers(2)
+        .task_timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let stuck = ex.submit(nap_ms, (600_000,)).unwrap();
+    let quick: Vec<_> = (0..6).map(|i| ex.submit(nap_ms, (i,)).unwrap()).collect();
+    assert!(matches!(stuck.result(), Err(multiproc::Error::TaskTimeout(_))));
+    for (i, f) in quick.iter().enumerate() {
+        assert_eq!(f.result().unwrap(), i as u64);
+    }
+    assert_eq!(ex.submit(nap_ms, (1,)).unwrap().result().unwrap(), 1);
+}
+
+/// `terminate_workers` and `kill_workers`: running futures fail, queued
+/// ones are cancelled (or fail likewise if already handed to a worker),
+/// nothing more is accepted, and it returns promptly.
+#[test]
+fn terminate_and_kill_workers_stop_everything() {
+    for terminate in [true, false] {
+        let ex = multiproc::executor::ProcessPoolExecutor::new(1).unwrap();
+        let running = ex.submit(nap_ms, (600_000,)).unwrap();
+        let queued = ex.submit(nap_ms, (1,)).unwrap();
+        assert!(multiproc_tests::eventually(|| running.running()));
+        let started = std::time::Instant::now();
+        if terminate {
+            ex.terminate_workers();
+        } else {
+            ex.kill_workers();
+        }
+        assert!(started.elapsed() < multiproc_tests::PATIENCE);
+        assert!(matches!(running.result(), Err(multiproc::Error::PoolTerminated)));
+        // Cancelled, or (handed to the worker ahead of time) terminated.
+        assert!(queued.cancelled() || matches!(queued.result(), Err(multiproc::Error::PoolTerminated)));
+        assert!(matches!(
+            ex.submit(nap_ms, (1,)),
+            Err(multiproc::Error::ExecutorShutdown)
+        ));
+    }
+}

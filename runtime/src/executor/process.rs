@@ -161,6 +161,22 @@ impl ProcessPoolBuilder {
         self
     }
 
+    /// Kills and replaces a worker whose current task has run longer than
+    /// `limit` (Python 3.14 cannot stop a running task); that task's future
+    /// fails with [`Error::TaskTimeout`], every other one completes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = multiproc::executor::ProcessPoolExecutor::builder().task_timeout(Duration::from_secs(30));
+    /// # drop(b);
+    /// ```
+    pub fn task_timeout(mut self, limit: std::time::Duration) -> Self {
+        self.pool = self.pool.task_timeout(limit);
+        self
+    }
+
     /// Starts the workers.
     ///
     /// # Errors
@@ -398,6 +414,74 @@ impl ProcessPoolExecutor {
         if wait {
             let _ = self.pool.join();
         }
+    }
+}
+
+impl ProcessPoolExecutor {
+    /// Shuts the executor down at once, stopping its workers with SIGTERM
+    /// (those still alive 5 s later with SIGKILL) — Python 3.14's
+    /// `terminate_workers`. Futures no worker has started are cancelled;
+    /// those that were running fail with [`Error::PoolTerminated`]; later
+    /// submits fail with [`Error::ExecutorShutdown`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use multiproc::prelude::*;
+    /// use multiproc::executor::ProcessPoolExecutor;
+    ///
+    /// #[process_fn]
+    /// fn forever() {
+    ///     loop {
+    ///         std::thread::sleep(std::time::Duration::from_secs(1));
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> multiproc::Result<()> {
+    /// let ex = ProcessPoolExecutor::new(1)?;
+    /// let running = ex.submit(forever, ())?;
+    /// ex.terminate_workers();
+    /// assert!(running.result().is_err());
+    /// assert!(matches!(ex.submit(forever, ()), Err(multiproc::Error::ExecutorShutdown)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn terminate_workers(&self) {
+        self.stop_workers(crate::sys::SIGTERM);
+    }
+
+    /// As [`terminate_workers`](ProcessPoolExecutor::terminate_workers),
+    /// with SIGKILL — Python 3.14's `kill_workers`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use multiproc::prelude::*;
+    ///
+    /// #[process_fn]
+    /// fn stuck() {
+    ///     loop {
+    ///         std::thread::sleep(std::time::Duration::from_secs(1));
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> multiproc::Result<()> {
+    /// let ex = multiproc::executor::ProcessPoolExecutor::new(1)?;
+    /// let running = ex.submit(stuck, ())?;
+    /// ex.kill_workers();
+    /// assert!(matches!(running.result(), Err(multiproc::Error::PoolTerminated)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn kill_workers(&self) {
+        self.stop_workers(crate::sys::SIGKILL);
+    }
+
+    fn stop_workers(&self, signal: i32) {
+        self.shut.store(true, Ordering::Release);
+        self.submitted.cancel_all();
+        self.pool.terminate_with(signal);
+        let _ = self.pool.join();
     }
 }
 

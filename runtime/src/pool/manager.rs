@@ -38,6 +38,8 @@ use crate::handoff::{TrackedFd, TravelFd};
 use crate::process::{Process, StartMethod};
 use crate::sys;
 
+/// How long `terminate` with SIGTERM waits for a worker before SIGKILL.
+const TERM_GRACE: Duration = Duration::from_secs(5);
 /// Unanswered batches a worker may hold.
 const DEPTH: usize = 2;
 /// How long a worker's current task runs before the tasks queued behind it
@@ -81,6 +83,9 @@ pub(crate) struct Shared {
     is_broken: AtomicBool,
     broken: Mutex<Option<Error>>,
     pub(crate) pids: Mutex<Vec<i32>>,
+    /// The signal `terminate` stops the workers with (SIGKILL unless
+    /// asked otherwise).
+    pub(crate) stop_signal: std::sync::atomic::AtomicI32,
 }
 
 impl Shared {
@@ -92,6 +97,7 @@ impl Shared {
             is_broken: AtomicBool::new(false),
             broken: Mutex::new(None),
             pids: Mutex::new(Vec::new()),
+            stop_signal: std::sync::atomic::AtomicI32::new(sys::SIGKILL),
         }))
     }
 
@@ -637,11 +643,19 @@ impl Manager {
 
     /// Kill every worker; fail everything not done.
     fn terminate(&mut self) {
+        let signal = self.shared.stop_signal.load(Ordering::Acquire);
         for w in self.workers.iter().flatten() {
-            let _ = w.process.kill();
+            let _ = match signal {
+                sys::SIGTERM => w.process.terminate(),
+                _ => w.process.kill(),
+            };
         }
         for mut w in self.workers.drain(..).flatten() {
-            let _ = w.process.join();
+            // A worker that outlives SIGTERM for this long is killed.
+            if let Err(Error::Timeout(_)) = w.process.join_timeout(TERM_GRACE) {
+                let _ = w.process.kill();
+                let _ = w.process.join();
+            }
             for (_, job) in w.inflight.drain(..) {
                 job.fail(w.pid, Error::PoolTerminated);
             }

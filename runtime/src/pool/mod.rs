@@ -849,6 +849,13 @@ impl Pool {
     /// # }
     /// ```
     pub fn terminate(&self) {
+        self.terminate_with(crate::sys::SIGKILL);
+    }
+
+    /// [`terminate`](Pool::terminate), stopping the workers with `signal`
+    /// (SIGTERM: those still alive after a grace period are killed).
+    pub(crate) fn terminate_with(&self, signal: i32) {
+        self.shared.stop_signal.store(signal, Ordering::Release);
         self.shared.state.store(TERMINATING, Ordering::Release);
         self.shared.wake.notify();
     }
