@@ -157,3 +157,26 @@ fn futures_can_be_awaited() {
     let sum = block_on(async { a.await.unwrap() + b.await.unwrap() });
     assert_eq!(sum, 42);
 }
+
+/// A panicking initializer breaks the executor, as in Python: pending
+/// futures fail with `InitializerFailed` carrying the panic (they hung),
+/// and so does every later `submit` (it said `ExecutorShutdown`).
+#[test]
+fn a_panicking_initializer_breaks_the_thread_executor() {
+    let ex = multiproc::executor::ThreadPoolExecutor::builder()
+        .max_workers(2)
+        .initializer(|| panic!("no database"))
+        .build()
+        .unwrap();
+    let futures: Vec<_> = (0..4).filter_map(|i| ex.submit(move || i).ok()).collect();
+    for f in &futures {
+        match f.result_timeout(multiproc_tests::PATIENCE) {
+            Err(multiproc::Error::InitializerFailed(m)) => assert!(m.contains("no database"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(multiproc_tests::eventually(|| matches!(
+        ex.submit(|| 0),
+        Err(multiproc::Error::InitializerFailed(_))
+    )));
+}

@@ -191,3 +191,19 @@ fn dropping_a_pool_with_a_stuck_task_does_not_hang() {
     go.set(); // lets the detached thread finish
     stuck.wait_timeout(PATIENCE);
 }
+
+/// The thread pool's twin of the rule: a panicking initializer fails the
+/// work with `InitializerFailed`, carrying the panic.
+#[test]
+fn a_panicking_initializer_breaks_the_thread_pool() {
+    let pool = multiproc::thread::Pool::builder()
+        .processes(2)
+        .initializer(|| panic!("no database"), ())
+        .build()
+        .unwrap();
+    let outcome = pool.map(|x: u32| x, 0..8u32);
+    match outcome {
+        Err(multiproc::Error::InitializerFailed(m)) => assert!(m.contains("no database"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}

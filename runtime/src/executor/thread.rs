@@ -11,7 +11,23 @@ use crossbeam_channel::{Receiver, Sender};
 use super::{Future, Submitted};
 use crate::error::{Error, Result};
 
-type Job = Box<dyn FnOnce() + Send>;
+/// A submitted call: run it (`None`), or fail its future with the error
+/// that broke the executor.
+type Job = Box<dyn FnOnce(Option<&Error>) + Send>;
+
+/// Why the executor broke (an initializer panicked), once it has.
+#[derive(Debug, Default)]
+struct Broken(Mutex<Option<Error>>);
+
+impl Broken {
+    fn get(&self) -> Option<Error> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set(&self, error: Error) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(error);
+    }
+}
 
 /// A pool of threads that runs closures — the guide's `ThreadPoolExecutor`.
 ///
@@ -41,6 +57,7 @@ pub struct ThreadPoolExecutor {
     threads: Mutex<Vec<JoinHandle<()>>>,
     submitted: Submitted,
     max_workers: usize,
+    broken: Arc<Broken>,
 }
 
 impl fmt::Debug for ThreadPoolExecutor {
@@ -103,7 +120,10 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Runs `f` once in each thread before it takes work.
+    /// Runs `f` once in each thread before it takes work. If it panics,
+    /// the executor is broken, as Python's: every pending future and every
+    /// later `submit` fails with [`Error::InitializerFailed`], which carries
+    /// the panic's message.
     ///
     /// # Examples
     ///
@@ -135,17 +155,24 @@ impl ThreadPoolBuilder {
         }
         let (tx, rx): (Sender<Job>, Receiver<Job>) = crossbeam_channel::unbounded();
         let mut threads = Vec::with_capacity(n);
+        let broken = Arc::new(Broken::default());
         for i in 0..n {
             let rx = rx.clone();
             let init = self.initializer.clone();
+            let broken = broken.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("{}_{i}", self.prefix))
                 .spawn(move || {
                     if let Some(init) = init {
-                        init();
+                        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| init())) {
+                            broken.set(Error::InitializerFailed(format!(
+                                "an executor thread's initializer panicked: {}",
+                                crate::process::panic_message(&*payload)
+                            )));
+                        }
                     }
                     for job in rx.iter() {
-                        job();
+                        job(broken.get().as_ref());
                     }
                 })
                 .map_err(Error::io("starting an executor thread"))?;
@@ -156,6 +183,7 @@ impl ThreadPoolBuilder {
             threads: Mutex::new(threads),
             submitted: Submitted::default(),
             max_workers: n,
+            broken,
         })
     }
 }
@@ -196,7 +224,8 @@ impl ThreadPoolExecutor {
     /// `submit`). A panic in `f` becomes the future's [`Error::Panicked`].
     ///
     /// # Errors
-    /// [`Error::ExecutorShutdown`] after [`shutdown`](ThreadPoolExecutor::shutdown).
+    /// [`Error::ExecutorShutdown`] after [`shutdown`](ThreadPoolExecutor::shutdown);
+    /// [`Error::InitializerFailed`] once an initializer panicked.
     ///
     /// # Examples
     ///
@@ -212,12 +241,19 @@ impl ThreadPoolExecutor {
         R: Send + 'static,
         F: FnOnce() -> R + Send + 'static,
     {
+        if let Some(error) = self.broken.get() {
+            return Err(error);
+        }
         let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         let tx = tx.as_ref().ok_or(Error::ExecutorShutdown)?;
         let future = Future::pending();
         let mine = future.clone();
         self.submitted.push(&future);
-        let job: Job = Box::new(move || {
+        let job: Job = Box::new(move |broken| {
+            if let Some(error) = broken {
+                mine.finish(Err(error.clone()));
+                return;
+            }
             if !mine.start_running() {
                 return; // cancelled while queued
             }

@@ -24,8 +24,9 @@ const RUNNING: u8 = 0;
 const CLOSED: u8 = 1;
 const TERMINATING: u8 = 2;
 
-/// A chunk to run (`true`) or to fail because the pool was terminated.
-type Job = Box<dyn FnOnce(bool) + Send>;
+/// A chunk to run (`None`), or to fail with why the pool stopped (it was
+/// terminated, or an initializer panicked).
+type Job = Box<dyn FnOnce(Option<&Error>) + Send>;
 
 /// A chunk's results: the values of the items that succeeded, in order,
 /// and the failures by position in the chunk (ascending).
@@ -61,11 +62,11 @@ impl<R> Chunk<R> {
         }
     }
 
-    /// Every item failed: the pool was terminated before it ran.
-    fn terminated(len: usize) -> Self {
+    /// Every item failed with `error`: the pool stopped before it ran.
+    fn stopped(len: usize, error: &Error) -> Self {
         Chunk {
             values: Vec::new(),
-            failures: (0..len).map(|k| (k, Error::PoolTerminated)).collect(),
+            failures: (0..len).map(|k| (k, error.clone())).collect(),
         }
     }
 
@@ -85,7 +86,7 @@ impl<R> Chunk<R> {
 
 fn item_failed(index: usize, e: Error) -> Error {
     match e {
-        Error::PoolTerminated => e,
+        Error::PoolTerminated | Error::InitializerFailed(_) => e,
         e => Error::ItemFailed {
             index,
             source: Box::new(e),
@@ -103,6 +104,19 @@ fn panicked(payload: &(dyn std::any::Any + Send)) -> Error {
 
 struct Shared {
     state: AtomicU8,
+    /// Why the pool stopped taking work: an initializer's panic.
+    broken: Mutex<Option<Error>>,
+}
+
+impl Shared {
+    /// The error queued work fails with once the pool has stopped.
+    fn stopped(&self) -> Option<Error> {
+        if self.state.load(Ordering::Acquire) != TERMINATING {
+            return None;
+        }
+        let broken = self.broken.lock().unwrap_or_else(|p| p.into_inner());
+        Some(broken.clone().unwrap_or(Error::PoolTerminated))
+    }
 }
 
 /// Configures a thread [`Pool`].
@@ -184,6 +198,7 @@ impl PoolBuilder {
         }
         let shared = Arc::new(Shared {
             state: AtomicU8::new(RUNNING),
+            broken: Mutex::new(None),
         });
         let (tx, rx): (Sender<Job>, Receiver<Job>) = crossbeam_channel::unbounded();
         let (alive, finished) = crossbeam_channel::bounded::<()>(0);
@@ -195,12 +210,19 @@ impl PoolBuilder {
                 .spawn(move || {
                     let _alive = alive; // dropped when this thread ends: `join` sees it
                     if let Some(init) = init {
-                        if panic::catch_unwind(AssertUnwindSafe(|| init())).is_err() {
+                        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| init())) {
+                            // As Python's: the whole pool is broken, and says why.
+                            shared.broken.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(
+                                Error::InitializerFailed(format!(
+                                    "a pool thread's initializer panicked: {}",
+                                    crate::process::panic_message(&*payload)
+                                )),
+                            );
                             shared.state.store(TERMINATING, Ordering::Release);
                         }
                     }
                     for job in rx.iter() {
-                        job(shared.state.load(Ordering::Acquire) != TERMINATING);
+                        job(shared.stopped().as_ref());
                     }
                 })
                 .map_err(Error::io("starting a pool thread"))?;
@@ -318,7 +340,7 @@ impl Pool {
         match self.shared.state.load(Ordering::Acquire) {
             RUNNING => {}
             CLOSED => return Err(Error::PoolClosed),
-            _ => return Err(Error::PoolTerminated),
+            _ => return Err(self.shared.stopped().unwrap_or(Error::PoolTerminated)),
         }
         let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         tx.as_ref()
@@ -339,11 +361,10 @@ impl Pool {
         R: Send + 'static,
     {
         let f = f.clone();
-        self.send(Box::new(move |run| {
-            deliver(if run {
-                Chunk::run(&*f, chunk)
-            } else {
-                Chunk::terminated(chunk.len())
+        self.send(Box::new(move |stopped| {
+            deliver(match stopped {
+                None => Chunk::run(&*f, chunk),
+                Some(error) => Chunk::stopped(chunk.len(), error),
             })
         }))
     }
