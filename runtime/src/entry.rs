@@ -76,9 +76,27 @@ impl EntryDesc {
     }
 }
 
+/// Decodes the arguments, calls `F`, encodes the result. Arguments that do
+/// not decode are a set-up failure; a result that cannot be encoded is a
+/// codec error that names the entry.
 fn run_erased<F: ProcessFn + Default>(args: &[u8]) -> Result<Vec<u8>> {
-    let args: F::Args = crate::codec::decode(args)?;
-    crate::codec::encode(&F::default().call(args))
+    let f = F::default();
+    let args: F::Args = crate::codec::decode(args).map_err(|e| crate::Error::ChildSetup {
+        pid: 0,
+        message: format!("the arguments of `{}` did not decode: {e}", f.name()),
+    })?;
+    encode_result(f.name(), &f.call(args))
+}
+
+/// Encodes what entry (or closure) `what` returned; a failure is a codec
+/// error that says whose result it was.
+pub(crate) fn encode_result<T: serde::Serialize>(what: &str, value: &T) -> Result<Vec<u8>> {
+    crate::codec::encode(value).map_err(|e| {
+        crate::Error::Codec(format!(
+            "the result of `{what}` could not be encoded: {}",
+            crate::pool::codec_message(e)
+        ))
+    })
 }
 
 /// Runs `F` over an encoded `Vec<F::Args>` — a pool's chunk — and appends

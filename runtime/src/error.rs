@@ -104,7 +104,8 @@ pub enum Error {
         /// What the child reported.
         message: String,
     },
-    /// Bytes that did not decode as the expected type.
+    /// Bytes that did not decode as the expected type, or a value that could
+    /// not be encoded (a task's result: the message names its entry).
     #[error("codec: {0}")]
     Codec(String),
     /// A frame longer than the limit was announced.

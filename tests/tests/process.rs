@@ -468,3 +468,37 @@ fn captured_output_is_readable_after_join() {
         assert!(plain.output().is_none(), "{method}");
     }
 }
+
+/// A result whose `Serialize` refuses.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct Refuses;
+
+impl serde::Serialize for Refuses {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("this value refuses to be encoded"))
+    }
+}
+
+#[process_fn]
+fn give_refuses() -> Refuses {
+    Refuses
+}
+
+/// A result that cannot be encoded is a codec error naming the entry — in
+/// a `Process`, a pool and an executor (it was `ChildSetup`, "the entry
+/// is missing or its arguments did not decode").
+#[test]
+fn an_unencodable_result_is_a_codec_error_naming_its_entry() {
+    let says =
+        |e: &Error| matches!(e, Error::Codec(m) if m.contains("give_refuses") && m.contains("refuses to be encoded"));
+    for method in METHODS {
+        let e = start(method, give_refuses, ()).join_timeout(PATIENCE).unwrap_err();
+        assert!(says(&e), "{method}: {e:?}");
+    }
+    let pool = Pool::new(1).unwrap();
+    let e = pool.apply(give_refuses, ()).unwrap_err();
+    assert!(says(&e), "pool: {e:?}");
+    let executor = multiproc::executor::ProcessPoolExecutor::new(1).unwrap();
+    let e = executor.submit(give_refuses, ()).unwrap().result().unwrap_err();
+    assert!(says(&e), "executor: {e:?}");
+}

@@ -30,7 +30,7 @@ pub use self::result::AsyncResult;
 use self::result::{decode_all, decode_one, Callback, Collector};
 pub(crate) use self::result::{ChunkResult, Sink};
 use self::window::Window;
-pub(crate) use self::wire::{decode_item, run_chunk};
+pub(crate) use self::wire::{codec_message, decode_item, run_chunk};
 pub(crate) use self::worker::report_panic_before_abort;
 use crate::codec;
 use crate::entry::ProcessFn;

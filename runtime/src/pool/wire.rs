@@ -41,8 +41,10 @@ pub(crate) enum Reply<'a> {
     InitFailed(&'a str),
     /// Task `seq` ran: its chunk's encoded outcome.
     Ran { seq: u64, outcome: &'a [u8] },
-    /// Task `seq` could not run at all (unknown entry, undecodable chunk).
-    Failed { seq: u64, message: &'a str },
+    /// Task `seq` failed as a whole: its entry is unknown, its chunk did
+    /// not decode, or a result could not be encoded. The payload is the
+    /// encoded [`Error`].
+    Failed { seq: u64, error: &'a [u8] },
     /// Task `seq` panicked under `panic = "abort"`: the worker aborts
     /// right after this reply (sent by its panic hook).
     Panicked {
@@ -71,7 +73,7 @@ impl<'a> Reply<'a> {
             READY => Reply::Ready,
             INIT_FAILED => Reply::InitFailed(text()?),
             RAN => Reply::Ran { seq, outcome: payload },
-            FAILED => Reply::Failed { seq, message: text()? },
+            FAILED => Reply::Failed { seq, error: payload },
             SKIPPED => Reply::Skipped { last: seq },
             PANICKED => {
                 let (message, location) = codec::decode_borrowed(payload)?;
@@ -88,11 +90,17 @@ impl<'a> Reply<'a> {
         match *self {
             Reply::Ready | Reply::InitFailed(_) | Reply::Skipped { .. } | Reply::Panicked { .. } => None,
             Reply::Ran { seq, outcome } => Some((seq, Ok(outcome.len()))),
-            Reply::Failed { seq, message } => Some((
+            Reply::Failed { seq, error } => Some((
                 seq,
-                Err(Error::ChildSetup {
-                    pid,
-                    message: message.to_string(),
+                Err(match codec::decode::<Error>(error) {
+                    // Made in the worker, which cannot know its own pid's
+                    // meaning to the caller: attribute it here.
+                    Ok(Error::ChildSetup { message, .. }) => Error::ChildSetup { pid, message },
+                    Ok(other) => other,
+                    Err(e) => Error::ChildSetup {
+                        pid,
+                        message: format!("its failure did not decode: {e}"),
+                    },
                 }),
             )),
         }
@@ -149,7 +157,12 @@ impl Replies {
             crate::entry::run_chunk_by_name(task.entry, task.chunk, out)
         });
         if let Err(e) = ran {
-            self.push_text(FAILED, task.seq, &e.to_string());
+            let e = match e {
+                Error::Codec(m) => Error::Codec(format!("`{}`: {m}", task.entry)),
+                other => other,
+            };
+            // Cannot fail: an error is far below the frame limit.
+            let _ = self.push(FAILED, task.seq, |out| codec::append(&e, out));
         }
     }
 
@@ -189,23 +202,45 @@ pub(crate) fn run_chunk<A: DeserializeOwned, T: Serialize>(
     out.extend_from_slice(&[0; COUNT_LEN]);
     let mut returned: u64 = 0;
     let mut after_panic: Option<Vec<ItemOutcome<T>>> = None;
-    codec::for_each(chunk, |args: A| {
+    // A result that cannot be encoded is a codec error; a chunk that does
+    // not decode, a failure to set the task up.
+    let unencodable = |e: Error| Error::Codec(format!("a result could not be encoded: {}", codec_message(e)));
+    let mut encoding_failed = None;
+    let decoded = codec::for_each(chunk, |args: A| {
         let outcome = ItemOutcome::run(|| f(args));
         match (&mut after_panic, outcome) {
             (None, ItemOutcome::Ok(v)) => {
-                codec::append(&v, out)?;
+                if let Err(e) = codec::append(&v, out) {
+                    encoding_failed = Some(unencodable(e));
+                    return Err(Error::Codec("stopped".into()));
+                }
                 returned += 1;
             }
             (None, failed) => after_panic = Some(vec![failed]),
             (Some(rest), outcome) => rest.push(outcome),
         }
         Ok(())
+    });
+    if let Some(e) = encoding_failed {
+        return Err(e);
+    }
+    decoded.map_err(|e| Error::ChildSetup {
+        pid: 0,
+        message: format!("its chunk did not decode: {e}"),
     })?;
     out[start..start + COUNT_LEN].copy_from_slice(&returned.to_le_bytes());
     if let Some(rest) = after_panic {
-        codec::append(&rest, out)?;
+        codec::append(&rest, out).map_err(unencodable)?;
     }
     Ok(())
+}
+
+/// A codec error's own words (without the "codec: " of its `Display`).
+pub(crate) fn codec_message(e: Error) -> String {
+    match e {
+        Error::Codec(m) => m,
+        other => other.to_string(),
+    }
 }
 
 /// Splits a chunk outcome into its count of leading values, refused above
@@ -388,7 +423,10 @@ mod tests {
                 }
             ]
         );
-        assert!(matches!(parsed[3], Reply::Failed { seq: 6, message } if message.contains("no::such::entry")));
+        let Reply::Failed { seq: 6, error } = parsed[3] else {
+            panic!("{:?}", parsed[3])
+        };
+        assert!(matches!(codec::decode(error), Ok(Error::UnknownEntry(name)) if name == "no::such::entry"));
         // A fill that fails leaves nothing behind.
         let before = replies.bytes().len();
         assert!(replies.push(RAN, 7, |_| Err(Error::Codec("no".into()))).is_err());

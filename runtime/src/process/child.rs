@@ -85,6 +85,8 @@ pub(crate) enum Outcome {
     Panicked { message: String, location: Option<String> },
     /// The task could not be started in the child (unknown entry, bad args).
     SetupFailed(String),
+    /// The task returned, but its result could not be encoded.
+    Unencodable(String),
 }
 
 /// Who this process is, for `current_process()` and `parent_process()`.
@@ -172,6 +174,8 @@ pub(crate) fn run_and_exit(result: OwnedFd, task: impl FnOnce() -> Result<Vec<u8
     }
     let outcome = match panic::catch_unwind(AssertUnwindSafe(task)) {
         Ok(Ok(bytes)) => Outcome::Returned(bytes),
+        Ok(Err(crate::Error::Codec(m))) => Outcome::Unencodable(m),
+        Ok(Err(crate::Error::ChildSetup { message, .. })) => Outcome::SetupFailed(message),
         Ok(Err(e)) => Outcome::SetupFailed(e.to_string()),
         Err(payload) => Outcome::Panicked {
             message: payload_message(&*payload),

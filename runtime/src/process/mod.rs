@@ -313,7 +313,7 @@ impl ProcessBuilder {
                     Vec::new()
                 };
                 fork::launch(name.clone(), self.daemon, Some(keep), pipes, move || {
-                    codec::encode(&f.call(args))
+                    entry::encode_result(f.name(), &f.call(args))
                 })?
             }
             method => {
@@ -371,7 +371,9 @@ impl ProcessBuilder {
     {
         let name = self.take_name();
         let (captured, pipes) = output::pipes(self.capture_output)?;
-        let mut launched = fork::launch(name.clone(), self.daemon, None, pipes, move || codec::encode(&task()))?;
+        let mut launched = fork::launch(name.clone(), self.daemon, None, pipes, move || {
+            entry::encode_result("the forked closure", &task())
+        })?;
         launched.output = captured;
         Ok(Process::new(launched, name, self.daemon, StartMethod::Fork))
     }
@@ -860,6 +862,7 @@ impl<R> Process<R> {
             Some(Outcome::Returned(bytes)) => codec::decode(&bytes),
             Some(Outcome::Panicked { message, location }) => Err(Error::Panicked { pid, message, location }),
             Some(Outcome::SetupFailed(message)) => Err(Error::ChildSetup { pid, message }),
+            Some(Outcome::Unencodable(message)) => Err(Error::Codec(format!("process {pid}: {message}"))),
             None => {
                 if let Some(e) = state.bad_frame.take() {
                     return Err(e);
