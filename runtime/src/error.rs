@@ -325,6 +325,11 @@ impl Error {
     }
 }
 
+/// The error of a zero `chunksize`, refused as every other zero size is.
+pub(crate) fn zero_chunksize() -> Error {
+    Error::Usage("chunksize must be at least 1 (leave it out for an automatic size)".into())
+}
+
 /// How an [`Error`] travels between processes: owned data only. A
 /// `#[process_fn]` may return `multiproc::Result<T>`, and its error arrives
 /// in the parent as it was made in the child.

@@ -358,3 +358,31 @@ fn pinned_workers_run_on_one_cpu_each() {
         assert_eq!(cpus.len(), 2, "two workers on two CPUs: {sets:?}");
     }
 }
+
+/// A zero chunksize is refused, as every other zero size is (it was taken
+/// as 1); so is `maxtasksperchild(0)`, as in Python (it meant "no limit").
+#[test]
+fn zero_chunksizes_and_task_limits_are_refused() {
+    let usage = |r: multiproc::Result<()>| matches!(r, Err(multiproc::Error::Usage(m)) if m.contains("at least 1"));
+    let pool = Pool::new(1).unwrap();
+    assert!(usage(pool.map_chunked(square, 0..4u64, 0).map(drop)));
+    assert!(usage(pool.imap_chunked(square, 0..4u64, 0).next().unwrap().map(drop)));
+    let threads = multiproc::thread::Pool::new(1).unwrap();
+    assert!(usage(threads.map_chunked(|x: u64| x, 0..4u64, 0).map(drop)));
+    assert!(usage(
+        threads.imap_chunked(|x: u64| x, 0..4u64, 0).next().unwrap().map(drop)
+    ));
+    let executor = multiproc::executor::ProcessPoolExecutor::new(1).unwrap();
+    assert!(usage(
+        executor.map_chunked(square, 0..4u64, 0, None).next().unwrap().map(drop)
+    ));
+    assert!(usage(
+        Pool::builder().processes(1).maxtasksperchild(0).build().map(drop)
+    ));
+    assert!(usage(
+        multiproc::executor::ProcessPoolExecutor::builder()
+            .max_tasks_per_child(0)
+            .build()
+            .map(drop)
+    ));
+}

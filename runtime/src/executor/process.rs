@@ -113,7 +113,8 @@ impl ProcessPoolBuilder {
         self
     }
 
-    /// How the workers start (default [`StartMethod::Fork`]).
+    /// How the workers start (default [`StartMethod::ForkServer`], as for a
+    /// [`Pool`](crate::Pool)).
     ///
     /// # Examples
     ///

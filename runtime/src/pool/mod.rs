@@ -135,7 +135,8 @@ impl PoolBuilder {
     }
 
     /// Replaces a worker after it has run `k` tasks (a `map` chunk counts as
-    /// one task, as in Python). `0` means no limit.
+    /// one task, as in Python). Unset, there is no limit; `0` is refused by
+    /// [`build`](PoolBuilder::build), as Python refuses it.
     ///
     /// # Examples
     ///
@@ -144,7 +145,7 @@ impl PoolBuilder {
     /// # drop(b);
     /// ```
     pub fn maxtasksperchild(mut self, k: u64) -> Self {
-        self.max_tasks_per_child = (k > 0).then_some(k);
+        self.max_tasks_per_child = Some(k);
         self
     }
 
@@ -198,6 +199,11 @@ impl PoolBuilder {
         let processes = self.processes.unwrap_or_else(crate::cpu_count);
         if processes == 0 {
             return Err(Error::Usage("a pool needs at least one process".into()));
+        }
+        if self.max_tasks_per_child == Some(0) {
+            return Err(Error::Usage(
+                "maxtasksperchild must be at least 1 (leave it unset for no limit)".into(),
+            ));
         }
         crate::entry::lookup(self::worker::pool_worker.name())?;
         let config = Config {
@@ -380,6 +386,9 @@ impl Pool {
         chunksize: usize,
         sink: Arc<dyn Sink>,
     ) -> Result<()> {
+        if chunksize == 0 {
+            return Err(crate::error::zero_chunksize());
+        }
         let tx = self.sender()?;
         crate::entry::lookup(f.name())?;
         let mut items = items.fuse();
@@ -436,9 +445,10 @@ impl Pool {
         chunksize: Option<usize>,
         callback: Option<Callback>,
     ) -> Result<Arc<Collector>> {
-        let chunksize = chunksize
-            .unwrap_or_else(|| default_chunksize(len, self.processes))
-            .max(1);
+        if chunksize == Some(0) {
+            return Err(crate::error::zero_chunksize());
+        }
+        let chunksize = chunksize.unwrap_or_else(|| default_chunksize(len, self.processes));
         let collector = Collector::new(len.div_ceil(chunksize), chunksize, callback);
         // An iterator that lies about its exact length must not leave the
         // collector waiting for chunks that never come.
@@ -993,13 +1003,15 @@ impl<F: ProcessFn, I> std::fmt::Debug for IMap<'_, F, I> {
 
 impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
     fn new(pool: &'p Pool, f: F, input: I, chunksize: usize, ordered: bool) -> Self {
+        // A zero chunksize: the one item is the error saying so.
+        let refused = (chunksize == 0).then(crate::error::zero_chunksize);
         let chunksize = chunksize.max(1);
         let (tx, rx) = crossbeam_channel::unbounded();
         IMap {
             pool,
             f,
             input,
-            exhausted: false,
+            exhausted: refused.is_some(),
             chunksize,
             // Enough in flight to keep every worker busy and batches full,
             // bounded so memory stays flat however long the input.
@@ -1007,7 +1019,7 @@ impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
             tx: Arc::new(ChannelSink(tx)),
             rx,
             lengths: BTreeMap::new(),
-            ready: VecDeque::new(),
+            ready: refused.map(Err).into_iter().collect(),
             failed: None,
             _marker: PhantomData,
         }

@@ -383,6 +383,9 @@ impl Pool {
         T: Send + 'static,
         R: Send + 'static,
     {
+        if chunksize == Some(0) {
+            return Err(crate::error::zero_chunksize());
+        }
         let mut items: Box<dyn Iterator<Item = T>> = match items.size_hint() {
             (low, Some(high)) if low == high => Box::new(items),
             _ => Box::new(items.collect::<Vec<T>>().into_iter()),
@@ -1044,19 +1047,21 @@ where
         chunksize: usize,
         ordered: bool,
     ) -> Self {
+        // A zero chunksize: the one item is the error saying so.
+        let refused = (chunksize == 0).then(crate::error::zero_chunksize);
         let chunksize = chunksize.max(1);
         let (tx, rx) = crossbeam_channel::unbounded();
         IMap {
             pool,
             f: Arc::new(move |t| f.call_with((t,))),
             input,
-            exhausted: false,
+            exhausted: refused.is_some(),
             chunksize,
             // Enough to keep every thread busy, bounded so memory stays flat.
             window: Window::new((4 * pool.processes).max(1024 / chunksize), ordered),
             tx,
             rx,
-            ready: VecDeque::new(),
+            ready: refused.map(Err).into_iter().collect(),
             failed: None,
         }
     }
