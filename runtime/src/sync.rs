@@ -421,8 +421,27 @@ impl fmt::Debug for Semaphore {
 }
 
 /// A permit of a [`Semaphore`], given back on drop.
-#[must_use = "the permit is given back when the guard is dropped"]
+#[must_use = "a permit guard dropped at once gives the permit back at once: keep it (`let _permit = sem.acquire();`) for as long as the permit is needed"]
 pub struct SemaphoreGuard<'a>(&'a Semaphore);
+
+impl SemaphoreGuard<'_> {
+    /// Keeps the permit taken without a guard, for Python's unpaired style
+    /// (`sem.acquire()` … `sem.release()`): give it back later with
+    /// [`Semaphore::add_permit`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = multiproc::sync::Semaphore::new(1).unwrap();
+    /// sem.acquire().forget();
+    /// assert_eq!(sem.value(), 0);
+    /// sem.add_permit().unwrap();
+    /// assert_eq!(sem.value(), 1);
+    /// ```
+    pub fn forget(self) {
+        std::mem::forget(self);
+    }
+}
 
 impl fmt::Debug for SemaphoreGuard<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -432,7 +451,7 @@ impl fmt::Debug for SemaphoreGuard<'_> {
 
 impl Drop for SemaphoreGuard<'_> {
     fn drop(&mut self) {
-        let _ = self.0.release();
+        let _ = self.0.give_back();
     }
 }
 
@@ -534,7 +553,9 @@ impl Semaphore {
         self.acquire_until(None, true)
     }
 
-    /// Gives a permit back without a guard (the guide's `release()`).
+    /// Adds a permit, without a guard: the guide's `release()`. A permit
+    /// taken with a guard is given back by dropping the guard; this is for
+    /// one kept with [`SemaphoreGuard::forget`], or to raise the count.
     ///
     /// # Errors
     /// [`Error::Usage`] for a [`BoundedSemaphore`] released past its bound
@@ -544,10 +565,37 @@ impl Semaphore {
     ///
     /// ```
     /// let s = multiproc::sync::Semaphore::new(0).unwrap();
+    /// s.add_permit().unwrap();
+    /// assert_eq!(s.value(), 1);
+    /// ```
+    pub fn add_permit(&self) -> Result<()> {
+        self.give_back()
+    }
+
+    /// The old name of [`add_permit`](Semaphore::add_permit). The literal
+    /// port of Python's `sem.acquire(); …; sem.release()` compiled and
+    /// limited nothing (the guard dropped at once gave the permit back,
+    /// then `release` added another), so this name now warns.
+    ///
+    /// # Errors
+    /// As [`add_permit`](Semaphore::add_permit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = multiproc::sync::Semaphore::new(0).unwrap();
+    /// #[allow(deprecated)]
     /// s.release().unwrap();
     /// assert_eq!(s.value(), 1);
     /// ```
+    #[deprecated(
+        note = "dropping the guard from `acquire()` gives the permit back; to add a permit without a guard, call `add_permit()`"
+    )]
     pub fn release(&self) -> Result<()> {
+        self.give_back()
+    }
+
+    fn give_back(&self) -> Result<()> {
         let w = word(&self.seg, VALUE);
         let bound = word(&self.seg, BOUND).load(Ordering::Acquire);
         let mut v = w.load(Ordering::Acquire);
@@ -574,7 +622,7 @@ impl Semaphore {
 ///
 /// ```
 /// let s = multiproc::sync::BoundedSemaphore::new(1).unwrap();
-/// assert!(s.release().is_err()); // never acquired
+/// assert!(s.add_permit().is_err()); // never acquired
 /// ```
 #[derive(Clone, Debug)]
 pub struct BoundedSemaphore(Semaphore);

@@ -205,7 +205,7 @@ fn a_semaphore_admits_at_most_its_permits() {
 #[test]
 fn a_bounded_semaphore_refuses_extra_releases() {
     let s = BoundedSemaphore::new(1).unwrap();
-    assert!(matches!(s.release(), Err(Error::Usage(_))));
+    assert!(matches!(s.add_permit(), Err(Error::Usage(_))));
     let permit = s.acquire();
     drop(permit);
     assert_eq!(s.value(), 1);
@@ -397,7 +397,7 @@ fn a_dead_semaphore_holder_loses_its_permit_and_nobody_hangs() {
     let t = Instant::now();
     assert!(s.acquire_timeout(Duration::from_millis(50)).is_none());
     assert!(t.elapsed() < PATIENCE);
-    s.release().unwrap(); // an operator can give the permit back
+    s.add_permit().unwrap(); // an operator can give the permit back
     assert!(s.try_acquire().is_some());
 }
 
