@@ -202,6 +202,16 @@ pub enum Error {
     /// total time (however the bytes trickled in).
     #[error("the handshake with the manager did not finish within {0:?}")]
     HandshakeTimeout(Duration),
+    /// A lock was acquired from a holder that died while holding it (what
+    /// it guarded may be half-updated), and given up again: what `?` makes
+    /// of [`LockError::OwnerDied`](crate::sync::LockError::OwnerDied). Match
+    /// the `LockError` instead to keep the guard.
+    #[error("a lock's previous holder died while holding it; what it guarded may be half-updated")]
+    OwnerDied,
+    /// A lock was not acquired in the time given (or at once, for a `try_`):
+    /// what `?` makes of [`LockError::Timeout`](crate::sync::LockError::Timeout).
+    #[error("the lock was not acquired in time")]
+    NotAcquired,
     /// An operating-system call failed.
     #[error("{context}: {source}")]
     Io {
@@ -286,6 +296,8 @@ impl Clone for Error {
             Error::Manager(m) => Error::Manager(m.clone()),
             Error::ManagerBusy(m) => Error::ManagerBusy(m.clone()),
             Error::HandshakeTimeout(d) => Error::HandshakeTimeout(*d),
+            Error::OwnerDied => Error::OwnerDied,
+            Error::NotAcquired => Error::NotAcquired,
             Error::Io { context, source } => Error::Io {
                 context,
                 source: std::io::Error::new(source.kind(), source.to_string()),
@@ -367,6 +379,8 @@ enum Wire {
     ManagerBusy(String),
     HandshakeTimeout(Duration),
     OutOfMemory(i32, Option<u64>, String),
+    OwnerDied,
+    NotAcquired,
 }
 
 /// The source of an `ItemFailed`, decoded with a depth limit: bytes from
@@ -448,6 +462,8 @@ impl From<&Error> for Wire {
             Error::Manager(m) => Wire::Manager(m),
             Error::ManagerBusy(m) => Wire::ManagerBusy(m),
             Error::HandshakeTimeout(d) => Wire::HandshakeTimeout(d),
+            Error::OwnerDied => Wire::OwnerDied,
+            Error::NotAcquired => Wire::NotAcquired,
             Error::Io { context, source } => Wire::Io(context.to_string(), source.to_string()),
         }
     }
@@ -496,6 +512,8 @@ impl From<Wire> for Error {
             Wire::Manager(m) => Error::Manager(m),
             Wire::ManagerBusy(m) => Error::ManagerBusy(m),
             Wire::HandshakeTimeout(d) => Error::HandshakeTimeout(d),
+            Wire::OwnerDied => Error::OwnerDied,
+            Wire::NotAcquired => Error::NotAcquired,
             // The context was a static string in the other process; its text
             // stays, in the message.
             Wire::Io(context, message) => Error::Io {

@@ -89,6 +89,34 @@ impl<G> fmt::Display for LockError<G> {
 
 impl<G> std::error::Error for LockError<G> {}
 
+/// So that `lock.acquire()?` works in a function that returns
+/// [`multiproc::Result`](crate::Result). An `OwnerDied` guard is dropped
+/// (the lock is released) and becomes [`Error::OwnerDied`]; match the
+/// `LockError` instead to keep it.
+///
+/// # Examples
+///
+/// ```
+/// fn bump(lock: &multiproc::sync::Lock, n: &mut u32) -> multiproc::Result<()> {
+///     let _held = lock.acquire()?;
+///     *n += 1;
+///     Ok(())
+/// }
+/// let lock = multiproc::sync::Lock::new().unwrap();
+/// let mut n = 0;
+/// bump(&lock, &mut n).unwrap();
+/// assert_eq!(n, 1);
+/// ```
+impl<G> From<LockError<G>> for Error {
+    fn from(e: LockError<G>) -> Error {
+        match e {
+            LockError::OwnerDied(_) => Error::OwnerDied,
+            LockError::Timeout => Error::NotAcquired,
+            LockError::Failed(e) => e,
+        }
+    }
+}
+
 /// What acquiring a lock gives: the guard, or why not.
 pub type LockResult<G> = std::result::Result<G, LockError<G>>;
 

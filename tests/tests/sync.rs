@@ -479,3 +479,20 @@ fn a_barrier_reset_breaks_the_waiting_parties() {
     assert!(matches!(waiter.join().unwrap(), Err(multiproc::Error::BrokenBarrier)));
     assert!(!barrier.broken());
 }
+
+/// `?` on a lock's result in a function returning `multiproc::Result`
+/// compiles (it did not: the error named an internal type) and says what
+/// happened.
+#[test]
+fn lock_errors_convert_into_multiproc_errors() {
+    fn take(lock: &Lock) -> multiproc::Result<u32> {
+        let _held = lock.acquire_timeout(Duration::from_millis(20))?;
+        Ok(1)
+    }
+    let lock = Lock::new().unwrap();
+    assert_eq!(take(&lock).unwrap(), 1);
+    let _held = lock.acquire().unwrap();
+    let other = lock.clone();
+    let refused = std::thread::spawn(move || take(&other)).join().unwrap();
+    assert!(matches!(refused, Err(Error::NotAcquired)), "{refused:?}");
+}
