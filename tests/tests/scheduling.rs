@@ -161,3 +161,34 @@ fn the_process_executor_runs_a_quick_task_on_the_idle_worker() {
     long.set();
     assert!(a.result().unwrap());
 }
+
+/// The thread twins take one chunk at a time from one shared queue: a
+/// quick task never waits behind a held one while a thread is free.
+#[test]
+fn the_thread_twins_run_a_quick_task_on_the_free_thread() {
+    let (long, short) = (Event::new().unwrap(), Event::new().unwrap());
+    let pool = multiproc::thread::Pool::new(2).unwrap();
+    let (l, s) = (long.clone(), short.clone());
+    let a = pool.apply_async(move || l.wait_timeout(PATIENCE), ()).unwrap();
+    let b = pool.apply_async(move || s.wait_timeout(PATIENCE), ()).unwrap();
+    let quick = pool.apply_async(|x: u64| x * x, (7,)).unwrap();
+    short.set();
+    assert!(b.get().unwrap());
+    assert_eq!(quick.get_timeout(PATIENCE).unwrap(), 49);
+    assert!(!a.ready());
+    long.set();
+    assert!(a.get().unwrap());
+
+    let (long, short) = (Event::new().unwrap(), Event::new().unwrap());
+    let executor = multiproc::executor::ThreadPoolExecutor::new(2).unwrap();
+    let (l, s) = (long.clone(), short.clone());
+    let a = executor.submit(move || l.wait_timeout(PATIENCE)).unwrap();
+    let b = executor.submit(move || s.wait_timeout(PATIENCE)).unwrap();
+    let quick = executor.submit(|| 81).unwrap();
+    short.set();
+    assert!(b.result().unwrap());
+    assert_eq!(quick.result_timeout(PATIENCE).unwrap(), 81);
+    assert!(!a.done());
+    long.set();
+    assert!(a.result().unwrap());
+}
