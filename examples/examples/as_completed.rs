@@ -27,7 +27,7 @@
 
 use std::time::Duration;
 
-use multiproc::executor::{as_completed, wait, AnyFuture, ReturnWhen, ThreadPoolExecutor};
+use multiproc::executor::{as_completed, wait, ReturnWhen, ThreadPoolExecutor};
 
 /// Sleeps one to five tenths of a second, chosen by `num`'s hash.
 fn return_after_secs(num: u32) -> String {
@@ -42,14 +42,13 @@ fn main() -> multiproc::Result<()> {
         .map(|x| pool.submit(move || return_after_secs(x)))
         .collect::<Result<Vec<_>, _>>()?;
     println!("1");
-    let all: Vec<&dyn AnyFuture> = futures.iter().map(|f| f as &dyn AnyFuture).collect();
-    for index in as_completed(&all, Some(Duration::from_secs(60))) {
-        println!("{}", futures[index?].result()?);
+    for future in as_completed(&futures, Some(Duration::from_secs(60))) {
+        println!("{}", future?.result()?);
     }
     println!("2");
 
     // `wait` sorts them into done and not done.
-    let (done, not_done) = wait(&all, None, ReturnWhen::AllCompleted);
+    let (done, not_done) = wait(&futures, None, ReturnWhen::AllCompleted);
     assert_eq!((done.len(), not_done.len()), (5, 0));
     Ok(())
 }

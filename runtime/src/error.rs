@@ -176,10 +176,12 @@ pub enum Error {
     #[error("the executor is shut down")]
     ExecutorShutdown,
     /// `as_completed` ran out of time with futures still pending.
-    #[error("timed out with {pending} futures still pending")]
+    #[error("timed out with {pending} (of {total}) futures unfinished")]
     Pending {
         /// How many had not completed.
         pending: usize,
+        /// How many were waited on.
+        total: usize,
     },
     /// A call that needs another one first (for example `Pool::join`
     /// before `close` or `terminate`).
@@ -289,7 +291,10 @@ impl Clone for Error {
             Error::BrokenBarrier => Error::BrokenBarrier,
             Error::Cancelled => Error::Cancelled,
             Error::ExecutorShutdown => Error::ExecutorShutdown,
-            Error::Pending { pending } => Error::Pending { pending: *pending },
+            Error::Pending { pending, total } => Error::Pending {
+                pending: *pending,
+                total: *total,
+            },
             Error::InitializerFailed(m) => Error::InitializerFailed(m.clone()),
             Error::Usage(m) => Error::Usage(m.clone()),
             Error::AuthenticationFailed(m) => Error::AuthenticationFailed(m.clone()),
@@ -370,7 +375,7 @@ enum Wire {
     BrokenBarrier,
     Cancelled,
     ExecutorShutdown,
-    Pending(usize),
+    Pending(usize, usize),
     InitializerFailed(String),
     Usage(String),
     AuthenticationFailed(String),
@@ -455,7 +460,7 @@ impl From<&Error> for Wire {
             Error::BrokenBarrier => Wire::BrokenBarrier,
             Error::Cancelled => Wire::Cancelled,
             Error::ExecutorShutdown => Wire::ExecutorShutdown,
-            Error::Pending { pending } => Wire::Pending(pending),
+            Error::Pending { pending, total } => Wire::Pending(pending, total),
             Error::InitializerFailed(m) => Wire::InitializerFailed(m),
             Error::Usage(m) => Wire::Usage(m.into_owned()),
             Error::AuthenticationFailed(m) => Wire::AuthenticationFailed(m),
@@ -505,7 +510,7 @@ impl From<Wire> for Error {
             Wire::BrokenBarrier => Error::BrokenBarrier,
             Wire::Cancelled => Error::Cancelled,
             Wire::ExecutorShutdown => Error::ExecutorShutdown,
-            Wire::Pending(pending) => Error::Pending { pending },
+            Wire::Pending(pending, total) => Error::Pending { pending, total },
             Wire::InitializerFailed(m) => Error::InitializerFailed(m),
             Wire::Usage(m) => Error::Usage(m.into()),
             Wire::AuthenticationFailed(m) => Error::AuthenticationFailed(m),

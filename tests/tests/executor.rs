@@ -5,7 +5,7 @@ use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use multiproc::executor::{as_completed, wait, Future, ReturnWhen, ThreadPoolExecutor};
+use multiproc::executor::{as_completed, wait, AnyFuture, Future, ReturnWhen, ThreadPoolExecutor};
 use multiproc::Error;
 use multiproc_tests::PATIENCE;
 
@@ -93,21 +93,43 @@ fn wait_and_as_completed_over_mixed_futures() {
     let other = ThreadPoolExecutor::new(1).unwrap();
     let slow = pool.submit(|| std::thread::sleep(Duration::from_millis(300))).unwrap();
     let fast = other.submit(|| "fast").unwrap();
-    let (done, not_done) = wait(&[&slow, &fast], Some(PATIENCE), ReturnWhen::FirstCompleted);
-    assert_eq!(done, vec![1]);
-    assert_eq!(not_done, vec![0]);
+    let mixed = [&slow as &dyn AnyFuture, &fast];
+    let (done, not_done) = wait(mixed, Some(PATIENCE), ReturnWhen::FirstCompleted);
+    assert_eq!((done.len(), not_done.len()), (1, 1));
+    assert!(done[0].is_done() && !not_done[0].is_done());
     let failing = pool.submit(|| -> u8 { panic!("x") }).unwrap();
-    let (done, _) = wait(&[&slow, &failing], Some(PATIENCE), ReturnWhen::FirstException);
-    assert!(done.contains(&1));
-    let (done, not_done) = wait(&[&slow, &fast], Some(PATIENCE), ReturnWhen::AllCompleted);
+    let (done, _) = wait(
+        [&slow as &dyn AnyFuture, &failing],
+        Some(PATIENCE),
+        ReturnWhen::FirstException,
+    );
+    assert!(done.iter().any(|f| f.is_failed()));
+    let (done, not_done) = wait(mixed, Some(PATIENCE), ReturnWhen::AllCompleted);
     assert_eq!((done.len(), not_done.len()), (2, 0));
 
     let long = pool.submit(|| std::thread::sleep(Duration::from_secs(2))).unwrap();
     let quick = pool.submit(|| ()).unwrap();
-    let got: Vec<_> = as_completed(&[&long, &quick], Some(Duration::from_millis(200))).collect();
-    assert!(matches!(got[0], Ok(1)));
-    assert!(matches!(got[1], Err(Error::Pending { pending: 1 })));
+    let got: Vec<_> = as_completed([&long, &quick], Some(Duration::from_millis(200))).collect();
+    assert!(matches!(&got[0], Ok(f) if **f == quick));
+    assert!(matches!(got[1], Err(Error::Pending { pending: 1, total: 2 })));
     assert_eq!(got.len(), 2);
+}
+
+/// A future passed twice is reported once, as Python's sets do (it came
+/// back twice), and both take a plain `&Vec` of futures.
+#[test]
+fn wait_and_as_completed_report_each_future_once() {
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let a = pool.submit(|| 1).unwrap();
+    let b = pool.submit(|| 2).unwrap();
+    let futures = vec![a.clone(), b.clone(), a.clone()];
+    let (done, not_done) = wait(&futures, Some(PATIENCE), ReturnWhen::AllCompleted);
+    assert_eq!((done.len(), not_done.len()), (2, 0));
+    let mut values: Vec<i32> = as_completed(&futures, Some(PATIENCE))
+        .map(|f| f.unwrap().result().unwrap())
+        .collect();
+    values.sort();
+    assert_eq!(values, [1, 2]);
 }
 
 #[test]

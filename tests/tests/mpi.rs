@@ -8,7 +8,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use multiproc::executor::{as_completed, AnyFuture};
+use multiproc::executor::as_completed;
 use multiproc::prelude::*;
 
 #[process_fn]
@@ -104,8 +104,7 @@ fn checks() -> multiproc::Result<()> {
     println!("ok pool");
     let ex = world.executor()?;
     let futures: Vec<_> = (0..20u64).map(|i| ex.submit(square, (i,))).collect::<Result<_, _>>()?;
-    let all: Vec<&dyn AnyFuture> = futures.iter().map(|f| f as &dyn AnyFuture).collect();
-    assert_eq!(as_completed(&all, Some(Duration::from_secs(60))).count(), 20);
+    assert_eq!(as_completed(&futures, Some(Duration::from_secs(60))).count(), 20);
     assert_eq!(futures[19].result()?, 361);
     drop(ex);
     println!("ok executor");

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use multiproc::executor::{as_completed, wait, ProcessPoolExecutor, ReturnWhen, ThreadPoolExecutor};
+use multiproc::executor::{as_completed, wait, AnyFuture, ProcessPoolExecutor, ReturnWhen, ThreadPoolExecutor};
 use multiproc::prelude::*;
 use multiproc_tests::{eventually, send_signal, METHODS, PATIENCE};
 
@@ -219,17 +219,17 @@ fn wait_and_as_completed_mix_both_executors() {
     let flag = Flag::new("mixed");
     let slow = procs.submit(parked, (flag.0.clone(),)).unwrap();
     let fast = threads.submit(|| "thread").unwrap();
-    let (done, not_done) = wait(&[&slow, &fast], Some(PATIENCE), ReturnWhen::FirstCompleted);
-    assert_eq!((done, not_done), (vec![1], vec![0]));
+    let both = [&slow as &dyn AnyFuture, &fast];
+    let (done, not_done) = wait(both, Some(PATIENCE), ReturnWhen::FirstCompleted);
+    assert_eq!((done.len(), not_done.len()), (1, 1));
+    assert!(std::ptr::addr_eq(done[0], &fast) && std::ptr::addr_eq(not_done[0], &slow));
     let path = flag.0.clone();
     let setter = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(10));
         let _ = std::fs::remove_file(path);
     });
-    let order: Vec<usize> = as_completed(&[&slow, &fast], Some(PATIENCE))
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(order, vec![1, 0]);
+    let order: Vec<&dyn AnyFuture> = as_completed(both, Some(PATIENCE)).map(Result::unwrap).collect();
+    assert!(std::ptr::addr_eq(order[0], &fast) && std::ptr::addr_eq(order[1], &slow));
     setter.join().unwrap();
     assert_eq!(slow.result().unwrap(), 7);
 }

@@ -101,6 +101,40 @@ impl<R> Clone for Future<R> {
     }
 }
 
+/// Futures are equal when they are the same future (clones of one
+/// another), as Python's compare by identity: so [`wait`](super::wait)
+/// and [`as_completed`](super::as_completed) report a future passed twice
+/// once.
+///
+/// ```
+/// let pool = multiproc::executor::ThreadPoolExecutor::new(1).unwrap();
+/// let a = pool.submit(|| 1).unwrap();
+/// let b = pool.submit(|| 1).unwrap();
+/// assert_eq!(a, a.clone());
+/// assert_ne!(a, b);
+/// ```
+impl<R> PartialEq for Future<R> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl<R> Eq for Future<R> {}
+
+impl<R> std::hash::Hash for Future<R> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.identity().hash(state);
+    }
+}
+
+impl<R> Future<R> {
+    /// What tells this future from every other one (and its clones from
+    /// none).
+    pub(crate) fn identity(&self) -> usize {
+        Arc::as_ptr(&self.inner) as *const () as usize
+    }
+}
+
 impl<R> fmt::Debug for Future<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Future").field("status", &self.lock().status).finish()

@@ -68,7 +68,9 @@ pub enum ReturnWhen {
     AllCompleted,
 }
 
-/// A future of any result type, for [`wait`] and [`as_completed`].
+/// A future of any result type, for [`wait`] and [`as_completed`]: every
+/// [`Future`], and a reference to one (so `&futures` works, and futures of
+/// different result types go together as `&dyn AnyFuture`).
 pub trait AnyFuture: Send + Sync {
     /// Whether it is done.
     fn is_done(&self) -> bool;
@@ -76,6 +78,8 @@ pub trait AnyFuture: Send + Sync {
     fn is_failed(&self) -> bool;
     #[doc(hidden)]
     fn listen(&self, listener: &Arc<Listener>) -> bool;
+    #[doc(hidden)]
+    fn identity(&self) -> usize;
 }
 
 impl<R: Send> AnyFuture for Future<R> {
@@ -90,49 +94,90 @@ impl<R: Send> AnyFuture for Future<R> {
     fn listen(&self, listener: &Arc<Listener>) -> bool {
         Future::listen(self, listener)
     }
+
+    fn identity(&self) -> usize {
+        Future::identity(self)
+    }
+}
+
+impl<T: AnyFuture + ?Sized> AnyFuture for &T {
+    fn is_done(&self) -> bool {
+        (**self).is_done()
+    }
+
+    fn is_failed(&self) -> bool {
+        (**self).is_failed()
+    }
+
+    fn listen(&self, listener: &Arc<Listener>) -> bool {
+        (**self).listen(listener)
+    }
+
+    fn identity(&self) -> usize {
+        (**self).identity()
+    }
+}
+
+/// The futures, each once (Python's `wait` and `as_completed` take a set).
+fn distinct<F: AnyFuture>(futures: impl IntoIterator<Item = F>) -> Vec<F> {
+    let mut seen = HashSet::new();
+    futures.into_iter().filter(|f| seen.insert(f.identity())).collect()
 }
 
 /// Waits on futures of any executors (the guide's `wait`); returns the
-/// indices of the done ones and of the others.
+/// done ones and the others. `futures` is any collection of futures or of
+/// references to them; a future given twice counts once.
 ///
 /// # Examples
 ///
 /// ```
-/// use multiproc::executor::{wait, ReturnWhen, ThreadPoolExecutor};
+/// use multiproc::executor::{wait, AnyFuture, ReturnWhen, ThreadPoolExecutor};
 ///
 /// # fn main() -> multiproc::Result<()> {
 /// let pool = ThreadPoolExecutor::new(2)?;
+/// let futures = vec![pool.submit(|| 1)?, pool.submit(|| 2)?];
+/// let (done, not_done) = wait(&futures, None, ReturnWhen::AllCompleted);
+/// assert_eq!((done.len(), not_done.len()), (2, 0));
+/// assert_eq!(done[0].result()? + done[1].result()?, 3);
+///
+/// // Futures of different result types, together.
 /// let a = pool.submit(|| 1)?;
 /// let b = pool.submit(|| "two")?;
-/// let (done, not_done) = wait(&[&a, &b], None, ReturnWhen::AllCompleted);
-/// assert_eq!((done.len(), not_done.len()), (2, 0));
+/// let (done, _) = wait([&a as &dyn AnyFuture, &b], None, ReturnWhen::AllCompleted);
+/// assert_eq!(done.len(), 2);
 /// # Ok(())
 /// # }
 /// ```
-pub fn wait(futures: &[&dyn AnyFuture], timeout: Option<Duration>, when: ReturnWhen) -> (Vec<usize>, Vec<usize>) {
+pub fn wait<F: AnyFuture>(
+    futures: impl IntoIterator<Item = F>,
+    timeout: Option<Duration>,
+    when: ReturnWhen,
+) -> (Vec<F>, Vec<F>) {
+    let futures = distinct(futures);
     let deadline = timeout.map(|t| Instant::now() + t);
     let listener = Arc::new(Listener::default());
-    for f in futures {
+    for f in &futures {
         f.listen(&listener);
     }
     loop {
         let seen = listener.count();
-        let (done, not_done): (Vec<usize>, Vec<usize>) = (0..futures.len()).partition(|&i| futures[i].is_done());
+        let done = futures.iter().filter(|f| f.is_done()).count();
         let finished = match when {
-            ReturnWhen::AllCompleted => not_done.is_empty(),
-            ReturnWhen::FirstCompleted => !done.is_empty() || futures.is_empty(),
-            ReturnWhen::FirstException => not_done.is_empty() || done.iter().any(|&i| futures[i].is_failed()),
+            ReturnWhen::AllCompleted => done == futures.len(),
+            ReturnWhen::FirstCompleted => done > 0 || futures.is_empty(),
+            ReturnWhen::FirstException => done == futures.len() || futures.iter().any(|f| f.is_failed()),
         };
         if finished || deadline.is_some_and(|d| Instant::now() >= d) {
-            return (done, not_done);
+            return futures.into_iter().partition(|f| f.is_done());
         }
         listener.wait_change(seen, deadline);
     }
 }
 
-/// Yields the indices of `futures` in the order they complete (the guide's
-/// `as_completed`); once `timeout` is up, one [`Error::Pending`] saying how
-/// many are left, and then nothing.
+/// Yields `futures` in the order they complete (the guide's
+/// `as_completed`), each once however often it was given; once `timeout`
+/// is up, one [`Error::Pending`] saying how many are left of how many, and
+/// then nothing.
 ///
 /// # Examples
 ///
@@ -143,36 +188,38 @@ pub fn wait(futures: &[&dyn AnyFuture], timeout: Option<Duration>, when: ReturnW
 /// let pool = ThreadPoolExecutor::new(2)?;
 /// let slow = pool.submit(|| std::thread::sleep(std::time::Duration::from_millis(100)))?;
 /// let fast = pool.submit(|| ())?;
-/// let order: Vec<usize> = as_completed(&[&slow, &fast], None).map(Result::unwrap).collect();
-/// assert_eq!(order, vec![1, 0]);
+/// let futures = vec![slow.clone(), fast.clone(), fast.clone()];
+/// let order: Vec<_> = as_completed(&futures, None).map(Result::unwrap).collect();
+/// assert_eq!(order, vec![&fast, &slow]);
 /// # Ok(())
 /// # }
 /// ```
-pub fn as_completed<'a>(
-    futures: &'a [&'a dyn AnyFuture],
+pub fn as_completed<F: AnyFuture>(
+    futures: impl IntoIterator<Item = F>,
     timeout: Option<Duration>,
-) -> impl Iterator<Item = Result<usize>> + 'a {
+) -> impl Iterator<Item = Result<F>> {
+    let mut left = distinct(futures);
+    let total = left.len();
     let deadline = timeout.map(|t| Instant::now() + t);
     let listener = Arc::new(Listener::default());
-    for f in futures {
+    for f in &left {
         f.listen(&listener);
     }
-    let mut yielded: HashSet<usize> = HashSet::new();
     let mut finished = false;
     std::iter::from_fn(move || {
-        if finished || yielded.len() == futures.len() {
+        if finished || left.is_empty() {
             return None;
         }
         loop {
             let seen = listener.count();
-            if let Some(i) = (0..futures.len()).find(|i| !yielded.contains(i) && futures[*i].is_done()) {
-                yielded.insert(i);
-                return Some(Ok(i));
+            if let Some(i) = left.iter().position(|f| f.is_done()) {
+                return Some(Ok(left.remove(i)));
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 finished = true;
                 return Some(Err(Error::Pending {
-                    pending: futures.len() - yielded.len(),
+                    pending: left.len(),
+                    total,
                 }));
             }
             listener.wait_change(seen, deadline);
