@@ -447,3 +447,123 @@ fn handshake_failures_are_told_apart() {
     assert!(matches!(got, Err(Error::AuthenticationFailed(_))), "{got:?}");
     server.shutdown();
 }
+
+/// What a relay between an honest client and the server does once the
+/// handshake (which it passes through untouched) is over.
+#[derive(Debug, Clone, Copy)]
+enum Mischief {
+    /// Slips a `Shutdown` request in after the client's first frame.
+    Inject,
+    /// Flips the last byte of every reply after the first.
+    Flip,
+}
+
+/// One frame, its length prefix included.
+fn read_frame(from: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut frame = vec![0u8; 4];
+    from.read_exact(&mut frame)?;
+    let len = u32::from_le_bytes(frame[..4].try_into().unwrap()) as usize;
+    frame.resize(4 + len, 0);
+    from.read_exact(&mut frame[4..])?;
+    Ok(frame)
+}
+
+/// A relay on loopback in front of `target`, up to no good; its address.
+fn start_relay(target: std::net::SocketAddr, mischief: Mischief) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(target) else {
+                continue;
+            };
+            let (mut from_client, mut to_client) = (client.try_clone().unwrap(), client);
+            let (mut from_server, mut to_server) = (server.try_clone().unwrap(), server);
+            let (authed, is_authed) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                // The greeting and the verdict, untouched.
+                for _ in 0..2 {
+                    let mut part = [0u8; 33];
+                    if from_server.read_exact(&mut part).is_err() || to_client.write_all(&part).is_err() {
+                        return;
+                    }
+                }
+                let _ = authed.send(());
+                let mut replies = 0;
+                while let Ok(mut frame) = read_frame(&mut from_server) {
+                    replies += 1;
+                    if matches!(mischief, Mischief::Flip) && replies > 1 {
+                        let last = frame.len() - 1;
+                        frame[last] ^= 1;
+                    }
+                    if to_client.write_all(&frame).is_err() {
+                        break;
+                    }
+                }
+                // The server hung up (the other thread holds a copy).
+                let _ = to_client.shutdown(std::net::Shutdown::Both);
+            });
+            std::thread::spawn(move || {
+                let mut answer = [0u8; 64];
+                if from_client.read_exact(&mut answer).is_err() || to_server.write_all(&answer).is_err() {
+                    return;
+                }
+                if is_authed.recv().is_err() {
+                    return;
+                }
+                let Ok(hello) = read_frame(&mut from_client) else {
+                    return;
+                };
+                let _ = to_server.write_all(&hello);
+                if matches!(mischief, Mischief::Inject) {
+                    // `Request::Shutdown` (variant 4 as a little-endian
+                    // u32, as the codec writes it), untagged.
+                    let _ = to_server.write_all(&[4, 0, 0, 0, 4, 0, 0, 0]);
+                }
+                let _ = std::io::copy(&mut from_client, &mut to_server);
+                let _ = to_server.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    address
+}
+
+/// A relay that passed an honest client's handshake through (it does not
+/// know the key) cannot use the session: a request it slips in is not
+/// served (the server does not shut down), and a reply it changes is an
+/// error for the client, never a wrong value. (Before frames were tagged,
+/// the injected `Shutdown` stopped the server and the flipped byte came
+/// out as a wrong secret.)
+#[test]
+fn a_relay_without_the_key_can_neither_inject_nor_tamper() {
+    let server = BaseManager::builder()
+        .authkey(b"k")
+        .register_shared("secrets", Object::dict())
+        .start()
+        .unwrap();
+    let Address::Tcp(target) = server.address().clone() else {
+        unreachable!()
+    };
+    let direct = multiproc::fuzz::manager_over_tcp(&target.to_string(), b"k").unwrap();
+    let secrets: DictProxy<String, String> = direct.get("secrets").unwrap();
+    secrets.insert(&"code".into(), &"1234".into()).unwrap();
+
+    let injecting = start_relay(target, Mischief::Inject);
+    let victim = multiproc::fuzz::manager_over_tcp(&injecting.to_string(), b"k").unwrap();
+    let got = victim.get::<DictProxy<String, String>>("secrets");
+    assert!(got.is_err(), "the victim's session survived an injected frame");
+    // The server still takes new connections, and the secret is intact.
+    let fresh = multiproc::fuzz::manager_over_tcp(&target.to_string(), b"k").expect("the relay shut the server down");
+    let again: DictProxy<String, String> = fresh.get("secrets").unwrap();
+    assert_eq!(again.get(&"code".into()).unwrap().as_deref(), Some("1234"));
+
+    let flipping = start_relay(target, Mischief::Flip);
+    let victim = multiproc::fuzz::manager_over_tcp(&flipping.to_string(), b"k").unwrap();
+    let through: DictProxy<String, String> = victim.get("secrets").unwrap();
+    match through.get(&"code".into()) {
+        Err(Error::AuthenticationFailed(_)) => {}
+        other => panic!("a changed reply came out as {other:?}"),
+    }
+    assert_eq!(again.get(&"code".into()).unwrap().as_deref(), Some("1234"));
+    server.shutdown();
+}

@@ -12,6 +12,13 @@
 //! recorded from one connection is worthless on another. The server reads
 //! exactly those sizes, in its event loop (see `gate.rs`), within one
 //! total deadline; the client has its own total deadline.
+//!
+//! After it, every frame on the socket carries a 16-byte tag under keys
+//! derived from the authkey and both nonces (see [`FrameAuth`]): a relay
+//! that passed the handshake through without the key can neither send a
+//! request nor change a reply. Messages in the shared page of a local
+//! connection are not tagged: the page reaches only the two processes of
+//! a socket whose peer was checked (`local.rs`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -123,16 +130,19 @@ pub(crate) struct Stream {
     /// On a Unix connection: the shared page that carries requests and
     /// replies (see [`Slot`]).
     slot: Option<Slot>,
+    /// After the handshake: the keys that tag every frame on the socket.
+    auth: Option<FrameAuth>,
 }
 
 impl Stream {
     fn new(sock: Sock) -> Stream {
         Stream {
             sock,
-            reader: FrameReader::new(MAX_FRAME),
+            reader: FrameReader::new(MAX_FRAME + TAG),
             scratch: vec![0; 64 * 1024],
             spin: SPIN,
             slot: None,
+            auth: None,
         }
     }
 
@@ -163,7 +173,8 @@ impl Stream {
 
     /// Sends one frame.
     pub(crate) fn send<T: Serialize>(&mut self, value: &T) -> Result<()> {
-        let frame = codec::encode_frame(value)?;
+        let mut frame = codec::encode_frame(value)?;
+        self.seal(&mut frame)?;
         let broke = |e: std::io::Error| Error::Manager(format!("the connection broke while sending: {e}"));
         let mut sent = 0;
         while sent < frame.len() {
@@ -193,7 +204,8 @@ impl Stream {
         loop {
             if let Some(frame) = self.reader.next_frame()? {
                 self.spin = if started.elapsed() <= SPIN { SPIN } else { self.spin / 2 };
-                return Ok(frame.to_vec());
+                let body = frame.to_vec();
+                return self.open(body);
             }
             // Spinning with `poll`, not with reads: a read takes the
             // socket's lock, which the writer needs (measured: reads made
@@ -275,20 +287,18 @@ impl Slot {
     }
 
     /// Puts `bytes` in the page; a message too large for it is marked
-    /// there and returned as the frame to send on the socket — after the
-    /// count is announced, since the peer reads the socket only then.
-    fn write(&self, bytes: &[u8]) -> Result<Option<Vec<u8>>> {
+    /// there (`true`: send it on the socket — after the count is
+    /// announced, since the peer reads the socket only then).
+    fn write(&self, bytes: &[u8]) -> Result<bool> {
         if bytes.len() <= SLOT_BYTES - SLOT_DATA {
             self.region
                 .write_at(SLOT_DATA, bytes)
                 .map_err(Error::io("writing a manager message"))?;
             self.word(SLOT_LEN).store(bytes.len() as u32, Ordering::Relaxed);
-            return Ok(None);
+            return Ok(false);
         }
         self.word(SLOT_LEN).store(SLOT_ON_SOCKET, Ordering::Relaxed);
-        let mut frame = (bytes.len() as u32).to_le_bytes().to_vec();
-        frame.extend_from_slice(bytes);
-        Ok(Some(frame))
+        Ok(true)
     }
 
     /// Bumps the count at `count` and wakes the peer if it sleeps there.
@@ -436,9 +446,11 @@ impl Stream {
         let seen = slot.word(SLOT_REP).load(Ordering::Acquire);
         let large = slot.write(&bytes)?;
         slot.announce(SLOT_REQ, SLOT_SERVER_SLEEPS);
-        if let Some(frame) = large {
+        if large {
+            let frame = self.framed_bytes(&bytes)?;
             write_blocking(&mut self.sock, &frame)?;
         }
+        let slot = self.slot.as_ref().unwrap_or_else(|| unreachable!("checked above"));
         let started = Instant::now();
         let fd = match &self.sock {
             Sock::Tcp(s) => s.as_fd(),
@@ -480,7 +492,8 @@ impl Stream {
         let bytes = codec::encode(reply)?;
         let large = slot.write(&bytes)?;
         slot.announce(SLOT_REP, SLOT_CLIENT_SLEEPS);
-        if let Some(frame) = large {
+        if large {
+            let frame = self.framed_bytes(&bytes)?;
             write_blocking(&mut self.sock, &frame)?;
         }
         Ok(())
@@ -489,6 +502,58 @@ impl Stream {
     /// One frame's body from the socket.
     fn recv_raw(&mut self) -> Result<Vec<u8>> {
         self.recv_frame_body()
+    }
+
+    /// `bytes` as a frame for the socket, tagged.
+    fn framed_bytes(&mut self, bytes: &[u8]) -> Result<Vec<u8>> {
+        let mut frame = Vec::with_capacity(4 + bytes.len() + TAG);
+        frame.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        frame.extend_from_slice(bytes);
+        self.seal(&mut frame)?;
+        Ok(frame)
+    }
+
+    /// Appends the tag to `frame` (header and body), once the handshake
+    /// gave keys.
+    fn seal(&mut self, frame: &mut Vec<u8>) -> Result<()> {
+        let Some(auth) = self.auth.as_mut() else {
+            return Ok(());
+        };
+        let tag = FrameAuth::tag(&auth.send, auth.sent, &frame[4..]);
+        auth.sent += 1;
+        frame.extend_from_slice(&tag[..TAG]);
+        let len = u32::try_from(frame.len() - 4).map_err(|_| Error::FrameTooLarge {
+            len: (frame.len() - 4) as u64,
+            max: u32::MAX as u64,
+        })?;
+        frame[..4].copy_from_slice(&len.to_le_bytes());
+        Ok(())
+    }
+
+    /// Checks and strips the tag of a frame's `body`, once the handshake
+    /// gave keys: a frame that a relay made, changed, dropped, replayed or
+    /// reordered fails here.
+    fn open(&mut self, mut body: Vec<u8>) -> Result<Vec<u8>> {
+        let Some(auth) = self.auth.as_mut() else {
+            return Ok(body);
+        };
+        let tampered =
+            || Error::AuthenticationFailed("a frame failed its check: the connection was tampered with".into());
+        let Some(split) = body.len().checked_sub(TAG) else {
+            return Err(tampered());
+        };
+        let mut mac = auth.recv.clone();
+        mac.update(&auth.received.to_le_bytes());
+        mac.update(&body[..split]);
+        mac.verify_truncated_left(&body[split..]).map_err(|_| tampered())?;
+        auth.received += 1;
+        body.truncate(split);
+        Ok(body)
+    }
+
+    /// Server side: the keys the handshake gave.
+    pub(crate) fn authenticated(&mut self, auth: FrameAuth) {
+        self.auth = Some(auth);
     }
 }
 
@@ -570,20 +635,70 @@ impl Challenge {
         out
     }
 
-    /// The verdict on `answer` under `key`: what to send back, and whether
-    /// the client proved it knows the key.
-    pub(crate) fn verdict(&self, key: &[u8], answer: &[u8; ANSWER_LEN]) -> (Vec<u8>, bool) {
+    /// The verdict on `answer` under `key`: what to send back, and — when
+    /// the client proved it knows the key — the connection's frame keys.
+    pub(crate) fn verdict(&self, key: &[u8], answer: &[u8; ANSWER_LEN]) -> (Vec<u8>, Option<FrameAuth>) {
         let mut theirs = [0u8; CHALLENGE];
         theirs.copy_from_slice(&answer[..CHALLENGE]);
         if mac(key, b"client", &self.nonce, &theirs)
             .verify_slice(&answer[CHALLENGE..])
             .is_err()
         {
-            return (vec![REFUSED], false);
+            return (vec![REFUSED], None);
         }
         let mut out = vec![ACCEPTED];
         out.extend_from_slice(&mac(key, b"server", &self.nonce, &theirs).finalize().into_bytes());
-        (out, true)
+        (out, Some(FrameAuth::new(key, &self.nonce, &theirs, true)))
+    }
+}
+
+/// Bytes of a frame's tag: HMAC-SHA256 truncated to 128 bits.
+const TAG: usize = 16;
+
+/// The keys of one connection, derived from the authkey and both nonces
+/// of its handshake (`HMAC(authkey, label ‖ Ns ‖ Nc)`, one per direction),
+/// and the count of frames each way. Every frame on the socket after the
+/// handshake carries `HMAC(key, count ‖ body)`: someone who relayed the
+/// handshake without the authkey can neither make a frame the other side
+/// accepts nor change, replay, reorder or drop one unnoticed.
+#[derive(Clone)]
+pub(crate) struct FrameAuth {
+    send: Hmac<Sha256>,
+    recv: Hmac<Sha256>,
+    sent: u64,
+    received: u64,
+}
+
+impl std::fmt::Debug for FrameAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameAuth")
+            .field("sent", &self.sent)
+            .field("received", &self.received)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FrameAuth {
+    fn new(key: &[u8], server: &[u8; CHALLENGE], client: &[u8; CHALLENGE], server_side: bool) -> FrameAuth {
+        let derive = |label: &[u8]| {
+            let k = mac(key, label, server, client).finalize().into_bytes();
+            <Hmac<Sha256> as Mac>::new_from_slice(&k).unwrap_or_else(|_| unreachable!())
+        };
+        let (c2s, s2c) = (derive(b"frames client to server"), derive(b"frames server to client"));
+        let (send, recv) = if server_side { (s2c, c2s) } else { (c2s, s2c) };
+        FrameAuth {
+            send,
+            recv,
+            sent: 0,
+            received: 0,
+        }
+    }
+
+    fn tag(key: &Hmac<Sha256>, count: u64, body: &[u8]) -> [u8; 32] {
+        let mut mac = key.clone();
+        mac.update(&count.to_le_bytes());
+        mac.update(body);
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -676,6 +791,7 @@ fn client_handshake(stream: &mut Stream, key: &[u8]) -> Result<()> {
         ));
     }
     stream.set_read_timeout(None);
+    stream.auth = Some(FrameAuth::new(key, &theirs, &ours, false));
     Ok(())
 }
 
@@ -867,7 +983,12 @@ impl Client {
             Some(s) => s,
             None => self.open()?,
         };
-        let gone = |e: Error| Error::Manager(format!("the manager at {} is gone: {e}", self.address));
+        // A tampered frame stays an authentication error: the connection
+        // is not to be trusted, whether or not the server is there.
+        let gone = |e: Error| match e {
+            Error::AuthenticationFailed(_) => e,
+            e => Error::Manager(format!("the manager at {} is gone: {e}", self.address)),
+        };
         let reply = stream.exchange(request).map_err(gone)?;
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(stream);
         Ok(reply)

@@ -144,12 +144,13 @@ pub(crate) fn run(
             if p.got < ANSWER_LEN {
                 continue; // hung up: dropped
             }
-            let (verdict, accepted) = p.challenge.verdict(key, &p.answer);
+            let (verdict, keys) = p.challenge.verdict(key, &p.answer);
             // A verdict of 33 bytes on a connection that has sent only its
             // greeting always fits the socket's buffer; if it does not,
             // the connection is dropped.
             let sent = matches!(p.stream.write_some(&verdict), Ok(n) if n == verdict.len());
-            if accepted && sent {
+            if let (Some(keys), true) = (keys, sent) {
+                p.stream.authenticated(keys);
                 serve(p.stream);
             }
         }
