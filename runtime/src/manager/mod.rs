@@ -1025,10 +1025,16 @@ impl BaseManager {
     }
 
     /// Connects to the server at `address` (`host:port`) with `authkey`.
+    /// A loopback address is reached through the server's local twin when
+    /// it has one (checked: its directory, and its owner through
+    /// `SO_PEERCRED`), else over TCP.
     ///
     /// # Errors
-    /// [`Error::AuthenticationFailed`] for a wrong key;
-    /// [`Error::Manager`] when nothing listens there.
+    /// [`Error::AuthenticationFailed`] for a wrong key, or a local twin
+    /// that is not the server's (never a silent fall back to TCP);
+    /// [`Error::ManagerBusy`] when the server has no room for the
+    /// connection; [`Error::HandshakeTimeout`] when the handshake does not
+    /// finish within 10 s; [`Error::Manager`] when nothing listens there.
     ///
     /// # Examples
     ///
