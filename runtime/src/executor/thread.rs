@@ -270,9 +270,11 @@ impl ThreadPoolExecutor {
     }
 
     /// Applies `f` to every item, lazily and in input order (the guide's
-    /// `map`): at most twice `max_workers` items are in flight. Each item
-    /// gives its own `Result`; with `timeout`, an item not done within it
-    /// (counted from this call) is [`Error::Timeout`].
+    /// `map`): twice `max_workers` items are in flight, and while the first
+    /// of them still runs, more start as others finish (at most 64 ×
+    /// `max_workers` held), so a long item does not leave threads idle.
+    /// Each item gives its own `Result`; with `timeout`, an item not done
+    /// within it (counted from this call) is [`Error::Timeout`].
     ///
     /// # Examples
     ///
@@ -299,20 +301,43 @@ impl ThreadPoolExecutor {
     {
         let f = Arc::new(f);
         let deadline = timeout.map(|t| Instant::now() + t);
+        // Work-conserving: `window` unfinished items are kept in flight
+        // while the caller waits on the first one, so a long item at the
+        // head does not leave the other threads idle. Finished results
+        // waiting for their turn are bounded too.
         let window = 2 * self.max_workers;
-        let mut input = items.into_iter();
+        let held = 64 * self.max_workers;
+        let mut input = items.into_iter().fuse();
         let mut in_flight: VecDeque<Result<Future<R>>> = VecDeque::new();
-        std::iter::from_fn(move || {
-            while in_flight.len() < window {
+        std::iter::from_fn(move || loop {
+            let unfinished =
+                |q: &VecDeque<Result<Future<R>>>| q.iter().filter(|r| r.as_ref().is_ok_and(|f| !f.done())).count();
+            // Up to `window` in all, as a plain lazy map; past it (up to
+            // `held`) only while the head is unfinished and threads idle.
+            let head_waits =
+                |q: &VecDeque<Result<Future<R>>>| q.front().is_some_and(|r| r.as_ref().is_ok_and(|f| !f.done()));
+            while in_flight.len() < window
+                || (in_flight.len() < held && head_waits(&in_flight) && unfinished(&in_flight) < window)
+            {
                 let Some(item) = input.next() else { break };
                 let f = f.clone();
                 in_flight.push_back(self.submit(move || f(item)));
             }
-            let next = in_flight.pop_front()?;
-            Some(next.and_then(|fut| match deadline {
-                None => fut.result(),
-                Some(d) => fut.result_timeout(d.saturating_duration_since(Instant::now())),
-            }))
+            let head_ready = match in_flight.front()? {
+                Ok(head) => head.done(),
+                Err(_) => true,
+            };
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if head_ready || left.is_some_and(|l| l.is_zero()) {
+                let next = in_flight.pop_front()?;
+                return Some(next.and_then(|fut| match left {
+                    None => fut.result(),
+                    Some(left) => fut.result_timeout(left),
+                }));
+            }
+            // Until the head or any other item finishes: then top up.
+            let running = in_flight.iter().filter_map(|r| r.as_ref().ok()).filter(|f| !f.done());
+            super::wait(running, left, super::ReturnWhen::FirstCompleted);
         })
     }
 
