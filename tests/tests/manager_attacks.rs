@@ -456,6 +456,8 @@ enum Mischief {
     Inject,
     /// Flips the last byte of every reply after the first.
     Flip,
+    /// Only listens.
+    Watch,
 }
 
 /// One frame, its length prefix included.
@@ -470,6 +472,16 @@ fn read_frame(from: &mut TcpStream) -> std::io::Result<Vec<u8>> {
 
 /// A relay on loopback in front of `target`, up to no good; its address.
 fn start_relay(target: std::net::SocketAddr, mischief: Mischief) -> std::net::SocketAddr {
+    start_relay_recording(target, mischief, Arc::default())
+}
+
+/// [`start_relay`], keeping every byte that passes after the handshake in
+/// `heard`.
+fn start_relay_recording(
+    target: std::net::SocketAddr,
+    mischief: Mischief,
+    heard: Arc<std::sync::Mutex<Vec<u8>>>,
+) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -480,6 +492,7 @@ fn start_relay(target: std::net::SocketAddr, mischief: Mischief) -> std::net::So
             let (mut from_client, mut to_client) = (client.try_clone().unwrap(), client);
             let (mut from_server, mut to_server) = (server.try_clone().unwrap(), server);
             let (authed, is_authed) = std::sync::mpsc::channel();
+            let (heard_s2c, heard_c2s) = (heard.clone(), heard.clone());
             std::thread::spawn(move || {
                 // The greeting and the verdict, untouched.
                 for _ in 0..2 {
@@ -496,6 +509,7 @@ fn start_relay(target: std::net::SocketAddr, mischief: Mischief) -> std::net::So
                         let last = frame.len() - 1;
                         frame[last] ^= 1;
                     }
+                    heard_s2c.lock().unwrap().extend_from_slice(&frame);
                     if to_client.write_all(&frame).is_err() {
                         break;
                     }
@@ -515,6 +529,14 @@ fn start_relay(target: std::net::SocketAddr, mischief: Mischief) -> std::net::So
                     return;
                 };
                 let _ = to_server.write_all(&hello);
+                if matches!(mischief, Mischief::Watch) {
+                    while let Ok(frame) = read_frame(&mut from_client) {
+                        heard_c2s.lock().unwrap().extend_from_slice(&frame);
+                        if to_server.write_all(&frame).is_err() {
+                            break;
+                        }
+                    }
+                }
                 if matches!(mischief, Mischief::Inject) {
                     // `Request::Shutdown` (variant 4 as a little-endian
                     // u32, as the codec writes it), untagged.
@@ -565,5 +587,37 @@ fn a_relay_without_the_key_can_neither_inject_nor_tamper() {
         other => panic!("a changed reply came out as {other:?}"),
     }
     assert_eq!(again.get(&"code".into()).unwrap().as_deref(), Some("1234"));
+    server.shutdown();
+}
+
+/// Over TCP frames are encrypted too: a relay that only listens hears
+/// neither a secret written nor one read back. (Before, both were there
+/// in clear.)
+#[test]
+fn a_listening_relay_hears_no_secret_over_tcp() {
+    let server = BaseManager::builder()
+        .authkey(b"k")
+        .register_shared("secrets", Object::dict())
+        .start()
+        .unwrap();
+    let Address::Tcp(target) = server.address().clone() else {
+        unreachable!()
+    };
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let relay = start_relay_recording(target, Mischief::Watch, heard.clone());
+    let client = multiproc::fuzz::manager_over_tcp(&relay.to_string(), b"k").unwrap();
+    let secrets: DictProxy<String, String> = client.get("secrets").unwrap();
+    secrets.insert(&"name".into(), &"correct horse battery".into()).unwrap();
+    assert_eq!(
+        secrets.get(&"name".into()).unwrap().as_deref(),
+        Some("correct horse battery")
+    );
+    let heard = heard.lock().unwrap();
+    assert!(heard.len() > 100, "the relay heard only {} bytes", heard.len());
+    let secret = b"correct horse battery";
+    assert!(
+        !heard.windows(secret.len()).any(|w| w == secret),
+        "the relay heard the secret"
+    );
     server.shutdown();
 }

@@ -14,9 +14,10 @@
 //! total deadline; the client has its own total deadline.
 //!
 //! After it, every frame on the socket carries a 16-byte tag under keys
-//! derived from the authkey and both nonces (see [`FrameAuth`]): a relay
-//! that passed the handshake through without the key can neither send a
-//! request nor change a reply. Messages in the shared page of a local
+//! derived from the authkey and both nonces (see [`FrameAuth`]), and over
+//! TCP is encrypted (ChaCha20-Poly1305): a relay that passed the
+//! handshake through without the key can neither send a request nor read
+//! or change a reply. Messages in the shared page of a local
 //! connection are not tagged: the page reaches only the two processes of
 //! a socket whose peer was checked (`local.rs`).
 
@@ -30,6 +31,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use hmac::{Hmac, Mac};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -519,9 +522,9 @@ impl Stream {
         let Some(auth) = self.auth.as_mut() else {
             return Ok(());
         };
-        let tag = FrameAuth::tag(&auth.send, auth.sent, &frame[4..]);
+        let tag = auth.send.seal(auth.sent, &mut frame[4..]);
         auth.sent += 1;
-        frame.extend_from_slice(&tag[..TAG]);
+        frame.extend_from_slice(&tag);
         let len = u32::try_from(frame.len() - 4).map_err(|_| Error::FrameTooLarge {
             len: (frame.len() - 4) as u64,
             max: u32::MAX as u64,
@@ -542,18 +545,20 @@ impl Stream {
         let Some(split) = body.len().checked_sub(TAG) else {
             return Err(tampered());
         };
-        let mut mac = auth.recv.clone();
-        mac.update(&auth.received.to_le_bytes());
-        mac.update(&body[..split]);
-        mac.verify_truncated_left(&body[split..]).map_err(|_| tampered())?;
+        let (text, tag) = body.split_at_mut(split);
+        if !auth.recv.open(auth.received, text, tag) {
+            return Err(tampered());
+        }
         auth.received += 1;
         body.truncate(split);
         Ok(body)
     }
 
-    /// Server side: the keys the handshake gave.
-    pub(crate) fn authenticated(&mut self, auth: FrameAuth) {
-        self.auth = Some(auth);
+    /// Server side: the keys the handshake gave (frames over TCP are
+    /// encrypted too).
+    pub(crate) fn authenticated(&mut self, keys: FrameKeys) {
+        let sealed = matches!(self.sock, Sock::Tcp(_));
+        self.auth = Some(FrameAuth::new(&keys, true, sealed));
     }
 }
 
@@ -637,7 +642,7 @@ impl Challenge {
 
     /// The verdict on `answer` under `key`: what to send back, and — when
     /// the client proved it knows the key — the connection's frame keys.
-    pub(crate) fn verdict(&self, key: &[u8], answer: &[u8; ANSWER_LEN]) -> (Vec<u8>, Option<FrameAuth>) {
+    pub(crate) fn verdict(&self, key: &[u8], answer: &[u8; ANSWER_LEN]) -> (Vec<u8>, Option<FrameKeys>) {
         let mut theirs = [0u8; CHALLENGE];
         theirs.copy_from_slice(&answer[..CHALLENGE]);
         if mac(key, b"client", &self.nonce, &theirs)
@@ -648,23 +653,114 @@ impl Challenge {
         }
         let mut out = vec![ACCEPTED];
         out.extend_from_slice(&mac(key, b"server", &self.nonce, &theirs).finalize().into_bytes());
-        (out, Some(FrameAuth::new(key, &self.nonce, &theirs, true)))
+        (out, Some(FrameKeys::derive(key, &self.nonce, &theirs)))
     }
 }
 
-/// Bytes of a frame's tag: HMAC-SHA256 truncated to 128 bits.
+/// Bytes of a frame's tag: HMAC-SHA256 truncated to 128 bits, or
+/// Poly1305's.
 const TAG: usize = 16;
 
-/// The keys of one connection, derived from the authkey and both nonces
-/// of its handshake (`HMAC(authkey, label ‖ Ns ‖ Nc)`, one per direction),
-/// and the count of frames each way. Every frame on the socket after the
-/// handshake carries `HMAC(key, count ‖ body)`: someone who relayed the
-/// handshake without the authkey can neither make a frame the other side
-/// accepts nor change, replay, reorder or drop one unnoticed.
+/// The two keys of one connection, one per direction, derived from the
+/// authkey and both nonces of its handshake:
+/// `HMAC-SHA256(authkey, label ‖ Ns ‖ Nc)`.
+#[derive(Clone)]
+pub(crate) struct FrameKeys {
+    c2s: [u8; 32],
+    s2c: [u8; 32],
+}
+
+impl std::fmt::Debug for FrameKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FrameKeys(..)")
+    }
+}
+
+impl FrameKeys {
+    fn derive(key: &[u8], server: &[u8; CHALLENGE], client: &[u8; CHALLENGE]) -> FrameKeys {
+        let derive = |label: &[u8]| -> [u8; 32] { mac(key, label, server, client).finalize().into_bytes().into() };
+        FrameKeys {
+            c2s: derive(b"frames client to server"),
+            s2c: derive(b"frames server to client"),
+        }
+    }
+}
+
+/// How one direction's frames are protected.
+#[derive(Clone)]
+enum FrameKey {
+    /// `HMAC-SHA256(key, count ‖ body)`, truncated: on a local socket,
+    /// whose peer was checked.
+    Tag(Hmac<Sha256>),
+    /// ChaCha20-Poly1305 with the count as nonce: over TCP, where anyone
+    /// on the path could read.
+    Seal(ChaCha20Poly1305),
+}
+
+impl FrameKey {
+    fn new(raw: &[u8; 32], sealed: bool) -> FrameKey {
+        if sealed {
+            FrameKey::Seal(ChaCha20Poly1305::new(raw.into()))
+        } else {
+            // HMAC takes a key of any length: this cannot fail.
+            FrameKey::Tag(<Hmac<Sha256> as Mac>::new_from_slice(raw).unwrap_or_else(|_| unreachable!()))
+        }
+    }
+
+    fn nonce(count: u64) -> Nonce {
+        let mut nonce = [0u8; 12];
+        nonce[..8].copy_from_slice(&count.to_le_bytes());
+        nonce.into()
+    }
+
+    /// Protects frame number `count`'s `body` (encrypting it in place when
+    /// sealed); its tag.
+    fn seal(&self, count: u64, body: &mut [u8]) -> [u8; TAG] {
+        match self {
+            FrameKey::Tag(key) => {
+                let mut mac = key.clone();
+                mac.update(&count.to_le_bytes());
+                mac.update(body);
+                let full: [u8; 32] = mac.finalize().into_bytes().into();
+                let mut tag = [0u8; TAG];
+                tag.copy_from_slice(&full[..TAG]);
+                tag
+            }
+            FrameKey::Seal(cipher) => cipher
+                .encrypt_in_place_detached(&FrameKey::nonce(count), b"", body)
+                // Only a message beyond 256 GiB fails.
+                .unwrap_or_else(|_| unreachable!("a frame is at most 64 MiB"))
+                .into(),
+        }
+    }
+
+    /// Checks frame number `count` against `tag` (decrypting `body` in
+    /// place when sealed); whether it passed.
+    fn open(&self, count: u64, body: &mut [u8], tag: &[u8]) -> bool {
+        match self {
+            FrameKey::Tag(key) => {
+                let mut mac = key.clone();
+                mac.update(&count.to_le_bytes());
+                mac.update(body);
+                mac.verify_truncated_left(tag).is_ok()
+            }
+            FrameKey::Seal(cipher) => cipher
+                .decrypt_in_place_detached(&FrameKey::nonce(count), b"", body, tag.into())
+                .is_ok(),
+        }
+    }
+}
+
+/// One connection's frame protection after the handshake, and the count
+/// of frames each way. Every frame on the socket carries a 16-byte tag
+/// over its count and body (and is encrypted over TCP): someone who
+/// relayed the handshake without the authkey can neither make a frame the
+/// other side accepts nor read, change, replay, reorder or drop one
+/// unnoticed.
 #[derive(Clone)]
 pub(crate) struct FrameAuth {
-    send: Hmac<Sha256>,
-    recv: Hmac<Sha256>,
+    send: FrameKey,
+    recv: FrameKey,
     sent: u64,
     received: u64,
 }
@@ -679,12 +775,8 @@ impl std::fmt::Debug for FrameAuth {
 }
 
 impl FrameAuth {
-    fn new(key: &[u8], server: &[u8; CHALLENGE], client: &[u8; CHALLENGE], server_side: bool) -> FrameAuth {
-        let derive = |label: &[u8]| {
-            let k = mac(key, label, server, client).finalize().into_bytes();
-            <Hmac<Sha256> as Mac>::new_from_slice(&k).unwrap_or_else(|_| unreachable!())
-        };
-        let (c2s, s2c) = (derive(b"frames client to server"), derive(b"frames server to client"));
+    fn new(keys: &FrameKeys, server_side: bool, sealed: bool) -> FrameAuth {
+        let (c2s, s2c) = (FrameKey::new(&keys.c2s, sealed), FrameKey::new(&keys.s2c, sealed));
         let (send, recv) = if server_side { (s2c, c2s) } else { (c2s, s2c) };
         FrameAuth {
             send,
@@ -692,13 +784,6 @@ impl FrameAuth {
             sent: 0,
             received: 0,
         }
-    }
-
-    fn tag(key: &Hmac<Sha256>, count: u64, body: &[u8]) -> [u8; 32] {
-        let mut mac = key.clone();
-        mac.update(&count.to_le_bytes());
-        mac.update(body);
-        mac.finalize().into_bytes().into()
     }
 }
 
@@ -791,7 +876,8 @@ fn client_handshake(stream: &mut Stream, key: &[u8]) -> Result<()> {
         ));
     }
     stream.set_read_timeout(None);
-    stream.auth = Some(FrameAuth::new(key, &theirs, &ours, false));
+    let sealed = matches!(stream.sock, Sock::Tcp(_));
+    stream.auth = Some(FrameAuth::new(&FrameKeys::derive(key, &theirs, &ours), false, sealed));
     Ok(())
 }
 
