@@ -81,7 +81,7 @@ where
     };
     let chunksize = opts
         .chunksize
-        .unwrap_or_else(|| crate::pool::default_chunksize(len, pool.processes()));
+        .unwrap_or_else(|| pool.default_chunksize_for(f.name(), len));
     let give_up = |e: Error| {
         if opts.pool.is_none() && matches!(e, Error::Timeout(_)) {
             pool.terminate();

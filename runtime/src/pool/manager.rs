@@ -65,6 +65,8 @@ pub(crate) struct Job {
     pub(crate) chunk: Vec<u8>,
     pub(crate) sink: Arc<dyn Sink>,
     pub(crate) index: usize,
+    /// Items in the chunk (for the time per item).
+    pub(crate) items: usize,
 }
 
 impl Job {
@@ -86,6 +88,9 @@ pub(crate) struct Shared {
     /// The signal `terminate` stops the workers with (SIGKILL unless
     /// asked otherwise).
     pub(crate) stop_signal: std::sync::atomic::AtomicI32,
+    /// Nanoseconds per item of each entry, as its slow tasks measured them
+    /// (a moving average): sizes the default chunks of later maps.
+    pub(crate) per_item: Mutex<std::collections::HashMap<&'static str, f64>>,
 }
 
 impl Shared {
@@ -98,6 +103,7 @@ impl Shared {
             broken: Mutex::new(None),
             pids: Mutex::new(Vec::new()),
             stop_signal: std::sync::atomic::AtomicI32::new(sys::SIGKILL),
+            per_item: Mutex::new(std::collections::HashMap::new()),
         }))
     }
 
@@ -160,6 +166,8 @@ struct Worker {
     tasks_sent: u64,
     timed_out: bool,
     retiring: bool,
+    /// The last task it answered: number, entry, items (for its `Took`).
+    last_ran: Option<(u64, &'static str, usize)>,
     /// A task that panicked under `panic = "abort"` (its number, message,
     /// location), reported just before the worker aborted.
     panicked: Option<(u64, String, Option<String>)>,
@@ -277,6 +285,7 @@ impl Manager {
             retiring: false,
             revoked: None,
             panicked: None,
+            last_ran: None,
         })
     }
 
@@ -534,7 +543,11 @@ impl Manager {
 
     fn read_replies(&mut self, slot: usize) {
         let claim = self.region.atomic_u64(slot * SLOT_BYTES + CLAIM);
-        if let Some(message) = self.workers[slot].as_mut().and_then(|w| read_replies(w, claim)) {
+        let shared = self.shared.clone();
+        if let Some(message) = self.workers[slot]
+            .as_mut()
+            .and_then(|w| read_replies(w, claim, &shared.per_item))
+        {
             self.set_broken(Error::InitializerFailed(message));
         }
     }
@@ -677,7 +690,11 @@ impl Manager {
 
 /// Reads every reply the worker has sent and routes its results; returns
 /// an initializer's failure message. `claim` is the worker's claim word.
-fn read_replies(w: &mut Worker, claim: Option<&std::sync::atomic::AtomicU64>) -> Option<String> {
+fn read_replies(
+    w: &mut Worker,
+    claim: Option<&std::sync::atomic::AtomicU64>,
+    per_item: &Mutex<std::collections::HashMap<&'static str, f64>>,
+) -> Option<String> {
     let mut frames = Vec::new();
     loop {
         match w.reader.read_from(w.channel.as_fd()) {
@@ -704,6 +721,15 @@ fn read_replies(w: &mut Worker, claim: Option<&std::sync::atomic::AtomicU64>) ->
             Ok(Reply::InitFailed(message)) => return Some(message.to_string()),
             Ok(Reply::Panicked { seq, message, location }) => {
                 w.panicked = Some((seq, message.to_string(), location.map(str::to_string)));
+                None
+            }
+            Ok(Reply::Took { seq, nanos }) => {
+                if let Some((_, entry, items)) = w.last_ran.filter(|(s, ..)| *s == seq) {
+                    let sample = nanos as f64 / items.max(1) as f64;
+                    let mut table = per_item.lock().unwrap_or_else(|p| p.into_inner());
+                    let average = table.entry(entry).or_insert(sample);
+                    *average = 0.5 * *average + 0.5 * sample;
+                }
                 None
             }
             Ok(Reply::Skipped { last }) => {
@@ -736,6 +762,7 @@ fn read_replies(w: &mut Worker, claim: Option<&std::sync::atomic::AtomicU64>) ->
         // The outcome is the frame's tail: the frame is kept, not copied.
         let result = result.and_then(|len| frame.map(|f| Outcome::tail(f.into_vec(), len)));
         if let Some((_, job)) = w.inflight.pop_front() {
+            w.last_ran = Some((seq, job.entry, job.items));
             job.sink.complete(job.index, (w.pid, result));
         }
         while w.batches.front().is_some_and(|last| *last <= seq) {

@@ -304,7 +304,26 @@ pub(crate) fn default_chunksize(len: usize, processes: usize) -> usize {
     len.div_ceil(8 * processes).max(1)
 }
 
+/// How long a default chunk should run, once the entry's time per item is
+/// known: long enough that its overhead (tens of microseconds) is noise,
+/// short enough that a worker's last chunk leaves the others little idle.
+const CHUNK_TARGET_NS: f64 = 2_000_000.0;
+
 impl Pool {
+    /// The chunk size of a map of `len` items of `entry` when none is
+    /// given: at most `len / (8 × workers)`, and, once the entry's tasks
+    /// have shown how long an item takes, as many as run in about 2 ms (so
+    /// a map of microsecond items is batched and one of 100 ms items is
+    /// not) — joblib's `batch_size="auto"`, measured across calls.
+    pub(crate) fn default_chunksize_for(&self, entry: &str, len: usize) -> usize {
+        let base = default_chunksize(len, self.processes);
+        let per_item = self.shared.per_item.lock().unwrap_or_else(|p| p.into_inner());
+        match per_item.get(entry) {
+            Some(&ns) if ns > 0.0 => base.min(((CHUNK_TARGET_NS / ns) as usize).max(1)),
+            _ => base,
+        }
+    }
+
     /// Starts `processes` workers with the default settings.
     ///
     /// # Errors
@@ -409,6 +428,7 @@ impl Pool {
                 chunk: bytes,
                 sink: Arc::clone(&sink),
                 index,
+                items: if chunksize == 1 { 1 } else { chunk.len() },
             };
             tx.send(job).map_err(|_| Error::PoolTerminated)?;
             // Workers start on the first chunks while later ones encode.
@@ -448,7 +468,7 @@ impl Pool {
         if chunksize == Some(0) {
             return Err(crate::error::zero_chunksize());
         }
-        let chunksize = chunksize.unwrap_or_else(|| default_chunksize(len, self.processes));
+        let chunksize = chunksize.unwrap_or_else(|| self.default_chunksize_for(f.name(), len));
         let collector = Collector::new(len.div_ceil(chunksize), chunksize, callback);
         // An iterator that lies about its exact length must not leave the
         // collector waiting for chunks that never come.
@@ -1043,6 +1063,7 @@ impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
                         chunk: bytes,
                         sink: self.tx.clone(),
                         index: self.window.next_index(),
+                        items: chunk_len,
                     })
                     .map_err(|_| Error::PoolTerminated)
                 });
@@ -1120,5 +1141,40 @@ impl<F: ProcessFn, I: Iterator<Item = F::Args>> Iterator for IMap<'_, F, I> {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_before(None).flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Pool;
+    use crate::process_fn;
+
+    #[process_fn]
+    fn nap_and_return(ms: u64) -> u64 {
+        std::thread::sleep(Duration::from_millis(ms));
+        ms
+    }
+
+    #[process_fn]
+    fn plus_one(x: u64) -> u64 {
+        x + 1
+    }
+
+    /// The default chunk follows the entry's measured time per item: slow
+    /// items (3 ms) go one per chunk once measured, tiny ones stay batched.
+    #[test]
+    fn default_chunks_follow_the_measured_time_per_item() {
+        let pool = Pool::new(2).unwrap();
+        let name = super::ProcessFn::name(&nap_and_return);
+        assert_eq!(pool.default_chunksize_for(name, 160), 10, "nothing measured yet");
+        pool.map(nap_and_return, vec![3u64; 32]).unwrap();
+        assert_eq!(pool.default_chunksize_for(name, 160), 1);
+        pool.map(plus_one, 0..200_000u64).unwrap();
+        let tiny = super::ProcessFn::name(&plus_one);
+        // Microsecond items stay batched by thousands (a chunk of about 2 ms
+        // at most, here in a debug build).
+        assert!(pool.default_chunksize_for(tiny, 200_000) >= 1_000);
     }
 }

@@ -52,6 +52,9 @@ pub(crate) enum Reply<'a> {
         message: &'a str,
         location: Option<&'a str>,
     },
+    /// Task `seq` took `nanos` to run (sent after its result, for tasks of
+    /// a millisecond or more: the pool sizes later chunks by it).
+    Took { seq: u64, nanos: u64 },
     /// The pool took back this worker's queued tasks (see `manager.rs`):
     /// the worker skipped those of the batch that ends with task `last`.
     Skipped { last: u64 },
@@ -63,6 +66,7 @@ const RAN: u8 = 2;
 const FAILED: u8 = 3;
 const SKIPPED: u8 = 4;
 const PANICKED: u8 = 5;
+const TOOK: u8 = 6;
 
 impl<'a> Reply<'a> {
     /// Parses a reply frame's body.
@@ -75,6 +79,10 @@ impl<'a> Reply<'a> {
             RAN => Reply::Ran { seq, outcome: payload },
             FAILED => Reply::Failed { seq, error: payload },
             SKIPPED => Reply::Skipped { last: seq },
+            TOOK => Reply::Took {
+                seq,
+                nanos: codec::decode(payload)?,
+            },
             PANICKED => {
                 let (message, location) = codec::decode_borrowed(payload)?;
                 Reply::Panicked { seq, message, location }
@@ -88,7 +96,11 @@ impl<'a> Reply<'a> {
     /// worker `pid`); `None` for the start-up replies.
     pub(crate) fn task_result(&self, pid: i32) -> Option<(u64, Result<usize, Error>)> {
         match *self {
-            Reply::Ready | Reply::InitFailed(_) | Reply::Skipped { .. } | Reply::Panicked { .. } => None,
+            Reply::Ready
+            | Reply::InitFailed(_)
+            | Reply::Skipped { .. }
+            | Reply::Panicked { .. }
+            | Reply::Took { .. } => None,
             Reply::Ran { seq, outcome } => Some((seq, Ok(outcome.len()))),
             Reply::Failed { seq, error } => Some((
                 seq,
@@ -144,6 +156,11 @@ impl Replies {
     /// Appends "skipped the taken-back tasks of the batch ending at `last`".
     pub(crate) fn skipped(&mut self, last: u64) {
         self.push_text(SKIPPED, last, "");
+    }
+
+    /// Appends "task `seq` took `nanos`".
+    pub(crate) fn took(&mut self, seq: u64, nanos: u64) {
+        let _ = self.push(TOOK, seq, |out| codec::append(&nanos, out));
     }
 
     /// Appends "task `seq` panicked" (before a `panic = "abort"` abort).

@@ -41,6 +41,11 @@ pub(crate) const CLAIM: usize = 16;
 /// back by the tasks after it, and a crash loses at most this much work.
 const FLUSH_AFTER: Duration = Duration::from_micros(200);
 
+/// Tasks that run at least this long (in nanoseconds) report their time,
+/// by which the pool sizes the default chunks of later maps of the entry;
+/// shorter ones say nothing, and cost nothing.
+const TIMED_FROM: u64 = 1_000_000;
+
 /// A worker initializer as it travels: entry, encoded arguments, and the
 /// descriptors those arguments refer to.
 #[derive(Debug, Serialize, Deserialize)]
@@ -154,11 +159,16 @@ fn serve(config: WorkerConfig) {
                 skipped = true;
                 continue;
             }
-            started.store(sys::monotonic_ns(), Ordering::Relaxed);
+            let start = sys::monotonic_ns();
+            started.store(start, Ordering::Relaxed);
             CURRENT.store(task.seq, Ordering::Relaxed);
             slot.store(task.seq, Ordering::Release);
             replies.run(task);
             slot.store(task.seq | DONE, Ordering::Release);
+            let took = sys::monotonic_ns().saturating_sub(start);
+            if took >= TIMED_FROM {
+                replies.took(task.seq, took);
+            }
             if last_send.elapsed() >= FLUSH_AFTER {
                 if !send(channel.as_fd(), &mut replies) {
                     return;
