@@ -399,3 +399,23 @@ fn proxies_travel_in_pool_tasks_for_every_start_method() {
         assert_eq!(seen, (0..20).collect::<Vec<_>>(), "{method:?}");
     }
 }
+
+/// A request or a reply over the frame limit is `FrameTooLarge`, told at
+/// once and before sending (it was "the manager … is gone: Broken pipe",
+/// after the whole body went out), and the connection goes on.
+#[test]
+fn an_oversized_request_or_reply_is_frame_too_large() {
+    let manager = Manager::start().unwrap();
+    let list = manager.list::<Vec<u8>>().unwrap();
+    let big = vec![7u8; 70 << 20];
+    let started = std::time::Instant::now();
+    assert!(matches!(list.push(&big), Err(Error::FrameTooLarge { .. })));
+    assert!(started.elapsed() < PATIENCE);
+    let part = vec![7u8; 20 << 20];
+    for _ in 0..4 {
+        list.push(&part).unwrap();
+    }
+    // 80 MiB in one reply: the server says so instead of dropping us.
+    assert!(matches!(list.to_vec(), Err(Error::FrameTooLarge { .. })));
+    assert_eq!(list.len().unwrap(), 4);
+}

@@ -53,6 +53,19 @@ pub(crate) const SERVER_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest request or reply frame (a client cannot make the server
 /// allocate more).
 pub(crate) const MAX_FRAME: usize = 64 << 20;
+
+/// Refuses a message that the other side would refuse for its size, before
+/// a byte of it is sent: the connection stays usable, and the caller learns
+/// what happened (not that the server is "gone" after sending it all).
+fn fits(len: usize) -> Result<()> {
+    if len > MAX_FRAME {
+        return Err(Error::FrameTooLarge {
+            len: len as u64,
+            max: MAX_FRAME as u64,
+        });
+    }
+    Ok(())
+}
 /// How long a waiting side checks for the answer before it sleeps.
 const SPIN: Duration = Duration::from_micros(60);
 
@@ -177,6 +190,7 @@ impl Stream {
     /// Sends one frame.
     pub(crate) fn send<T: Serialize>(&mut self, value: &T) -> Result<()> {
         let mut frame = codec::encode_frame(value)?;
+        fits(frame.len() - 4)?;
         self.seal(&mut frame)?;
         let broke = |e: std::io::Error| Error::Manager(format!("the connection broke while sending: {e}"));
         let mut sent = 0;
@@ -446,6 +460,7 @@ impl Stream {
             return self.recv();
         };
         let bytes = codec::encode(request)?;
+        fits(bytes.len())?;
         let seen = slot.word(SLOT_REP).load(Ordering::Acquire);
         let large = slot.write(&bytes)?;
         slot.announce(SLOT_REQ, SLOT_SERVER_SLEEPS);
@@ -493,6 +508,7 @@ impl Stream {
             return self.send(reply);
         };
         let bytes = codec::encode(reply)?;
+        fits(bytes.len())?;
         let large = slot.write(&bytes)?;
         slot.announce(SLOT_REP, SLOT_CLIENT_SLEEPS);
         if large {
@@ -1072,7 +1088,7 @@ impl Client {
         // A tampered frame stays an authentication error: the connection
         // is not to be trusted, whether or not the server is there.
         let gone = |e: Error| match e {
-            Error::AuthenticationFailed(_) => e,
+            Error::AuthenticationFailed(_) | Error::FrameTooLarge { .. } => e,
             e => Error::Manager(format!("the manager at {} is gone: {e}", self.address)),
         };
         let reply = stream.exchange(request).map_err(gone)?;

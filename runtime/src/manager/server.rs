@@ -170,8 +170,15 @@ impl Server {
                 Ok(reply) => reply,
                 Err(e) => Reply::Failed(e),
             };
-            if stream.reply(&reply).is_err() {
-                break;
+            match stream.reply(&reply) {
+                Ok(()) => {}
+                // Too large to send: say so instead, and go on.
+                Err(e @ Error::FrameTooLarge { .. }) => {
+                    if stream.reply(&Reply::Failed(e)).is_err() {
+                        break;
+                    }
+                }
+                Err(_) => break,
             }
             if shutdown {
                 self.stop();
