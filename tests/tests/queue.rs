@@ -731,11 +731,16 @@ fn take_and_report(q: Queue<(u64, Vec<u8>)>, taken: Queue<u64>) {
 /// so); what remains comes out in order, with its own bytes.
 #[test]
 fn consumers_killed_at_random_lose_at_most_the_item_in_their_hands() {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_nanos() as u64 | 1);
+    let seed = std::env::var("KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64 | 1)
+        });
     println!("seed {seed} (set KILL_SEED to replay)");
-    let mut state = std::env::var("KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(seed);
+    let mut state = seed;
     let mut next = move || {
         // xorshift64
         state ^= state << 13;
