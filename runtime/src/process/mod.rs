@@ -6,6 +6,9 @@
 //! - `child.rs` — what every child does: run, report, `_exit`;
 //! - `fork.rs`, `spawn.rs`, `forkserver.rs` — one file per start method;
 //!   `spawn.rs` also holds the pre-`main` boot that re-executed copies run.
+//! - `output.rs` — the relay that reads children's stderr (and captured
+//!   stdout) for their last words and [`Process::output`];
+//! - `panic_hook.rs` — the one panic hook, installed before any fork.
 
 mod child;
 mod fork;

@@ -3,6 +3,9 @@
 //!
 //! Each function wraps one syscall family; every libc return value goes
 //! through [`cvt`], and nothing else in the crate checks for `-1`.
+//!
+//! `fork_safe.rs` holds what a forked child can use whatever its parent's
+//! other threads were doing: the fork generation and [`ForkLocal`].
 
 use std::fmt;
 use std::io;
