@@ -284,3 +284,34 @@ fn terminate_and_kill_workers_stop_everything() {
         ));
     }
 }
+
+/// `cancel_running` stops a process task that runs: its worker is killed
+/// and replaced, its future fails with `Cancelled`, the others complete.
+/// A thread task cannot be stopped; `cancel` keeps Python's meaning.
+#[test]
+fn cancel_running_stops_a_running_process_task() {
+    let ex = ProcessPoolExecutor::new(2).unwrap();
+    let stuck = ex.submit(nap_ms, (600_000,)).unwrap();
+    assert!(eventually(|| stuck.running()));
+    assert!(!stuck.cancel(), "cancel cannot stop a running task");
+    let others: Vec<_> = (0..4).map(|i| ex.submit(nap_ms, (i,)).unwrap()).collect();
+    let started = std::time::Instant::now();
+    assert!(stuck.cancel_running());
+    assert!(matches!(
+        stuck.result_timeout(PATIENCE),
+        Err(multiproc::Error::Cancelled)
+    ));
+    assert!(started.elapsed() < PATIENCE);
+    for (i, f) in others.iter().enumerate() {
+        assert_eq!(f.result_timeout(PATIENCE).unwrap(), i as u64);
+    }
+    assert_eq!(ex.submit(nap_ms, (1,)).unwrap().result().unwrap(), 1);
+
+    let threads = ThreadPoolExecutor::new(1).unwrap();
+    let gate = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let g = gate.clone();
+    let running = threads.submit(move || g.wait()).unwrap();
+    assert!(eventually(|| running.running()));
+    assert!(!running.cancel_running());
+    gate.wait();
+}

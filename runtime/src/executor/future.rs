@@ -29,6 +29,11 @@ struct State<R> {
     callbacks: Vec<Callback<R>>,
     wakers: Vec<Waker>,
     listeners: Vec<Arc<Listener>>,
+    /// How to stop the task while it runs (a process executor's: ask its
+    /// pool to kill the worker); `None` where nothing can.
+    stopper: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// [`Future::cancel_running`] was called.
+    stop_requested: bool,
 }
 
 struct Inner<R> {
@@ -151,6 +156,8 @@ impl<R> Future<R> {
                     callbacks: Vec::new(),
                     wakers: Vec::new(),
                     listeners: Vec::new(),
+                    stopper: None,
+                    stop_requested: false,
                 }),
                 done: Bell::default(),
             }),
@@ -248,6 +255,67 @@ impl<R> Future<R> {
             Status::Cancelled => true,
             _ => false,
         }
+    }
+
+    /// Cancels the task even while it runs — beyond Python, whose `cancel`
+    /// cannot stop a running task (and [`cancel`](Future::cancel) keeps that
+    /// meaning). A pending task is cancelled as by `cancel`; a task running
+    /// on a [`ProcessPoolExecutor`](super::ProcessPoolExecutor) worker has
+    /// its worker killed and replaced, and the future fails with
+    /// [`Error::Cancelled`]; every other future completes. Returns whether
+    /// the task was, or will be, stopped (`false` once done, or for a
+    /// thread task, which cannot be stopped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use multiproc::prelude::*;
+    ///
+    /// #[process_fn]
+    /// fn forever() {
+    ///     loop {
+    ///         std::thread::sleep(std::time::Duration::from_millis(10));
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> multiproc::Result<()> {
+    /// let ex = multiproc::executor::ProcessPoolExecutor::new(1)?;
+    /// let f = ex.submit(forever, ())?;
+    /// while !f.running() {
+    ///     std::thread::sleep(std::time::Duration::from_millis(1));
+    /// }
+    /// assert!(f.cancel_running());
+    /// assert!(matches!(f.result(), Err(multiproc::Error::Cancelled)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn cancel_running(&self) -> bool {
+        if self.cancel() {
+            return true;
+        }
+        let stopper = {
+            let mut state = self.lock();
+            if state.status != Status::Running {
+                return false;
+            }
+            let Some(stopper) = state.stopper.clone() else {
+                return false;
+            };
+            state.stop_requested = true;
+            stopper
+        };
+        stopper();
+        true
+    }
+
+    /// Gives the future a way to stop its running task.
+    pub(crate) fn set_stopper(&self, stopper: Arc<dyn Fn() + Send + Sync>) {
+        self.lock().stopper = Some(stopper);
+    }
+
+    /// Whether [`cancel_running`](Future::cancel_running) was called.
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.lock().stop_requested
     }
 
     /// Whether it was cancelled.

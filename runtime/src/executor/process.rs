@@ -31,6 +31,10 @@ impl<R: DeserializeOwned + Send + 'static> Sink for Settle<R> {
     fn complete(&self, _index: usize, (pid, result): ChunkResult) {
         self.0.finish(result.and_then(|bytes| decode_item(&bytes, pid)));
     }
+
+    fn stop_requested(&self, _index: usize) -> bool {
+        self.0.stop_requested()
+    }
 }
 
 /// Worker processes that run `#[process_fn]` entries — the guide's
@@ -280,6 +284,7 @@ impl ProcessPoolExecutor {
             return Err(Error::ExecutorShutdown);
         }
         let future = Future::pending();
+        future.set_stopper(self.pool.stopper());
         self.pool
             .submit(&f, std::iter::once(args), 1, Arc::new(Settle(future.clone())))
             .map_err(|e| match e {

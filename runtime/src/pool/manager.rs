@@ -166,6 +166,8 @@ struct Worker {
     tasks_sent: u64,
     timed_out: bool,
     retiring: bool,
+    /// The task it was killed to stop (`cancel_running`).
+    stopped: Option<u64>,
     /// The last task it answered: number, entry, items (for its `Took`).
     last_ran: Option<(u64, &'static str, usize)>,
     /// A task that panicked under `panic = "abort"` (its number, message,
@@ -286,6 +288,7 @@ impl Manager {
             revoked: None,
             panicked: None,
             last_ran: None,
+            stopped: None,
         })
     }
 
@@ -529,6 +532,7 @@ impl Manager {
             }
         }
         self.check_timeouts();
+        self.check_stops();
         self.check_startup();
         Ok(())
     }
@@ -581,6 +585,7 @@ impl Manager {
                 );
             } else if seq == running {
                 let error = match (w.timed_out, self.config.task_timeout, w.panicked.take()) {
+                    _ if w.stopped == Some(seq) => Error::Cancelled,
                     (true, Some(t), _) => Error::TaskTimeout(t),
                     (_, _, Some((s, message, location))) if s == seq => Error::Panicked {
                         pid: w.pid,
@@ -617,6 +622,29 @@ impl Manager {
             }
         }
         self.publish_pids();
+    }
+
+    /// Kills the workers whose running task was asked to stop; the task
+    /// then fails with [`Error::Cancelled`] (see `bury`).
+    fn check_stops(&mut self) {
+        for w in self.workers.iter_mut().flatten() {
+            let Some(progress) = self.region.atomic_u64(w.slot * SLOT_BYTES) else {
+                continue;
+            };
+            let seq = progress.load(Ordering::Acquire);
+            if seq == 0 || seq & DONE != 0 || w.stopped == Some(seq) {
+                continue;
+            }
+            let asked = w
+                .inflight
+                .iter()
+                .find(|(s, _)| *s == seq)
+                .is_some_and(|(_, job)| job.sink.stop_requested(job.index));
+            if asked {
+                w.stopped = Some(seq);
+                let _ = w.process.kill();
+            }
+        }
     }
 
     fn check_timeouts(&mut self) {

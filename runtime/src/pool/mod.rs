@@ -882,6 +882,13 @@ impl Pool {
         self.terminate_with(crate::sys::SIGKILL);
     }
 
+    /// Wakes the I/O thread to look for tasks whose stop was requested
+    /// (see `Sink::stop_requested`).
+    pub(crate) fn stopper(&self) -> Arc<dyn Fn() + Send + Sync> {
+        let shared = self.shared.clone();
+        Arc::new(move || shared.wake.notify())
+    }
+
     /// [`terminate`](Pool::terminate), stopping the workers with `signal`
     /// (SIGTERM: those still alive after a grace period are killed).
     pub(crate) fn terminate_with(&self, signal: i32) {

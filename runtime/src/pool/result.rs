@@ -57,6 +57,12 @@ pub(crate) trait Sink: Send + Sync {
 
     /// Chunk `index` finished (or failed).
     fn complete(&self, index: usize, result: ChunkResult);
+
+    /// Whether chunk `index` should be stopped while it runs (its worker
+    /// killed): an executor future's `cancel_running`.
+    fn stop_requested(&self, _index: usize) -> bool {
+        false
+    }
 }
 
 pub(crate) type Callback = Box<dyn FnOnce(&Collector) + Send>;

@@ -86,7 +86,7 @@ pub(crate) fn fork_generation() -> u32 {
 /// the middle of a change), which costs one small allocation per fork that
 /// uses it.
 ///
-/// ```ignore
+/// ```text
 /// static TABLE: ForkLocal<Mutex<Vec<u32>>> = ForkLocal::new(Default::default);
 /// TABLE.get().lock().unwrap().push(1);
 /// ```
