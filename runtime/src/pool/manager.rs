@@ -452,11 +452,16 @@ impl Manager {
                 continue; // nothing queued behind the task it runs
             }
             let running = progress.load(Ordering::Acquire);
-            if running == 0 || running & DONE != 0 {
-                continue; // between tasks: it is about to take the next one
-            }
-            let ran_for = now.saturating_sub(started.load(Ordering::Relaxed));
             let threshold = STEAL_AFTER.as_nanos() as u64;
+            // Between tasks (it is about to take the next one, or has not
+            // started its first), or not long in this one: look again when
+            // it would have run long enough. Nothing else may wake this
+            // thread: the victim may now block in a task for good.
+            let ran_for = match running {
+                0 => 0,
+                r if r & DONE != 0 => 0,
+                _ => now.saturating_sub(started.load(Ordering::Relaxed)),
+            };
             if ran_for < threshold {
                 let later = Instant::now() + Duration::from_nanos(threshold - ran_for);
                 self.steal_check = Some(self.steal_check.map_or(later, |c| c.min(later)));
