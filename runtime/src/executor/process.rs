@@ -474,6 +474,9 @@ impl ProcessPoolExecutor {
     /// # fn main() -> multiproc::Result<()> {
     /// let ex = multiproc::executor::ProcessPoolExecutor::new(1)?;
     /// let running = ex.submit(stuck, ())?;
+    /// while !running.running() {
+    ///     std::thread::sleep(std::time::Duration::from_millis(1));
+    /// }
     /// ex.kill_workers();
     /// assert!(matches!(running.result(), Err(multiproc::Error::PoolTerminated)));
     /// # Ok(())
