@@ -307,18 +307,20 @@ impl ThreadPoolExecutor {
         // waiting for their turn are bounded too.
         let window = 2 * self.max_workers;
         let held = 64 * self.max_workers;
-        let mut input = items.into_iter().fuse();
+        let mut input = items.into_iter().fuse().peekable();
         let mut in_flight: VecDeque<Result<Future<R>>> = VecDeque::new();
         std::iter::from_fn(move || loop {
             let unfinished =
                 |q: &VecDeque<Result<Future<R>>>| q.iter().filter(|r| r.as_ref().is_ok_and(|f| !f.done())).count();
             // Up to `window` in all, as a plain lazy map; past it (up to
             // `held`) only while the head is unfinished and threads idle.
-            let head_waits =
-                |q: &VecDeque<Result<Future<R>>>| q.front().is_some_and(|r| r.as_ref().is_ok_and(|f| !f.done()));
-            while in_flight.len() < window
-                || (in_flight.len() < held && head_waits(&in_flight) && unfinished(&in_flight) < window)
-            {
+            let may_top_up = |q: &VecDeque<Result<Future<R>>>| {
+                q.len() < window
+                    || (q.len() < held
+                        && q.front().is_some_and(|r| r.as_ref().is_ok_and(|f| !f.done()))
+                        && unfinished(q) < window)
+            };
+            while may_top_up(&in_flight) {
                 let Some(item) = input.next() else { break };
                 let f = f.clone();
                 in_flight.push_back(self.submit(move || f(item)));
@@ -335,8 +337,19 @@ impl ThreadPoolExecutor {
                     Some(left) => fut.result_timeout(left),
                 }));
             }
-            // Until the head or any other item finishes: then top up.
-            let running = in_flight.iter().filter_map(|r| r.as_ref().ok()).filter(|f| !f.done());
+            // Wait until the head or any other item finishes, then top up.
+            // The items still running are taken first; one that finishes
+            // after that ends the wait, and one that finished before it
+            // made room, seen here (else the wait would be on the head
+            // alone, while the items it waits for are never submitted).
+            let running: Vec<&Future<R>> = in_flight
+                .iter()
+                .filter_map(|r| r.as_ref().ok())
+                .filter(|f| !f.done())
+                .collect();
+            if input.peek().is_some() && may_top_up(&in_flight) {
+                continue;
+            }
             super::wait(running, left, super::ReturnWhen::FirstCompleted);
         })
     }
