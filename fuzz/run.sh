@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 seconds=${1:-30}
 status=0
 printf '%-16s %14s  %s\n' target executions result
-for target in frame_reader manager_request manager_reply pool_tasks pool_reply chunk_u64 chunk_string error; do
+for target in frame_reader manager_request manager_reply pool_tasks pool_reply chunk_u64 chunk_string error manager_frames manager_handshake; do
     log=$(mktemp)
     RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- -max_total_time="$seconds" >"$log" 2>&1
     rc=$?

@@ -5,12 +5,13 @@
 //! Not part of the API.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{Shutdown, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use crate::codec::{self, FrameReader};
 use crate::error::{Error, Result};
-use crate::manager::conn::{Reply, Request};
+use crate::manager::conn::{client_handshake, FrameAuth, Reply, Request};
 use crate::pool::wire::{decode_until_failure, run_chunk, ItemOutcome, Replies, Reply as PoolReply, Task};
 
 /// The decoders, by name.
@@ -23,6 +24,8 @@ pub const TARGETS: &[&str] = &[
     "chunk_u64",
     "chunk_string",
     "error",
+    "manager_frames",
+    "manager_handshake",
 ];
 
 /// Feeds `bytes` to decoder `target`; whether they decoded.
@@ -55,8 +58,57 @@ pub fn run(target: &str, bytes: &[u8]) -> Result<bool> {
         "chunk_u64" => decode_until_failure::<u64>(bytes, 1 << 16, &mut Vec::new(), 1).is_ok(),
         "chunk_string" => decode_until_failure::<String>(bytes, 1 << 16, &mut Vec::new(), 1).is_ok(),
         "error" => codec::decode::<Error>(bytes).is_ok(),
+        "manager_frames" => manager_frames(bytes),
+        "manager_handshake" => manager_handshake(bytes)?,
         _ => return Err(Error::Usage(format!("no fuzz target `{target}`").into())),
     })
+}
+
+/// What a server does with the frames after a handshake, the tags
+/// checked: `bytes` is a mode byte (bit 0: sealed, as over TCP; bit 1:
+/// raw) and then frames, each a `u16` length and its body. Honest frames
+/// (the mode's bit 1 clear) are tagged with the client's key, so their
+/// bodies reach the request decoder behind the check; raw ones are taken
+/// as they come, as a relay without the key would send them, and must
+/// all fail their tag. Whether a request decoded.
+fn manager_frames(bytes: &[u8]) -> bool {
+    let Some((&mode, mut rest)) = bytes.split_first() else {
+        return false;
+    };
+    let (mut client, mut server) = FrameAuth::pair(b"fuzz", mode & 1 == 1);
+    let raw = mode & 2 == 2;
+    let mut decoded = false;
+    while rest.len() >= 2 {
+        let len = usize::from(u16::from_le_bytes([rest[0], rest[1]])).min(rest.len() - 2);
+        let mut frame = rest[2..2 + len].to_vec();
+        rest = &rest[2 + len..];
+        if !raw {
+            let tag = client.seal(&mut frame);
+            frame.extend_from_slice(&tag);
+        }
+        match server.open(frame) {
+            Ok(body) => {
+                // A frame without the key passing its tag is the finding.
+                assert!(!raw, "a frame made without the key passed its tag");
+                decoded |= codec::decode::<Request>(&body).is_ok();
+            }
+            // An honest frame failing is one too: the server would drop a
+            // client that did nothing wrong.
+            Err(e) => assert!(raw, "an honest frame failed its tag: {e}"),
+        }
+    }
+    decoded
+}
+
+/// A client's handshake with a server that sends `bytes` and hangs up:
+/// it must end with an error (never a session, a panic or a hang). Whether
+/// the client took it for a server's.
+fn manager_handshake(bytes: &[u8]) -> Result<bool> {
+    let (client, mut server) = UnixStream::pair().map_err(Error::io("socketpair"))?;
+    // The socket's buffer takes a few KiB at once: more is never read.
+    let _ = server.write_all(&bytes[..bytes.len().min(4096)]);
+    let _ = server.shutdown(Shutdown::Write);
+    Ok(client_handshake(&mut client.into(), b"fuzz").is_ok())
 }
 
 /// Valid inputs of `target`, to mutate.
@@ -140,6 +192,19 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
                 source: Box::new(Error::Timeout(Duration::from_millis(5))),
             })),
         ],
+        "manager_frames" => {
+            let mut frames = vec![1u8];
+            for request in [Request::Hello { client: 42 }, Request::Lookup { name: "jobs".into() }] {
+                let body = enc(codec::encode(&request));
+                frames.extend_from_slice(&(body.len() as u16).to_le_bytes());
+                frames.extend_from_slice(&body);
+            }
+            let mut raw = frames.clone();
+            raw[0] = 3;
+            vec![frames, raw]
+        }
+        // A greeting and a nonce, then an acceptance and a wrong proof.
+        "manager_handshake" => vec![[vec![b'M'], vec![7; 32], vec![1], vec![9; 32]].concat()],
         _ => Vec::new(),
     }
 }
@@ -182,4 +247,28 @@ pub fn manager_session(address: &str, authkey: &[u8], authenticated: bool, bytes
     let mut sink = [0u8; 4096];
     let _ = stream.read(&mut sink);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every target runs on its seeds; the honest frames reach the
+    /// request decoder, and a client never takes a made-up server for the
+    /// real one.
+    #[test]
+    fn every_target_runs_on_its_seeds() {
+        for target in TARGETS {
+            for seed in seeds(target) {
+                run(target, &seed).unwrap_or_else(|e| panic!("{target}: {e}"));
+            }
+        }
+        let [honest, raw] = &seeds("manager_frames")[..] else {
+            panic!("two seeds")
+        };
+        assert!(run("manager_frames", honest).unwrap());
+        assert!(!run("manager_frames", raw).unwrap());
+        assert!(!run("manager_handshake", &seeds("manager_handshake")[0]).unwrap());
+        assert!(!run("manager_handshake", b"").unwrap());
+    }
 }

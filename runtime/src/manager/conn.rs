@@ -538,8 +538,7 @@ impl Stream {
         let Some(auth) = self.auth.as_mut() else {
             return Ok(());
         };
-        let tag = auth.send.seal(auth.sent, &mut frame[4..]);
-        auth.sent += 1;
+        let tag = auth.seal(&mut frame[4..]);
         frame.extend_from_slice(&tag);
         let len = u32::try_from(frame.len() - 4).map_err(|_| Error::FrameTooLarge {
             len: (frame.len() - 4) as u64,
@@ -550,24 +549,12 @@ impl Stream {
     }
 
     /// Checks and strips the tag of a frame's `body`, once the handshake
-    /// gave keys: a frame that a relay made, changed, dropped, replayed or
-    /// reordered fails here.
-    fn open(&mut self, mut body: Vec<u8>) -> Result<Vec<u8>> {
-        let Some(auth) = self.auth.as_mut() else {
-            return Ok(body);
-        };
-        let tampered =
-            || Error::AuthenticationFailed("a frame failed its check: the connection was tampered with".into());
-        let Some(split) = body.len().checked_sub(TAG) else {
-            return Err(tampered());
-        };
-        let (text, tag) = body.split_at_mut(split);
-        if !auth.recv.open(auth.received, text, tag) {
-            return Err(tampered());
+    /// gave keys.
+    fn open(&mut self, body: Vec<u8>) -> Result<Vec<u8>> {
+        match self.auth.as_mut() {
+            Some(auth) => auth.open(body),
+            None => Ok(body),
         }
-        auth.received += 1;
-        body.truncate(split);
-        Ok(body)
     }
 
     /// Server side: the keys the handshake gave (frames over TCP are
@@ -675,7 +662,7 @@ impl Challenge {
 
 /// Bytes of a frame's tag: HMAC-SHA256 truncated to 128 bits, or
 /// Poly1305's.
-const TAG: usize = 16;
+pub(crate) const TAG: usize = 16;
 
 /// The two keys of one connection, one per direction, derived from the
 /// authkey and both nonces of its handshake:
@@ -801,6 +788,41 @@ impl FrameAuth {
             received: 0,
         }
     }
+
+    /// A client's and a server's protection as one handshake under `key`
+    /// would give them (for tests and the fuzzers).
+    pub(crate) fn pair(key: &[u8], sealed: bool) -> (FrameAuth, FrameAuth) {
+        let keys = FrameKeys::derive(key, &[1; CHALLENGE], &[2; CHALLENGE]);
+        (
+            FrameAuth::new(&keys, false, sealed),
+            FrameAuth::new(&keys, true, sealed),
+        )
+    }
+
+    /// Protects the next frame's `body` (encrypting it in place when
+    /// sealed); the tag that follows it.
+    pub(crate) fn seal(&mut self, body: &mut [u8]) -> [u8; TAG] {
+        let tag = self.send.seal(self.sent, body);
+        self.sent += 1;
+        tag
+    }
+
+    /// Checks and strips the tag of the next frame's `body`: a frame that
+    /// a relay made, changed, dropped, replayed or reordered fails here.
+    pub(crate) fn open(&mut self, mut body: Vec<u8>) -> Result<Vec<u8>> {
+        let tampered =
+            || Error::AuthenticationFailed("a frame failed its check: the connection was tampered with".into());
+        let Some(split) = body.len().checked_sub(TAG) else {
+            return Err(tampered());
+        };
+        let (text, tag) = body.split_at_mut(split);
+        if !self.recv.open(self.received, text, tag) {
+            return Err(tampered());
+        }
+        self.received += 1;
+        body.truncate(split);
+        Ok(body)
+    }
 }
 
 impl Stream {
@@ -854,7 +876,7 @@ impl Stream {
 
 /// The client's side of the handshake, all of it within
 /// [`CLIENT_HANDSHAKE_TIMEOUT`].
-fn client_handshake(stream: &mut Stream, key: &[u8]) -> Result<()> {
+pub(crate) fn client_handshake(stream: &mut Stream, key: &[u8]) -> Result<()> {
     let deadline = Instant::now() + CLIENT_HANDSHAKE_TIMEOUT;
     let busy = || Error::ManagerBusy("the server has no room for another connection now".into());
     let mut status = [0u8; 1];
@@ -1135,33 +1157,19 @@ fn thread_token() -> u64 {
 mod tests {
     use super::*;
 
-    /// A client's and a server's frame protection from one handshake.
     fn pair(sealed: bool) -> (FrameAuth, FrameAuth) {
-        let keys = FrameKeys::derive(b"key", &[1; CHALLENGE], &[2; CHALLENGE]);
-        (
-            FrameAuth::new(&keys, false, sealed),
-            FrameAuth::new(&keys, true, sealed),
-        )
+        FrameAuth::pair(b"key", sealed)
     }
 
     fn seal(auth: &mut FrameAuth, body: &[u8]) -> Vec<u8> {
         let mut out = body.to_vec();
-        let tag = auth.send.seal(auth.sent, &mut out);
-        auth.sent += 1;
+        let tag = auth.seal(&mut out);
         out.extend_from_slice(&tag);
         out
     }
 
     fn open(auth: &mut FrameAuth, frame: &[u8]) -> Option<Vec<u8>> {
-        let mut body = frame.to_vec();
-        let split = body.len().checked_sub(TAG)?;
-        let (text, tag) = body.split_at_mut(split);
-        if !auth.recv.open(auth.received, text, tag) {
-            return None;
-        }
-        auth.received += 1;
-        body.truncate(split);
-        Some(body)
+        auth.open(frame.to_vec()).ok()
     }
 
     #[test]
