@@ -3,7 +3,8 @@
 //!
 //! - `dict` set and get through a [`Manager`] (abstract Unix socket);
 //! - a lock acquire + release pair;
-//! - a `#[managed]` method call through a [`BaseManager`] over TCP.
+//! - a `#[managed]` method call through a [`BaseManager`] at `127.0.0.1`
+//!   (a local client takes its Unix twin), and the same call over TCP.
 
 use std::time::Instant;
 
@@ -97,6 +98,23 @@ fn run(options: &Options) -> Result<CaseOutput, String> {
         )
         .peer(PeerQuery::new("basemanager_tcp_call"))
         .target(Target::PeerFactorAtLeast(10.0))
+        .with("n", n),
+    );
+    // The network path on this machine: the same call over TCP, where
+    // every frame is encrypted and tagged (AES-256-GCM).
+    let remote =
+        multiproc::fuzz::manager_over_tcp(&server.address().to_string(), b"bench").map_err(err("connect over TCP"))?;
+    let tally: TallyProxy = remote.get("tally").map_err(err("get"))?;
+    let calls = rate(rounds, n, |_| tally.add(1).map(drop))?;
+    figures.push(
+        Figure::new(
+            NAME,
+            "BaseManager over TCP #[managed] call",
+            calls,
+            "ops/s",
+            Better::Higher,
+        )
+        .peer(PeerQuery::new("basemanager_tcp_call"))
         .with("n", n),
     );
     server.shutdown();

@@ -15,7 +15,7 @@
 //!
 //! After it, every frame on the socket carries a 16-byte tag under keys
 //! derived from the authkey and both nonces (see [`FrameAuth`]), and over
-//! TCP is encrypted (ChaCha20-Poly1305): a relay that passed the
+//! TCP is encrypted (AES-256-GCM): a relay that passed the
 //! handshake through without the key can neither send a request nor read
 //! or change a reply. Messages in the shared page of a local
 //! connection are not tagged: the page reaches only the two processes of
@@ -31,8 +31,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chacha20poly1305::aead::{AeadInPlace, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use aes_gcm::aead::consts::U12;
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
 use hmac::{Hmac, Mac};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -146,8 +147,10 @@ pub(crate) struct Stream {
     /// On a Unix connection: the shared page that carries requests and
     /// replies (see [`Slot`]).
     slot: Option<Slot>,
-    /// After the handshake: the keys that tag every frame on the socket.
-    auth: Option<FrameAuth>,
+    /// After the handshake: the keys that tag every frame on the socket
+    /// (boxed: a client moves its idle streams in and out of a list on
+    /// every call, and the keys are a kilobyte).
+    auth: Option<Box<FrameAuth>>,
 }
 
 impl Stream {
@@ -561,7 +564,7 @@ impl Stream {
     /// encrypted too).
     pub(crate) fn authenticated(&mut self, keys: FrameKeys) {
         let sealed = matches!(self.sock, Sock::Tcp(_));
-        self.auth = Some(FrameAuth::new(&keys, true, sealed));
+        self.auth = Some(Box::new(FrameAuth::new(&keys, true, sealed)));
     }
 }
 
@@ -661,7 +664,7 @@ impl Challenge {
 }
 
 /// Bytes of a frame's tag: HMAC-SHA256 truncated to 128 bits, or
-/// Poly1305's.
+/// GCM's.
 pub(crate) const TAG: usize = 16;
 
 /// The two keys of one connection, one per direction, derived from the
@@ -695,22 +698,22 @@ enum FrameKey {
     /// `HMAC-SHA256(key, count ‖ body)`, truncated: on a local socket,
     /// whose peer was checked.
     Tag(Hmac<Sha256>),
-    /// ChaCha20-Poly1305 with the count as nonce: over TCP, where anyone
+    /// AES-256-GCM with the count as nonce: over TCP, where anyone
     /// on the path could read.
-    Seal(ChaCha20Poly1305),
+    Seal(Box<Aes256Gcm>),
 }
 
 impl FrameKey {
     fn new(raw: &[u8; 32], sealed: bool) -> FrameKey {
         if sealed {
-            FrameKey::Seal(ChaCha20Poly1305::new(raw.into()))
+            FrameKey::Seal(Box::new(Aes256Gcm::new(raw.into())))
         } else {
             // HMAC takes a key of any length: this cannot fail.
             FrameKey::Tag(<Hmac<Sha256> as Mac>::new_from_slice(raw).unwrap_or_else(|_| unreachable!()))
         }
     }
 
-    fn nonce(count: u64) -> Nonce {
+    fn nonce(count: u64) -> Nonce<U12> {
         let mut nonce = [0u8; 12];
         nonce[..8].copy_from_slice(&count.to_le_bytes());
         nonce.into()
@@ -731,7 +734,7 @@ impl FrameKey {
             }
             FrameKey::Seal(cipher) => cipher
                 .encrypt_in_place_detached(&FrameKey::nonce(count), b"", body)
-                // Only a message beyond 256 GiB fails.
+                // Only a message beyond 64 GiB fails.
                 .unwrap_or_else(|_| unreachable!("a frame is at most 64 MiB"))
                 .into(),
         }
@@ -915,7 +918,11 @@ pub(crate) fn client_handshake(stream: &mut Stream, key: &[u8]) -> Result<()> {
     }
     stream.set_read_timeout(None);
     let sealed = matches!(stream.sock, Sock::Tcp(_));
-    stream.auth = Some(FrameAuth::new(&FrameKeys::derive(key, &theirs, &ours), false, sealed));
+    stream.auth = Some(Box::new(FrameAuth::new(
+        &FrameKeys::derive(key, &theirs, &ours),
+        false,
+        sealed,
+    )));
     Ok(())
 }
 
