@@ -197,7 +197,8 @@ pub enum Error {
     Manager(String),
     /// A manager's server could not take the connection: it is out of
     /// descriptors, or made room for newer connections that had not
-    /// authenticated yet. Retrying later may work.
+    /// authenticated yet — and still was after a few quick retries
+    /// (75 ms in all). Retrying later may work.
     #[error("the manager is busy: {0}")]
     ManagerBusy(String),
     /// The handshake with a manager's server did not finish within this

@@ -67,6 +67,12 @@ fn fits(len: usize) -> Result<()> {
     }
     Ok(())
 }
+/// The pauses before a client asks a busy server again (75 ms in all).
+const BUSY_RETRIES: [Duration; 3] = [
+    Duration::from_millis(5),
+    Duration::from_millis(20),
+    Duration::from_millis(50),
+];
 /// How long a waiting side checks for the answer before it sleeps.
 const SPIN: Duration = Duration::from_micros(60);
 
@@ -860,8 +866,8 @@ impl Stream {
             self.set_read_timeout(Some(left));
             match self.io().read(&mut buf[filled..]) {
                 Ok(0) => {
-                    return Err(Error::Manager(
-                        "the server closed the connection during the handshake".into(),
+                    return Err(Error::io("the server closed the connection during the handshake")(
+                        std::io::ErrorKind::UnexpectedEof.into(),
                     ))
                 }
                 Ok(n) => filled += n,
@@ -893,16 +899,35 @@ pub(crate) fn client_handshake(stream: &mut Stream, key: &[u8]) -> Result<()> {
             )))
         }
     }
+    // Once it has greeted, a server hangs up before its verdict to make
+    // room for newer connections (its BUSY byte can be lost to the reset
+    // of our answer) or because it stops: both are worth asking again.
+    let hung_up = |e: Error| match e {
+        Error::Io { source, .. }
+            if matches!(
+                source.kind(),
+                std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionReset
+            ) =>
+        {
+            Error::ManagerBusy(format!(
+                "the server hung up before its verdict ({source}): it drops the oldest connections \
+                 not yet authenticated when too many wait"
+            ))
+        }
+        e => e,
+    };
     let mut theirs = [0u8; CHALLENGE];
-    stream.read_by(&mut theirs, deadline)?;
+    stream.read_by(&mut theirs, deadline).map_err(hung_up)?;
     let mut ours = [0u8; CHALLENGE];
     random_bytes(&mut ours)?;
     let mut answer = ours.to_vec();
     answer.extend_from_slice(&mac(key, b"client", &theirs, &ours).finalize().into_bytes());
     stream
         .write_all(&answer)
-        .map_err(Error::io("answering the manager's challenge"))?;
-    stream.read_by(&mut status, deadline)?;
+        .map_err(|e| hung_up(Error::io("answering the manager's challenge")(e)))?;
+    stream.read_by(&mut status, deadline).map_err(hung_up)?;
     match status[0] {
         ACCEPTED => {}
         BUSY => return Err(busy()),
@@ -1025,9 +1050,9 @@ impl Client {
             idle: Mutex::new(Vec::new()),
             forked: sys::ForkLocal::new(Default::default),
         });
-        let first = match first {
-            Some(stream) => client.setup(stream)?,
-            None => client.open()?,
+        let first = match first.map(|stream| client.setup(stream)) {
+            Some(Err(Error::ManagerBusy(_))) | None => client.open()?,
+            Some(done) => done?,
         };
         client.idle.lock().unwrap_or_else(|p| p.into_inner()).push(first);
         Ok(client)
@@ -1070,7 +1095,24 @@ impl Client {
         Ok(c)
     }
 
+    /// A new authenticated connection. A server that says it is busy is
+    /// asked again a few times within [`BUSY_RETRIES`]: under a flood of
+    /// connects it makes room by dropping the oldest connections not yet
+    /// authenticated, and an honest client can be one of them.
     fn open(&self) -> Result<Stream> {
+        let mut retries = BUSY_RETRIES.iter();
+        loop {
+            match self.open_once() {
+                Err(Error::ManagerBusy(m)) => match retries.next() {
+                    Some(pause) => std::thread::sleep(*pause),
+                    None => return Err(Error::ManagerBusy(m)),
+                },
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(&self) -> Result<Stream> {
         let stream = match &self.twin {
             Some(path) => {
                 let fail = |e: std::io::Error| Error::Manager(format!("cannot connect to {}: {e}", path.display()));

@@ -479,6 +479,15 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
     cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) }).map(drop)
 }
 
+/// Lets up to `backlog` connections wait for `accept` on a listening
+/// socket (std's listeners ask for 128; the kernel caps the number at
+/// `net.core.somaxconn`).
+pub(crate) fn set_backlog(fd: BorrowedFd<'_>, backlog: i32) -> io::Result<()> {
+    // SAFETY: listen on a valid descriptor with an integer argument; on a
+    // socket that already listens it only changes the backlog.
+    cvt(unsafe { libc::listen(fd.as_raw_fd(), backlog) }).map(drop)
+}
+
 /// Asks for `bytes` of kernel buffer in each direction of a socket (the
 /// kernel caps it at `net.core.[rw]mem_max`): fewer wake-ups per large
 /// message.
