@@ -22,6 +22,36 @@ fn results_errors_and_panics() {
 }
 
 #[test]
+fn error_timeout_reports_each_outcome() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let gate = Arc::new(Barrier::new(2));
+    let g = gate.clone();
+    let busy = pool
+        .submit(move || {
+            g.wait();
+            3
+        })
+        .unwrap();
+    let queued = pool.submit(|| 4).unwrap();
+    // Not done in time: the error is the timeout, and the task goes on.
+    let short = Duration::from_millis(5);
+    assert!(matches!(busy.error_timeout(short), Err(Error::Timeout(d)) if d == short));
+    // Cancelled: the call's own error, as Python's `exception()` raises.
+    assert!(queued.cancel());
+    assert!(matches!(queued.error_timeout(PATIENCE), Err(Error::Cancelled)));
+    gate.wait();
+    // Succeeded: no error.
+    assert!(busy.error_timeout(PATIENCE).unwrap().is_none());
+    assert_eq!(busy.result().unwrap(), 3);
+    // Failed: its error, as many times as asked.
+    let bad = pool.submit(|| -> u8 { panic!("boom") }).unwrap();
+    for _ in 0..2 {
+        let e = bad.error_timeout(PATIENCE).unwrap();
+        assert!(matches!(e, Some(Error::Panicked { ref message, .. }) if message == "boom"));
+    }
+}
+
+#[test]
 fn cancel_only_before_running() {
     let pool = ThreadPoolExecutor::new(1).unwrap();
     let gate = Arc::new(Barrier::new(2));

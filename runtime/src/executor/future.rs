@@ -508,6 +508,48 @@ impl<R: Clone> Future<R> {
     }
 }
 
+impl<R> Future<R> {
+    /// Waits at most `timeout` for the task and returns its error, if it
+    /// failed: the guide's `exception(timeout)`. `Ok(None)` when the task
+    /// succeeded, `Ok(Some(e))` with its failure (a panic is
+    /// [`Error::Panicked`]).
+    ///
+    /// Unlike [`error`](Future::error), which reports a cancelled task as
+    /// `Some(Error::Cancelled)`, this returns cancellation as the call's own
+    /// error, as Python's `exception()` raises `CancelledError`.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] when the task is not done in time;
+    /// [`Error::Cancelled`] when it was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::executor::ThreadPoolExecutor::new(1)?;
+    /// let ok = pool.submit(|| 1)?;
+    /// assert!(ok.error_timeout(Duration::from_secs(60))?.is_none());
+    /// let bad = pool.submit(|| -> u8 { panic!("oops") })?;
+    /// let e = bad.error_timeout(Duration::from_secs(60))?;
+    /// assert!(matches!(e, Some(multiproc::Error::Panicked { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn error_timeout(&self, timeout: Duration) -> Result<Option<Error>> {
+        if !self.wait_until(Some(Instant::now() + timeout)) {
+            return Err(Error::Timeout(timeout));
+        }
+        let state = self.lock();
+        match (&state.status, &state.result) {
+            (Status::Cancelled, _) => Err(Error::Cancelled),
+            (_, Some(Ok(_))) => Ok(None),
+            (_, Some(Err(e))) => Ok(Some(e.clone())),
+            (_, None) => Err(Error::Usage("a future read before it was done".into())),
+        }
+    }
+}
+
 impl<R: Clone> std::future::Future for Future<R> {
     type Output = Result<R>;
 
