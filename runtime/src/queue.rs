@@ -1319,7 +1319,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
 }
 
 /// The guide's `SimpleQueue`: an unbounded [`Queue`] with only `put`,
-/// `get`, `is_empty` and `close`.
+/// `get` (and `get_timeout`), `is_empty` and `close`.
 ///
 /// # Examples
 ///
@@ -1399,6 +1399,29 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// ```
     pub fn get(&self) -> Result<T> {
         self.0.get()
+    }
+
+    /// Takes an item, waiting at most `timeout` (the `get(timeout=…)` of
+    /// Python's `queue.SimpleQueue`). See [`Queue::get_timeout`].
+    ///
+    /// # Errors
+    /// [`Error::Empty`] once the time is up; else as [`Queue::get`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # fn main() -> multiproc::Result<()> {
+    /// let q = multiproc::queue::SimpleQueue::<u8>::new()?;
+    /// let r = q.get_timeout(Duration::from_millis(10));
+    /// assert!(matches!(r, Err(multiproc::Error::Empty)));
+    /// q.put(&3)?;
+    /// assert_eq!(q.get_timeout(Duration::from_secs(60))?, 3);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
+        self.0.get_timeout(timeout)
     }
 
     /// Whether the queue is empty (approximate).

@@ -163,6 +163,32 @@ fn a_producer_killed_mid_put_does_not_wedge_the_queue() {
     }
 }
 
+#[process_fn]
+fn simple_echo(input: SimpleQueue<u64>, output: SimpleQueue<u64>) {
+    let v = input.get_timeout(PATIENCE).unwrap();
+    output.put(&(v + 1)).unwrap();
+}
+
+#[test]
+fn simple_queue_get_timeout_waits_then_gives_up() {
+    for method in METHODS {
+        let input = SimpleQueue::<u64>::new().unwrap();
+        let output = SimpleQueue::<u64>::new().unwrap();
+        let mut p = Process::builder()
+            .start_method(method)
+            .start(simple_echo, (input.clone(), output.clone()))
+            .unwrap();
+        // The child answers only once it is given something: nothing yet.
+        let t = Instant::now();
+        let short = Duration::from_millis(20);
+        assert!(matches!(output.get_timeout(short), Err(Error::Empty)), "{method}");
+        assert!(t.elapsed() >= short, "{method}");
+        input.put(&41).unwrap();
+        assert_eq!(output.get_timeout(PATIENCE).unwrap(), 42, "{method}");
+        p.join_timeout(PATIENCE).unwrap();
+    }
+}
+
 #[test]
 fn joinable_queue_join_waits_for_task_done() {
     for method in METHODS {

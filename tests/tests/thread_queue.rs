@@ -473,6 +473,25 @@ fn simple_queue_puts_gets_and_disconnects() {
 }
 
 #[test]
+fn simple_queue_get_timeout_waits_then_gives_up() {
+    let q = SimpleQueue::<u32>::new().unwrap();
+    let short = Duration::from_millis(20);
+    let t = Instant::now();
+    assert!(matches!(q.get_timeout(short), Err(Error::Empty)));
+    assert!(t.elapsed() >= short);
+    // A getter that waits is woken by a later put.
+    let getter = {
+        let q = q.clone();
+        thread::spawn(move || q.get_timeout(PATIENCE))
+    };
+    q.put(7).unwrap();
+    assert_eq!(getter.join().unwrap().unwrap(), 7);
+    // Every writer gone: it fails at once, as `get` does.
+    q.close();
+    assert!(matches!(q.get_timeout(PATIENCE), Err(Error::Disconnected { .. })));
+}
+
+#[test]
 fn items_left_in_a_dropped_queue_are_dropped() {
     let token = Arc::new(());
     let q = Queue::<Arc<()>>::unbounded().unwrap();
