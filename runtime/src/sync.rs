@@ -762,6 +762,40 @@ impl fmt::Debug for Condition {
     }
 }
 
+/// Whether a timed wait on a [`Condition`] ran out of time — what
+/// [`Condition::wait_timeout`] and [`Condition::wait_timeout_while`] give
+/// back with the guard, as `std::sync::WaitTimeoutResult` does.
+///
+/// # Examples
+///
+/// ```
+/// let c = multiproc::sync::Condition::new().unwrap();
+/// let g = c.acquire().unwrap();
+/// let (_g, r) = c.wait_timeout(g, std::time::Duration::from_millis(1)).unwrap();
+/// assert!(r.timed_out());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    /// Whether the time ran out: no notify woke the wait
+    /// ([`wait_timeout`](Condition::wait_timeout)), or the condition still
+    /// held ([`wait_timeout_while`](Condition::wait_timeout_while)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = multiproc::sync::Condition::new().unwrap();
+    /// let g = c.acquire().unwrap();
+    /// let (_g, r) = c.wait_timeout_while(g, Duration::from_secs(60), || false).unwrap();
+    /// assert!(!r.timed_out());
+    /// ```
+    pub fn timed_out(&self) -> bool {
+        self.0
+    }
+}
+
 /// The lock of a [`Condition`], held while alive.
 #[must_use = "the lock is released when the guard is dropped"]
 pub struct ConditionGuard<'a>(#[allow(dead_code)] LockedSlice<'a, u8>);
@@ -818,13 +852,26 @@ impl Condition {
         &'a self,
         guard: ConditionGuard<'a>,
         deadline: Option<Instant>,
-    ) -> LockResult<ConditionGuard<'a>> {
+    ) -> LockResult<(ConditionGuard<'a>, WaitTimeoutResult)> {
         let seq = word(&self.seg, SEQ);
         let seen = seq.load(Ordering::Acquire);
         drop(guard);
-        sys::futex_wait(seq, seen, deadline);
+        // Only the futex's own timeout counts as timing out: a waiter that a
+        // `notify(n)` did not pick sleeps on to its deadline, as in Python.
+        // A wake-up with no notify behind it waits again.
+        let timed_out = loop {
+            if !sys::futex_wait(seq, seen, deadline) {
+                break true;
+            }
+            if seq.load(Ordering::Acquire) != seen {
+                break false;
+            }
+        };
+        let result = WaitTimeoutResult(timed_out);
         // The lock is taken again even past the deadline, as Python does.
         self.lock_until(None)
+            .map(|g| (g, result))
+            .map_err(|e| e.map(|g| (g, result)))
     }
 
     /// Releases the lock, waits for a notify, takes the lock again.
@@ -842,10 +889,14 @@ impl Condition {
     /// ```
     pub fn wait<'a>(&'a self, guard: ConditionGuard<'a>) -> LockResult<ConditionGuard<'a>> {
         self.wait_until(guard, None)
+            .map(|(g, _)| g)
+            .map_err(|e| e.map(|(g, _)| g))
     }
 
     /// Like [`wait`](Condition::wait), waiting at most `timeout` for the
-    /// notify (the lock is taken again either way).
+    /// notify (the lock is taken again either way). Also says whether the
+    /// time ran out: Python's `wait(timeout)` returns
+    /// `not result.timed_out()`.
     ///
     /// # Errors
     /// As [`wait`](Condition::wait).
@@ -855,9 +906,15 @@ impl Condition {
     /// ```
     /// let c = multiproc::sync::Condition::new().unwrap();
     /// let g = c.acquire().unwrap();
-    /// drop(c.wait_timeout(g, std::time::Duration::from_millis(1)).unwrap());
+    /// let (g, result) = c.wait_timeout(g, std::time::Duration::from_millis(1)).unwrap();
+    /// assert!(result.timed_out()); // nobody notified
+    /// drop(g);
     /// ```
-    pub fn wait_timeout<'a>(&'a self, guard: ConditionGuard<'a>, timeout: Duration) -> LockResult<ConditionGuard<'a>> {
+    pub fn wait_timeout<'a>(
+        &'a self,
+        guard: ConditionGuard<'a>,
+        timeout: Duration,
+    ) -> LockResult<(ConditionGuard<'a>, WaitTimeoutResult)> {
         self.wait_until(guard, Some(Instant::now() + timeout))
     }
 
@@ -880,9 +937,48 @@ impl Condition {
         mut condition: impl FnMut() -> bool,
     ) -> LockResult<ConditionGuard<'a>> {
         while condition() {
-            guard = self.wait_until(guard, None)?;
+            guard = self.wait(guard)?;
         }
         Ok(guard)
+    }
+
+    /// Waits while `condition()` holds, at most `timeout` in all (the
+    /// guide's `wait_for(predicate, timeout)`, inverted as Rust's
+    /// `Condvar::wait_timeout_while` is). The result has timed out when
+    /// `condition()` still held at the end; Python's `wait_for` returns
+    /// `not result.timed_out()`. The condition is checked with the lock
+    /// held, first before any wait.
+    ///
+    /// # Errors
+    /// As [`wait`](Condition::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = multiproc::sync::Condition::new().unwrap();
+    /// let g = c.acquire().unwrap();
+    /// let (g, r) = c.wait_timeout_while(g, Duration::from_millis(5), || true).unwrap();
+    /// assert!(r.timed_out()); // it never stopped holding
+    /// let (_g, r) = c.wait_timeout_while(g, Duration::from_secs(60), || false).unwrap();
+    /// assert!(!r.timed_out()); // nothing to wait for
+    /// ```
+    pub fn wait_timeout_while<'a>(
+        &'a self,
+        mut guard: ConditionGuard<'a>,
+        timeout: Duration,
+        mut condition: impl FnMut() -> bool,
+    ) -> LockResult<(ConditionGuard<'a>, WaitTimeoutResult)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if !condition() {
+                return Ok((guard, WaitTimeoutResult(false)));
+            }
+            if Instant::now() >= deadline {
+                return Ok((guard, WaitTimeoutResult(true)));
+            }
+            guard = self.wait_until(guard, Some(deadline))?.0;
+        }
     }
 
     /// Wakes up to `n` waiters.

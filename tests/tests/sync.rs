@@ -220,6 +220,79 @@ fn stage_waiter(cond: multiproc::sync::Condition, stage: Value<u32>, want: u32) 
     stage.get().unwrap()
 }
 
+/// Waits at most `ms` for `stage` to reach `want`; whether it timed out.
+#[process_fn]
+fn stage_waiter_timed(cond: multiproc::sync::Condition, stage: Value<u32>, want: u32, ms: u64) -> bool {
+    let guard = cond.acquire().unwrap();
+    let (_guard, result) = cond
+        .wait_timeout_while(guard, Duration::from_millis(ms), || stage.get().unwrap() < want)
+        .unwrap();
+    result.timed_out()
+}
+
+/// `wait_timeout_while` (Python's `wait_for(pred, timeout)`) across
+/// processes: met in time, or not met at all.
+#[test]
+fn a_condition_wait_with_a_deadline_says_whether_it_timed_out() {
+    for method in METHODS {
+        let cond = multiproc::sync::Condition::new().unwrap();
+        let stage = Value::new(0u32).unwrap();
+        let start = |want: u32, ms: u64| {
+            Process::builder()
+                .start_method(method)
+                .start(stage_waiter_timed, (cond.clone(), stage.clone(), want, ms))
+                .unwrap()
+        };
+        let patient = PATIENCE.as_millis() as u64;
+        let mut met = start(1, patient);
+        let mut never = start(2, 20);
+        {
+            let _held = cond.acquire().unwrap();
+            stage.set(1).unwrap();
+            cond.notify_all();
+        }
+        assert!(!met.join_timeout(PATIENCE).unwrap(), "{method}: stage 1 was reached");
+        assert!(never.join_timeout(PATIENCE).unwrap(), "{method}: stage 2 never comes");
+    }
+}
+
+/// `wait_timeout` says whether a notify came (Python's `wait(timeout)`),
+/// between threads too: the thread twin is the same type.
+#[test]
+fn a_condition_wait_timeout_tells_notified_from_timed_out() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    let cond = multiproc::sync::Condition::new().unwrap();
+    // Nobody notifies: it times out, no sooner than asked, the lock held again.
+    let short = Duration::from_millis(20);
+    let t = Instant::now();
+    let guard = cond.acquire().unwrap();
+    let (guard, result) = cond.wait_timeout(guard, short).unwrap();
+    assert!(result.timed_out());
+    assert!(t.elapsed() >= short);
+    assert!(cond.wait_timeout_while(guard, short, || true).unwrap().1.timed_out());
+
+    // A notify wakes a waiter that counted itself in under the lock.
+    let waiting = Arc::new(AtomicU32::new(0));
+    let waiter = {
+        let (cond, waiting) = (cond.clone(), waiting.clone());
+        std::thread::spawn(move || {
+            let guard = cond.acquire().unwrap();
+            waiting.store(1, Ordering::SeqCst);
+            let (_guard, result) = cond.wait_timeout(guard, PATIENCE).unwrap();
+            result.timed_out()
+        })
+    };
+    assert!(eventually(|| waiting.load(Ordering::SeqCst) == 1));
+    {
+        // Taking the lock means the waiter has let it go: it is waiting.
+        let _held = cond.acquire().unwrap();
+        cond.notify(1);
+    }
+    assert!(!waiter.join().unwrap(), "the notify woke it");
+}
+
 /// The guide's two-stage Condition example, across processes.
 #[test]
 fn a_condition_wakes_waiters_in_other_processes() {
@@ -410,8 +483,8 @@ fn one_notify(cond: multiproc::sync::Condition, ready: Value<u32>) -> bool {
         *r += 1;
         *r
     };
-    let _guard = cond.wait_timeout(guard, Duration::from_secs(60)).unwrap();
-    seen > 0
+    let (_guard, result) = cond.wait_timeout(guard, Duration::from_secs(60)).unwrap();
+    seen > 0 && !result.timed_out()
 }
 
 /// A waiter killed while it waits takes nothing with it: a later
