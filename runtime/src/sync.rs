@@ -1043,6 +1043,10 @@ fn first_event_broke(seen: u32, now: u32) -> bool {
 /// [`Error::BrokenBarrier`]; so does a party that dies before it arrives,
 /// once the others' timeouts run out.
 ///
+/// Python's `Barrier(parties, action, timeout)` is
+/// [`Barrier::builder`]: an action run by one party when the barrier
+/// trips, and a default timeout for every [`wait`](Barrier::wait).
+///
 /// # Examples
 ///
 /// ```
@@ -1066,11 +1070,204 @@ fn first_event_broke(seen: u32, now: u32) -> bool {
 #[derive(Clone)]
 pub struct Barrier {
     seg: Arc<Segment>,
+    /// Run by the party that trips the barrier.
+    action: Option<Action>,
+    /// How long a plain [`wait`](Barrier::wait) waits.
+    timeout: Option<Duration>,
+}
+
+/// A barrier's action.
+#[derive(Clone)]
+enum Action {
+    /// A `#[process_fn]` with no arguments, by name: it travels with the
+    /// barrier, and every process finds it in its own registry.
+    Entry(String),
+    /// A closure: for this process's handles only (threads, and `fork`
+    /// closures, which copy the handle in memory).
+    Closure(Arc<dyn Fn() + Send + Sync>),
+}
+
+impl Action {
+    /// Runs the action; its panic (or an entry that cannot be found) is
+    /// the error.
+    fn run(&self) -> Result<()> {
+        let panicked = |payload: Box<dyn std::any::Any + Send>| Error::Panicked {
+            pid: std::process::id() as i32,
+            message: crate::process::panic_message(&*payload),
+            location: None,
+        };
+        match self {
+            Action::Entry(name) => {
+                let entry = crate::entry::lookup(name)?;
+                let args = crate::codec::encode(&())?;
+                std::panic::catch_unwind(|| (entry.run)(&args)).map_err(panicked)??;
+                Ok(())
+            }
+            Action::Closure(f) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f())).map_err(panicked),
+        }
+    }
 }
 
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Barrier").field("parties", &self.parties()).finish()
+        let action = match &self.action {
+            None => None,
+            Some(Action::Entry(name)) => Some(name.as_str()),
+            Some(Action::Closure(_)) => Some("<closure>"),
+        };
+        f.debug_struct("Barrier")
+            .field("parties", &self.parties())
+            .field("action", &action)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Builds a [`Barrier`] with an action and a default timeout — Python's
+/// `Barrier(parties, action=None, timeout=None)`. Made by
+/// [`Barrier::builder`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// # fn main() -> multiproc::Result<()> {
+/// let b = multiproc::sync::Barrier::builder(1)
+///     .timeout(Duration::from_secs(60))
+///     .closure_action(|| println!("tripped"))
+///     .build()?;
+/// assert_eq!(b.wait()?, 0);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+#[must_use = "a builder does nothing until `build()`"]
+pub struct BarrierBuilder {
+    parties: u32,
+    action: Option<Action>,
+    timeout: Option<Duration>,
+}
+
+impl fmt::Debug for BarrierBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BarrierBuilder")
+            .field("parties", &self.parties)
+            .field("action", &self.action.is_some())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl BarrierBuilder {
+    /// Runs `f` — a `#[process_fn]` with no arguments — in the party that
+    /// trips the barrier, before any party is released. The barrier
+    /// carries the entry's name, so the action works in every child that
+    /// the barrier is passed to, whatever its start method. What the entry
+    /// returns is dropped.
+    ///
+    /// If the action panics, the barrier breaks: the waiting parties get
+    /// [`Error::BrokenBarrier`], and the party that ran it gets
+    /// [`Error::Panicked`] (Python re-raises the action's exception there).
+    /// Under `panic = "abort"` the panic ends the process instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use multiproc::prelude::*;
+    /// use multiproc::sync::Barrier;
+    ///
+    /// #[process_fn]
+    /// fn announce() {
+    ///     println!("everyone is here");
+    /// }
+    ///
+    /// #[process_fn]
+    /// fn meet(b: Barrier) -> u32 {
+    ///     b.wait().unwrap()
+    /// }
+    ///
+    /// # fn main() -> multiproc::Result<()> {
+    /// let b = Barrier::builder(2).action(announce).build()?;
+    /// let mut p = Process::builder().start(meet, (b.clone(),))?;
+    /// let mine = b.wait()?; // one of the two parties prints, once
+    /// assert_eq!(mine + p.join()?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn action<F: crate::ProcessFn<Args = ()>>(mut self, f: F) -> Self {
+        self.action = Some(Action::Entry(f.name().to_string()));
+        self
+    }
+
+    /// Runs the closure `f` in the party that trips the barrier, as
+    /// [`action`](BarrierBuilder::action) does — for parties that are
+    /// threads of this process (or children started with
+    /// [`fork`](crate::process::ProcessBuilder::fork), which copy the
+    /// barrier in memory). A closure cannot travel: passing the barrier to
+    /// a child as an argument fails with [`Error::Codec`]; use a
+    /// `#[process_fn]` [`action`](BarrierBuilder::action) there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    /// # fn main() -> multiproc::Result<()> {
+    /// let trips = Arc::new(AtomicU32::new(0));
+    /// let t = trips.clone();
+    /// let b = multiproc::sync::Barrier::builder(2)
+    ///     .closure_action(move || {
+    ///         t.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()?;
+    /// let other = b.clone();
+    /// let thread = std::thread::spawn(move || other.wait());
+    /// b.wait()?;
+    /// thread.join().unwrap()?;
+    /// assert_eq!(trips.load(Ordering::SeqCst), 1); // one party ran it
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn closure_action(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.action = Some(Action::Closure(Arc::new(f)));
+        self
+    }
+
+    /// How long [`wait`](Barrier::wait) waits before it breaks the
+    /// barrier (Python's `timeout`); [`wait_timeout`](Barrier::wait_timeout)
+    /// still takes its own. Without one, `wait` waits for ever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # fn main() -> multiproc::Result<()> {
+    /// let b = multiproc::sync::Barrier::builder(2).timeout(Duration::from_millis(5)).build()?;
+    /// assert!(matches!(b.wait(), Err(multiproc::Error::BrokenBarrier)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Makes the barrier.
+    ///
+    /// # Errors
+    /// As [`Barrier::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::sync::Barrier::builder(3).build().unwrap();
+    /// assert_eq!(b.parties(), 3);
+    /// ```
+    pub fn build(self) -> Result<Barrier> {
+        let mut barrier = Barrier::new(self.parties)?;
+        barrier.action = self.action;
+        barrier.timeout = self.timeout;
+        Ok(barrier)
     }
 }
 
@@ -1091,7 +1288,32 @@ impl Barrier {
         }
         let seg = Segment::new("multiproc-barrier", 64)?;
         word(&seg, PARTIES).store(parties, Ordering::Release);
-        Ok(Barrier { seg })
+        Ok(Barrier {
+            seg,
+            action: None,
+            timeout: None,
+        })
+    }
+
+    /// A builder for a barrier with an action or a default timeout —
+    /// Python's `Barrier(parties, action=None, timeout=None)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # fn main() -> multiproc::Result<()> {
+    /// let b = multiproc::sync::Barrier::builder(2).timeout(Duration::from_secs(60)).build()?;
+    /// assert_eq!(b.parties(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder(parties: u32) -> BarrierBuilder {
+        BarrierBuilder {
+            parties,
+            action: None,
+            timeout: None,
+        }
     }
 
     /// The number of parties.
@@ -1183,47 +1405,83 @@ impl Barrier {
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> Result<u32> {
-        if self.broken() {
-            return Err(Error::BrokenBarrier);
-        }
         let parties = self.parties();
         let generation = word(&self.seg, GENERATION);
-        let gen = generation.load(Ordering::Acquire);
-        let arrived = word(&self.seg, ARRIVED).fetch_add(1, Ordering::AcqRel) + 1;
-        if arrived >= parties {
-            word(&self.seg, ARRIVED).store(0, Ordering::Release);
-            // Unless an abort or a reset ended this round first.
-            return if self.end_generation(Some(gen), false) {
-                Ok(0)
-            } else {
-                Err(Error::BrokenBarrier)
-            };
-        }
-        loop {
-            let now = generation.load(Ordering::Acquire);
-            if now != gen {
-                // The event that ended *this* round decides, whatever
-                // happened after it (an abort right after a pass).
-                return if first_event_broke(gen, now) {
-                    Err(Error::BrokenBarrier)
-                } else {
-                    Ok(parties - arrived)
-                };
-            }
-            if !sys::futex_wait(generation, gen, deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
-                if generation.load(Ordering::Acquire) != gen {
-                    continue;
-                }
-                self.abort();
+        // Once more for a party that arrives while the round it counted
+        // itself into is being tripped: it waits for the next round.
+        'arrive: loop {
+            if self.broken() {
                 return Err(Error::BrokenBarrier);
+            }
+            let gen = generation.load(Ordering::Acquire);
+            let arrived = word(&self.seg, ARRIVED).fetch_add(1, Ordering::AcqRel) + 1;
+            if arrived == parties {
+                return self.trip(gen);
+            }
+            // Past the count: the last party is running the action, and
+            // will reset the count and end the round when it is done.
+            let late = arrived > parties;
+            loop {
+                if late && self.broken() {
+                    return Err(Error::BrokenBarrier);
+                }
+                let now = generation.load(Ordering::Acquire);
+                if now != gen {
+                    if late {
+                        continue 'arrive;
+                    }
+                    // The event that ended *this* round decides, whatever
+                    // happened after it (an abort right after a pass).
+                    return if first_event_broke(gen, now) {
+                        Err(Error::BrokenBarrier)
+                    } else {
+                        Ok(parties - arrived)
+                    };
+                }
+                if !sys::futex_wait(generation, gen, deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
+                    if generation.load(Ordering::Acquire) != gen {
+                        continue;
+                    }
+                    self.abort();
+                    return Err(Error::BrokenBarrier);
+                }
             }
         }
     }
 
+    /// The last party of round `gen` arrived: runs the action, then ends
+    /// the round as a pass and wakes the others.
+    fn trip(&self, gen: u32) -> Result<u32> {
+        // Not a round that an abort or a reset has ended already.
+        if self.broken() || word(&self.seg, GENERATION).load(Ordering::Acquire) != gen {
+            return Err(Error::BrokenBarrier);
+        }
+        if let Some(action) = &self.action {
+            // As in Python, the action runs before any party is released.
+            if let Err(e) = action.run() {
+                // A failed action breaks the barrier: the others get
+                // `BrokenBarrier`, this party the action's own failure.
+                self.abort();
+                return Err(e);
+            }
+        }
+        word(&self.seg, ARRIVED).store(0, Ordering::Release);
+        // Unless an abort or a reset ended this round first.
+        if self.end_generation(Some(gen), false) {
+            Ok(0)
+        } else {
+            Err(Error::BrokenBarrier)
+        }
+    }
+
     /// Waits until every party has arrived; returns this party's index.
+    /// A barrier built with a [`timeout`](BarrierBuilder::timeout) waits
+    /// that long at most, as [`wait_timeout`](Barrier::wait_timeout) does.
     ///
     /// # Errors
-    /// [`Error::BrokenBarrier`] when the barrier is or becomes broken.
+    /// [`Error::BrokenBarrier`] when the barrier is or becomes broken (by
+    /// the default timeout too); the action's failure, for the party that
+    /// ran it (see [`BarrierBuilder::action`]).
     ///
     /// # Examples
     ///
@@ -1231,13 +1489,15 @@ impl Barrier {
     /// assert_eq!(multiproc::sync::Barrier::new(1).unwrap().wait().unwrap(), 0);
     /// ```
     pub fn wait(&self) -> Result<u32> {
-        self.wait_until(None)
+        self.wait_until(self.timeout.map(|t| Instant::now() + t))
     }
 
-    /// Like [`wait`](Barrier::wait), breaking the barrier after `timeout`.
+    /// Like [`wait`](Barrier::wait), breaking the barrier after `timeout`
+    /// (instead of the barrier's default timeout, if it has one).
     ///
     /// # Errors
-    /// [`Error::BrokenBarrier`], on timeout too.
+    /// [`Error::BrokenBarrier`], on timeout too; else as
+    /// [`wait`](Barrier::wait).
     ///
     /// # Examples
     ///
@@ -1252,4 +1512,37 @@ impl Barrier {
     }
 }
 
-travels!(Condition, Barrier);
+travels!(Condition);
+
+/// A barrier travels as its shared memory, its action's entry name and its
+/// default timeout. One whose action is a closure does not travel: that
+/// is a codec error, not a barrier that silently lost its action.
+impl Serialize for Barrier {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let action = match &self.action {
+            None => None,
+            Some(Action::Entry(name)) => Some(name.as_str()),
+            Some(Action::Closure(_)) => {
+                return Err(serde::ser::Error::custom(
+                    "a Barrier whose action is a closure cannot be sent to another process; \
+                     give it a #[process_fn] action instead",
+                ))
+            }
+        };
+        (&*self.seg, action, self.timeout).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Barrier {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let (seg, action, timeout) = <(Segment, Option<String>, Option<Duration>)>::deserialize(d)?;
+        if seg.region.len() < 64 {
+            return Err(serde::de::Error::custom("a segment is too small"));
+        }
+        Ok(Barrier {
+            seg: Arc::new(seg),
+            action: action.map(Action::Entry),
+            timeout,
+        })
+    }
+}

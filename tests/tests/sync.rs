@@ -369,6 +369,206 @@ fn a_dead_party_breaks_the_barrier_after_the_timeout() {
     assert!(!b.broken());
 }
 
+/// Where [`count_trip`] counts, in whichever process runs it: an action
+/// takes no arguments, as Python's does.
+static TRIPS: std::sync::Mutex<Option<Value<u32>>> = std::sync::Mutex::new(None);
+
+/// A barrier action: one more trip.
+#[process_fn]
+fn count_trip() {
+    let trips = TRIPS.lock().unwrap().clone().expect("the party set TRIPS");
+    *trips.lock().unwrap() += 1;
+}
+
+/// Meets at `b` `rounds` times; after each, what `trips` says.
+#[process_fn]
+fn meet_rounds(b: multiproc::sync::Barrier, trips: Value<u32>, rounds: u32) -> Vec<u32> {
+    *TRIPS.lock().unwrap() = Some(trips.clone());
+    (0..rounds)
+        .map(|_| {
+            b.wait().unwrap();
+            trips.get().unwrap()
+        })
+        .collect()
+}
+
+/// A `#[process_fn]` action travels with the barrier: each round, one
+/// party runs it, before any party is released.
+#[test]
+fn a_barrier_action_runs_once_per_round_across_processes() {
+    for method in METHODS {
+        let trips = Value::new(0u32).unwrap();
+        *TRIPS.lock().unwrap() = Some(trips.clone());
+        let b = multiproc::sync::Barrier::builder(3)
+            .action(count_trip)
+            .timeout(PATIENCE)
+            .build()
+            .unwrap();
+        let rounds = 4;
+        let mut kids: Vec<_> = (0..2)
+            .map(|_| {
+                Process::builder()
+                    .start_method(method)
+                    .start(meet_rounds, (b.clone(), trips.clone(), rounds))
+                    .unwrap()
+            })
+            .collect();
+        let mine = meet_rounds(b.clone(), trips.clone(), rounds);
+        // Released only after the round's action: each party saw it.
+        let want: Vec<u32> = (1..=rounds).collect();
+        assert_eq!(mine, want, "{method}");
+        for k in &mut kids {
+            let seen = k.join_timeout(PATIENCE).unwrap();
+            assert!(seen.iter().zip(&want).all(|(s, w)| s >= w), "{method}: {seen:?}");
+        }
+        assert_eq!(trips.get().unwrap(), rounds, "{method}: once per round");
+    }
+}
+
+#[process_fn]
+fn wait_by_default(b: multiproc::sync::Barrier) -> bool {
+    matches!(b.wait(), Err(Error::BrokenBarrier))
+}
+
+/// The default timeout travels too: a child's plain `wait` gives up.
+#[test]
+fn a_barrier_default_timeout_breaks_a_lone_wait() {
+    for method in METHODS {
+        let b = multiproc::sync::Barrier::builder(2)
+            .timeout(Duration::from_millis(20))
+            .build()
+            .unwrap();
+        let mut p = Process::builder()
+            .start_method(method)
+            .start(wait_by_default, (b.clone(),))
+            .unwrap();
+        assert!(p.join_timeout(PATIENCE).unwrap(), "{method}");
+        assert!(b.broken(), "{method}");
+    }
+    // Here too; `wait_timeout` takes its own time instead.
+    let b = multiproc::sync::Barrier::builder(2)
+        .timeout(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    let t = Instant::now();
+    assert!(matches!(b.wait(), Err(Error::BrokenBarrier)));
+    assert!(t.elapsed() >= Duration::from_millis(20));
+    b.reset();
+    let other = b.clone();
+    let waiter = std::thread::spawn(move || other.wait_timeout(PATIENCE));
+    assert!(eventually(|| b.n_waiting() == 1));
+    // Longer than the default: the waiter's own timeout holds it.
+    std::thread::sleep(Duration::from_millis(100));
+    let mine = b.wait_timeout(PATIENCE).unwrap();
+    assert_eq!(mine + waiter.join().unwrap().unwrap(), 1);
+}
+
+/// Threads: a closure action, once per round, before the release.
+#[test]
+fn a_barrier_closure_action_runs_once_per_round_between_threads() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    let trips = Arc::new(AtomicU32::new(0));
+    let t = trips.clone();
+    let b = multiproc::thread::Barrier::builder(3)
+        .closure_action(move || {
+            t.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    let rounds = 20;
+    let parties: Vec<_> = (0..3)
+        .map(|_| {
+            let (b, trips) = (b.clone(), trips.clone());
+            std::thread::spawn(move || {
+                (1..=rounds).all(|round| {
+                    b.wait_timeout(PATIENCE).unwrap();
+                    trips.load(Ordering::SeqCst) >= round
+                })
+            })
+        })
+        .collect();
+    for p in parties {
+        assert!(p.join().unwrap(), "a party was released before the action ran");
+    }
+    assert_eq!(trips.load(Ordering::SeqCst), rounds);
+}
+
+/// More threads than parties: one that arrives while a round's action runs
+/// waits for the next round instead of tripping the barrier a second time.
+#[test]
+fn a_party_arriving_during_the_action_waits_for_the_next_round() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::{Arc, OnceLock};
+
+    let trips = Arc::new(AtomicU32::new(0));
+    let me: Arc<OnceLock<multiproc::sync::Barrier>> = Arc::new(OnceLock::new());
+    let (t, m) = (trips.clone(), me.clone());
+    let b = multiproc::thread::Barrier::builder(2)
+        .closure_action(move || {
+            // The first action holds its round open until a third party
+            // has counted itself in.
+            if t.fetch_add(1, Ordering::SeqCst) == 0 {
+                let b = m.get().expect("set before any wait");
+                assert!(eventually(|| b.n_waiting() == 3));
+            }
+        })
+        .build()
+        .unwrap();
+    me.set(b.clone()).unwrap();
+    let spawn = |b: &multiproc::sync::Barrier| {
+        let b = b.clone();
+        std::thread::spawn(move || b.wait_timeout(PATIENCE))
+    };
+    let (first, second) = (spawn(&b), spawn(&b));
+    assert!(eventually(|| trips.load(Ordering::SeqCst) == 1));
+    // The round is tripping: this one arrives late.
+    let late = spawn(&b);
+    let mut round_one = [first.join().unwrap().unwrap(), second.join().unwrap().unwrap()];
+    round_one.sort();
+    assert_eq!(round_one, [0, 1]);
+    // It waits in the next round, which this party completes.
+    assert!(eventually(|| b.n_waiting() == 1));
+    let mine = b.wait_timeout(PATIENCE).unwrap();
+    assert_eq!(mine + late.join().unwrap().unwrap(), 1);
+    assert_eq!(trips.load(Ordering::SeqCst), 2);
+    assert!(!b.broken());
+}
+
+/// An action that panics breaks the barrier: the waiting party gets
+/// `BrokenBarrier`, the one that ran it the panic.
+#[test]
+fn a_panicking_barrier_action_breaks_the_barrier() {
+    let b = multiproc::sync::Barrier::builder(2)
+        .closure_action(|| panic!("no quorum"))
+        .build()
+        .unwrap();
+    let other = b.clone();
+    let waiter = std::thread::spawn(move || other.wait_timeout(PATIENCE));
+    assert!(eventually(|| b.n_waiting() == 1));
+    // This party arrives last, so it runs the action.
+    let mine = b.wait_timeout(PATIENCE);
+    assert!(
+        matches!(mine, Err(Error::Panicked { ref message, .. }) if message == "no quorum"),
+        "{mine:?}"
+    );
+    assert!(matches!(waiter.join().unwrap(), Err(Error::BrokenBarrier)));
+    assert!(b.broken());
+    assert!(matches!(b.wait(), Err(Error::BrokenBarrier)));
+}
+
+/// A closure cannot travel: a barrier with one is refused as an argument.
+#[test]
+fn a_barrier_with_a_closure_action_does_not_travel() {
+    let b = multiproc::sync::Barrier::builder(2)
+        .closure_action(|| ())
+        .build()
+        .unwrap();
+    let r = Process::builder().start(meet, (b.clone(),));
+    assert!(matches!(r, Err(Error::Codec(_))), "{r:?}");
+}
+
 #[process_fn]
 fn shm_write(shm: multiproc::shared::SharedMemory, at: u64, text: String) {
     shm.write_at(at as usize, text.as_bytes()).unwrap();
