@@ -223,6 +223,47 @@ fn identity_in_the_child() {
     assert!(multiproc::parent_process().is_none());
 }
 
+/// How the child says it was started, and the method its parent sent it
+/// (a `StartMethod` travels as an argument and as a result).
+#[process_fn]
+fn how_started(sent: StartMethod) -> (Option<StartMethod>, bool, StartMethod) {
+    let me = multiproc::current_process();
+    (me.start_method(), me.daemon(), sent)
+}
+
+#[test]
+fn a_child_knows_its_start_method_and_daemon_flag() {
+    for method in METHODS {
+        for daemon in [false, true] {
+            let mut p = Process::builder()
+                .start_method(method)
+                .daemon(daemon)
+                .start(how_started, (method,))
+                .unwrap();
+            let listed = multiproc::active_children().into_iter().find(|c| c.pid() == p.pid());
+            if let Some(c) = listed {
+                assert_eq!((c.start_method(), c.daemon()), (Some(method), daemon), "{method}");
+            }
+            let got = p.join_timeout(PATIENCE).unwrap();
+            assert_eq!(got, (Some(method), daemon, method), "{method}, daemon {daemon}");
+        }
+    }
+    let mut p = Process::builder()
+        .daemon(true)
+        .fork(|| {
+            let me = multiproc::current_process();
+            let parent = multiproc::parent_process().unwrap();
+            (me.start_method(), me.daemon(), parent.start_method(), parent.daemon())
+        })
+        .unwrap();
+    assert_eq!(
+        p.join_timeout(PATIENCE).unwrap(),
+        (Some(StartMethod::Fork), true, None, false)
+    );
+    let me = multiproc::current_process();
+    assert_eq!((me.start_method(), me.daemon()), (None, false));
+}
+
 #[test]
 fn default_names_count_up() {
     let mut a = Process::builder().fork(|| ()).unwrap();

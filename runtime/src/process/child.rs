@@ -7,12 +7,14 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::sys;
+
+use super::StartMethod;
 
 /// What a parent asks a re-executed child or the forkserver to run.
 #[derive(Debug, Serialize, Deserialize)]
@@ -95,6 +97,25 @@ pub(crate) enum Outcome {
 static NAME: sys::StrSlot = sys::StrSlot::new();
 static PARENT_PID: AtomicI32 = AtomicI32::new(0);
 static PARENT_NAME: sys::StrSlot = sys::StrSlot::new();
+/// How this process was started: 0 when multiproc did not start it, else
+/// 1 + the method's index in [`METHODS`].
+static START_METHOD: AtomicU8 = AtomicU8::new(0);
+static DAEMON: AtomicBool = AtomicBool::new(false);
+
+const METHODS: [StartMethod; 3] = [StartMethod::Fork, StartMethod::ForkServer, StartMethod::Spawn];
+
+/// How multiproc started this process, if it did.
+pub(crate) fn own_start_method() -> Option<StartMethod> {
+    match START_METHOD.load(Ordering::Acquire) {
+        0 => None,
+        i => METHODS.get(usize::from(i) - 1).copied(),
+    }
+}
+
+/// Whether this process was started as a daemon.
+pub(crate) fn own_daemon() -> bool {
+    DAEMON.load(Ordering::Acquire)
+}
 
 /// This process's name: `"MainProcess"` unless it was started by multiproc.
 pub(crate) fn own_name() -> &'static str {
@@ -111,7 +132,10 @@ pub(crate) fn parent() -> Option<(i32, &'static str)> {
 
 /// Records the identity of a freshly started child (once per process; the
 /// two strings are leaked on purpose, they live as long as the process).
-pub(crate) fn set_identity(name: String, parent_pid: i32, parent_name: String) {
+pub(crate) fn set_identity(name: String, parent_pid: i32, parent_name: String, method: StartMethod, daemon: bool) {
+    let index = METHODS.iter().position(|m| *m == method).unwrap_or(0);
+    START_METHOD.store(index as u8 + 1, Ordering::Release);
+    DAEMON.store(daemon, Ordering::Release);
     NAME.set(name);
     PARENT_NAME.set(parent_name);
     PARENT_PID.store(parent_pid, Ordering::Release);

@@ -58,7 +58,7 @@ pub(crate) fn launch(
             if let Some(keep) = &keep {
                 sys::fdreg::close_all_except(keep);
             }
-            child::set_identity(name, parent_pid, parent_name);
+            child::set_identity(name, parent_pid, parent_name, super::StartMethod::Fork, daemon);
             if daemon {
                 child::die_with(parent_pid);
             }

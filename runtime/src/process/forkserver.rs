@@ -256,7 +256,13 @@ fn start_child(control: &OwnedFd, running: &[Running], body: &[u8], fds: Vec<Own
             }
             drop(status);
             pipes.install();
-            child::set_identity(request.name, request.parent_pid, request.parent_name);
+            child::set_identity(
+                request.name,
+                request.parent_pid,
+                request.parent_name,
+                super::StartMethod::ForkServer,
+                request.daemon,
+            );
             if request.daemon {
                 child::die_with(request.parent_pid);
             }

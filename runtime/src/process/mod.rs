@@ -49,7 +49,17 @@ use crate::sys::{self, WaitStatus};
 /// assert_eq!(StartMethod::default(), StartMethod::ForkServer);
 /// assert_eq!("spawn".parse::<StartMethod>().unwrap(), StartMethod::Spawn);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+///
+/// It travels to a child (`Serialize`, `Deserialize`) under the names
+/// that `Display` and `FromStr` use: `"fork"`, `"forkserver"`, `"spawn"`.
+///
+/// ```
+/// use multiproc::StartMethod;
+/// let bytes = multiproc::codec::encode(&StartMethod::Spawn).unwrap();
+/// assert_eq!(multiproc::codec::decode::<StartMethod>(&bytes).unwrap(), StartMethod::Spawn);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StartMethod {
     /// `fork()` the calling process; the child runs the task in its copy of
     /// the parent's memory. Like every `fork` from a multi-threaded program,
@@ -146,6 +156,8 @@ struct Shared {
     pid: i32,
     name: String,
     pidfd: OwnedFd,
+    start_method: StartMethod,
+    daemon: bool,
 }
 
 /// This process's children. Fork-local: a forked child starts with none
@@ -478,6 +490,8 @@ impl<R> Process<R> {
             pid: launched.pid,
             name,
             pidfd: launched.pidfd,
+            start_method,
+            daemon,
         });
         if let Ok(mut children) = CHILDREN.get().lock() {
             children.retain(|w| w.strong_count() > 0);
@@ -925,6 +939,8 @@ impl<R> Drop for Process<R> {
 pub struct ProcessInfo {
     pid: i32,
     name: String,
+    start_method: Option<StartMethod>,
+    daemon: bool,
 }
 
 impl ProcessInfo {
@@ -949,6 +965,44 @@ impl ProcessInfo {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// How multiproc started the process: `None` for a process it did not
+    /// start (a program's first process), and for
+    /// [`parent_process`], which a child knows only by pid and name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use multiproc::StartMethod;
+    /// # fn main() -> multiproc::Result<()> {
+    /// assert_eq!(multiproc::current_process().start_method(), None);
+    /// let mut p = multiproc::Process::builder().fork(|| multiproc::current_process().start_method())?;
+    /// assert_eq!(p.join()?, Some(StartMethod::Fork));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn start_method(&self) -> Option<StartMethod> {
+        self.start_method
+    }
+
+    /// Whether the process is a daemon, started with
+    /// [`ProcessBuilder::daemon`] (Python's `current_process().daemon`):
+    /// `false` for a program's first process, and for
+    /// [`parent_process`], which a child knows only by pid and name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// assert!(!multiproc::current_process().daemon());
+    /// let mut p = multiproc::Process::builder().daemon(true).fork(|| multiproc::current_process().daemon())?;
+    /// assert!(p.join()?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn daemon(&self) -> bool {
+        self.daemon
+    }
 }
 
 /// This process: its pid, and its name as its parent gave it.
@@ -968,6 +1022,8 @@ pub fn current_process() -> ProcessInfo {
     ProcessInfo {
         pid: sys::getpid(),
         name: child::own_name().to_string(),
+        start_method: child::own_start_method(),
+        daemon: child::own_daemon(),
     }
 }
 
@@ -988,6 +1044,8 @@ pub fn parent_process() -> Option<ProcessInfo> {
     child::parent().map(|(pid, name)| ProcessInfo {
         pid,
         name: name.to_string(),
+        start_method: None,
+        daemon: false,
     })
 }
 
@@ -1018,6 +1076,8 @@ pub fn active_children() -> Vec<ProcessInfo> {
         .map(|c| ProcessInfo {
             pid: c.pid,
             name: c.name.clone(),
+            start_method: Some(c.start_method),
+            daemon: c.daemon,
         })
         .collect()
 }

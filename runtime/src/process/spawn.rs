@@ -99,7 +99,13 @@ extern "C" fn boot() {
                 // The parent went away before sending the task.
                 Err(_) => sys::exit_now(70),
             };
-            child::set_identity(request.name, request.parent_pid, request.parent_name);
+            child::set_identity(
+                request.name,
+                request.parent_pid,
+                request.parent_name,
+                super::StartMethod::Spawn,
+                request.daemon,
+            );
             if request.daemon {
                 child::die_with(request.parent_pid);
             }
