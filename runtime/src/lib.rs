@@ -37,6 +37,15 @@
 //! - [`entry`] — the [`ProcessFn`] trait and the registry of entry points;
 //! - [`par_map!`] — map a function over data in worker processes or on threads;
 //! - [`Error`](enum@Error) — the one error type.
+//!
+//! # Platform support
+//!
+//! Linux only, kernel 5.4 or later: the crate is built on pidfds, memfds,
+//! futexes, `SCM_RIGHTS` and `/proc/self/exe`, and on any other target
+//! stops at compile time saying so. Feature `mpi` (off by default) adds
+//! pools and executors over the ranks of an MPI job. Both `panic =
+//! "unwind"` and `panic = "abort"` are supported: a task's panic comes back
+//! as [`Error::Panicked`] either way.
 
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -45,11 +54,24 @@
 // inside this crate too, for its own unit tests and doctests.
 extern crate self as multiproc;
 
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "multiproc supports Linux only (kernel 5.4 or later): it is built on pidfds, memfds, futexes, \
+     SCM_RIGHTS and /proc/self/exe, which this target lacks"
+);
+
+/// The crate's README (`runtime/README.md`), its code compiled and run as
+/// a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadme;
+
 mod bell;
 pub mod codec;
 pub mod entry;
 mod error;
 pub mod executor;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzz;
 mod handoff;
@@ -149,91 +171,6 @@ pub use process::{
 pub mod prelude {
     pub use crate::{par_map, process_fn, AsyncResult, Error, Pool, Process, ProcessFn, StartMethod};
 }
-
-/// The README's code blocks, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
-
-/// The Chinese README's code blocks, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.zh-CN.md")]
-pub struct ReadmeZhCnDoctests;
-
-/// The guide's `introduction.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/introduction.md")]
-pub struct GuideIntroduction;
-
-/// The guide's `threads-or-processes.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/threads-or-processes.md")]
-pub struct GuideThreadsOrProcesses;
-
-/// The guide's `process.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/process.md")]
-pub struct GuideProcess;
-
-/// The guide's `pool.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/pool.md")]
-pub struct GuidePool;
-
-/// The guide's `queue.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/queue.md")]
-pub struct GuideQueue;
-
-/// The guide's `shared.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/shared.md")]
-pub struct GuideShared;
-
-/// The guide's `pipe.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/pipe.md")]
-pub struct GuidePipe;
-
-/// The guide's `manager.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/manager.md")]
-pub struct GuideManager;
-
-/// The guide's `sync.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/sync.md")]
-pub struct GuideSync;
-
-/// The guide's `thread.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/thread.md")]
-pub struct GuideThread;
-
-/// The guide's `futures.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/futures.md")]
-pub struct GuideFutures;
-
-/// The guide's `mpi.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/mpi.md")]
-pub struct GuideMpi;
-
-/// The guide's `python-lacks.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/python-lacks.md")]
-pub struct GuidePythonLacks;
-
-/// The guide's `migration.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/migration.md")]
-pub struct GuideMigration;
-
-/// The guide's `benchmarks.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/benchmarks.md")]
-pub struct GuideBenchmarks;
 
 /// Paths that generated code names; not part of the public API.
 #[doc(hidden)]

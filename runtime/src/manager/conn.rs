@@ -798,6 +798,7 @@ impl FrameAuth {
         }
     }
 
+    #[cfg(any(test, feature = "fuzzing"))]
     /// A client's and a server's protection as one handshake under `key`
     /// would give them (for tests and the fuzzers).
     pub(crate) fn pair(key: &[u8], sealed: bool) -> (FrameAuth, FrameAuth) {
@@ -1133,6 +1134,7 @@ impl Client {
         Ok(stream)
     }
 
+    #[cfg(any(test, feature = "fuzzing"))]
     /// An authenticated, blocking TCP connection to the server, for the
     /// fuzzing command to write raw bytes on.
     pub(crate) fn raw_stream(&self) -> Result<TcpStream> {

@@ -30,14 +30,14 @@
 //!
 //! # Panics under `panic = "abort"`
 //!
-//! A thread-mode task that panics comes back as [`Error::Panicked`] only
+//! A thread-mode task that panics comes back as [`Error::Panicked`](crate::Error::Panicked) only
 //! where panics unwind. A build with `panic = "abort"` (common in release
 //! profiles) ends the whole process at the first panic of any task on
 //! [`Pool`], [`ThreadPoolExecutor`](crate::executor::ThreadPoolExecutor)
 //! or `par_map!(…, threads = n)`: nothing can catch it. [`UNWINDS`] says
 //! which build this is. The process twins isolate such a panic: there the
 //! worker reports the panic's message and location to the parent before it
-//! aborts, the task fails with [`Error::Panicked`], and the pool replaces
+//! aborts, the task fails with [`Error::Panicked`](crate::Error::Panicked), and the pool replaces
 //! the worker.
 //!
 //! - `call.rs` — [`Callable`]; `pool.rs` — [`Pool`]; `queue.rs` — the queues.
