@@ -155,7 +155,7 @@ pub use multiproc_macros::{managed, process_fn};
 /// ```
 #[doc(inline)]
 pub use multiproc_macros::par_map;
-pub use pool::{AsyncResult, IMap, Pool, PoolBuilder};
+pub use pool::{AsyncResult, Callbacks, IMap, Pool, PoolBuilder};
 pub use process::{
     active_children, cpu_count, current_process, parent_process, Process, ProcessBuilder, ProcessInfo, StartMethod,
 };

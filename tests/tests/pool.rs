@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use multiproc::prelude::*;
+use multiproc::Callbacks;
 use multiproc_tests::{eventually, is_gone, send_signal, METHODS, PATIENCE};
 
 #[process_fn]
@@ -275,28 +276,111 @@ fn callbacks_run_before_ready_and_may_panic() {
     let p = pool(StartMethod::ForkServer, 1);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (ok, err) = (seen.clone(), seen.clone());
-    let r = p
-        .apply_async_callback(
-            square,
-            (3,),
-            move |v| ok.lock().unwrap().push(format!("ok {v}")),
-            move |e| err.lock().unwrap().push(format!("err {e}")),
-        )
-        .unwrap();
+    let both = Callbacks::new()
+        .on_success(move |v: &u64| ok.lock().unwrap().push(format!("ok {v}")))
+        .on_error(move |e| err.lock().unwrap().push(format!("err {e}")));
+    let r = p.apply_async_with(square, (3,), both).unwrap();
     r.wait();
     assert_eq!(*seen.lock().unwrap(), vec!["ok 9".to_string()]);
     let e2 = seen.clone();
-    let r = p
-        .apply_async_callback(fail_on, (2, 2), |_| {}, move |e| e2.lock().unwrap().push(e.to_string()))
-        .unwrap();
+    let only_error = Callbacks::new().on_error(move |e| e2.lock().unwrap().push(e.to_string()));
+    let r = p.apply_async_with(fail_on, (2, 2), only_error).unwrap();
     assert!(r.get().is_err());
     assert!(seen.lock().unwrap()[1].contains("item 2 is bad"));
+    // An error callback alone: a success runs nothing.
+    let e3 = seen.clone();
+    let only_error = Callbacks::new().on_error(move |e| e3.lock().unwrap().push(e.to_string()));
+    assert_eq!(p.apply_async_with(square, (5,), only_error).unwrap().get().unwrap(), 25);
+    assert_eq!(seen.lock().unwrap().len(), 2);
     // A panicking callback is contained; the pool goes on.
     let r = p
-        .apply_async_callback(square, (2,), |_| panic!("callback bug"), |_| {})
+        .apply_async_with(square, (2,), Callbacks::new().on_success(|_| panic!("callback bug")))
         .unwrap();
     assert_eq!(r.get_timeout(PATIENCE).unwrap(), 4);
     assert_eq!(p.apply(square, (9,)).unwrap(), 81);
+    // The two-closure form still works.
+    #[allow(deprecated)]
+    let r = p.apply_async_callback(square, (4,), |_| {}, |_| {}).unwrap();
+    assert_eq!(r.get_timeout(PATIENCE).unwrap(), 16);
+}
+
+#[test]
+fn map_and_starmap_async_run_optional_callbacks() {
+    for method in METHODS {
+        let p = pool(method, 2);
+        // A success callback gets every result, in order, before `ready`.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let on = Callbacks::new().on_success(move |v: &Vec<u64>| tx.send(v.clone()).unwrap());
+        let r = p.map_async_with(square, 0..20, on).unwrap();
+        assert!(r.wait_timeout(PATIENCE), "{method}");
+        assert_eq!(rx.try_recv().unwrap(), (0..20).map(|x| x * x).collect::<Vec<_>>());
+        // An error callback gets the first failed item, by index.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let on = Callbacks::new()
+            .on_success(|_: &Vec<u64>| panic!("no success expected"))
+            .on_error(move |e| tx.send(e.clone()).unwrap());
+        let r = p.starmap_async_with(fail_on, (0..20).map(|x| (x, 7)), on).unwrap();
+        assert!(r.wait_timeout(PATIENCE), "{method}");
+        match rx.try_recv().unwrap() {
+            Error::ItemFailed { index: 7, .. } => {}
+            other => panic!("{method}: {other:?}"),
+        }
+        assert!(matches!(r.get(), Err(Error::ItemFailed { index: 7, .. })));
+        // No callbacks at all: the plain call.
+        let r = p.starmap_async_with(add3, [(1, 2, 3)], Callbacks::new()).unwrap();
+        assert_eq!(r.get_timeout(PATIENCE).unwrap(), [6]);
+        // An empty input completes, and calls back, at once.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let on = Callbacks::new().on_success(move |v: &Vec<u64>| tx.send(v.len()).unwrap());
+        p.map_async_with(square, Vec::<u64>::new(), on).unwrap().wait();
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), 0);
+        p.close();
+        p.join_timeout(PATIENCE).unwrap();
+    }
+}
+
+#[test]
+fn a_refused_call_runs_no_callback() {
+    let p = pool(StartMethod::ForkServer, 1);
+    p.close();
+    let called = Arc::new(AtomicUsize::new(0));
+    let (a, b) = (called.clone(), called.clone());
+    let on = Callbacks::new()
+        .on_success(move |_: &Vec<u64>| {
+            a.fetch_add(1, Ordering::SeqCst);
+        })
+        .on_error(move |_| {
+            b.fetch_add(1, Ordering::SeqCst);
+        });
+    assert!(matches!(p.map_async_with(square, 0..4, on), Err(Error::PoolClosed)));
+    p.join_timeout(PATIENCE).unwrap();
+    assert_eq!(called.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn starmap_chunked_keeps_order_and_refuses_zero() {
+    for method in METHODS {
+        let p = pool(method, 2);
+        let items: Vec<(u64, u64, u64)> = (0..50).map(|x| (x, x, 1)).collect();
+        let expected: Vec<u64> = (0..50).map(|x| 2 * x + 1).collect();
+        for chunksize in [1, 7, 50, 100] {
+            assert_eq!(
+                p.starmap_chunked(add3, items.clone(), chunksize).unwrap(),
+                expected,
+                "{method}"
+            );
+        }
+        match p.starmap_chunked(fail_on, (0..30).map(|x| (x, 22)), 4) {
+            Err(Error::ItemFailed { index: 22, .. }) => {}
+            other => panic!("{method}: {other:?}"),
+        }
+        assert!(matches!(
+            p.starmap_chunked(add3, items.clone(), 0),
+            Err(Error::Usage(_))
+        ));
+        p.close();
+        p.join_timeout(PATIENCE).unwrap();
+    }
 }
 
 #[test]

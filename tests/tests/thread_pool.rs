@@ -6,7 +6,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use multiproc::prelude::*;
-use multiproc::thread::Pool as ThreadPool;
+use multiproc::thread::{Callbacks, Pool as ThreadPool};
 use multiproc_tests::{eventually, PATIENCE};
 
 #[process_fn]
@@ -73,26 +73,108 @@ fn callbacks_run_before_the_result_is_ready() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (ok, err) = (seen.clone(), seen.clone());
     let good = pool
-        .apply_async_callback(
+        .apply_async_with(
             |x: u64| x + 1,
             (1,),
-            move |v| ok.lock().unwrap().push(format!("ok {v}")),
-            |_| {},
+            Callbacks::new().on_success(move |v: &u64| ok.lock().unwrap().push(format!("ok {v}"))),
         )
         .unwrap();
     let bad = pool
-        .apply_async_callback(
+        .apply_async_with(
             || -> u64 { panic!("bad") },
             (),
-            |_| {},
-            move |e| err.lock().unwrap().push(format!("err {e}")),
+            Callbacks::new().on_error(move |e| err.lock().unwrap().push(format!("err {e}"))),
         )
         .unwrap();
     good.wait();
     bad.wait();
-    let seen = seen.lock().unwrap();
-    assert_eq!(seen[0], "ok 2");
-    assert!(seen[1].starts_with("err") && seen[1].contains("bad"), "{}", seen[1]);
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0], "ok 2");
+        assert!(seen[1].starts_with("err") && seen[1].contains("bad"), "{}", seen[1]);
+    }
+    // A panicking callback is contained; the result still arrives.
+    let r = pool
+        .apply_async_with(|| 3u8, (), Callbacks::new().on_success(|_| panic!("callback bug")))
+        .unwrap();
+    assert_eq!(r.get_timeout(PATIENCE).unwrap(), 3);
+    // The two-closure form still works.
+    #[allow(deprecated)]
+    let r = pool.apply_async_callback(|| 4u8, (), |_| {}, |_| {}).unwrap();
+    assert_eq!(r.get_timeout(PATIENCE).unwrap(), 4);
+}
+
+#[test]
+fn map_and_starmap_async_run_optional_callbacks() {
+    let pool = ThreadPool::new(2).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let ok = seen.clone();
+    let r = pool
+        .map_async_with(
+            |x: u64| x * 2,
+            0..10,
+            Callbacks::new().on_success(move |v: &Vec<u64>| ok.lock().unwrap().push(v.iter().sum::<u64>())),
+        )
+        .unwrap();
+    assert!(r.wait_timeout(PATIENCE));
+    assert_eq!(*seen.lock().unwrap(), [90]);
+    // The error callback gets the first failed item, by index.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let on = Callbacks::new()
+        .on_success(|_: &Vec<i32>| panic!("no success expected"))
+        .on_error(move |e| tx.send(e.clone()).unwrap());
+    let r = pool
+        .starmap_async_with(
+            |a: i32, b: i32| {
+                assert!(b != 5, "five");
+                a + b
+            },
+            (0..10).map(|i| (i, i)),
+            on,
+        )
+        .unwrap();
+    assert!(r.wait_timeout(PATIENCE));
+    assert!(matches!(rx.try_recv().unwrap(), Error::ItemFailed { index: 5, .. }));
+    // No callbacks: the plain call.
+    let r = pool.starmap_async_with(add, [(1, 2)], Callbacks::new()).unwrap();
+    assert_eq!(r.get_timeout(PATIENCE).unwrap(), [3]);
+    // An empty input completes, and calls back, at once.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let on = Callbacks::new().on_success(move |v: &Vec<u64>| tx.send(v.len()).unwrap());
+    pool.map_async_with(square, Vec::<u64>::new(), on).unwrap().wait();
+    assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), 0);
+    // A refused call runs no callback.
+    pool.close();
+    let called = Arc::new(AtomicUsize::new(0));
+    let c = called.clone();
+    let on = Callbacks::new().on_error(move |_| {
+        c.fetch_add(1, Ordering::SeqCst);
+    });
+    assert!(matches!(pool.map_async_with(square, 0..3, on), Err(Error::PoolClosed)));
+    pool.join_timeout(PATIENCE).unwrap();
+    assert_eq!(called.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn starmap_chunked_keeps_order_and_refuses_zero() {
+    let pool = ThreadPool::new(2).unwrap();
+    let expected: Vec<i32> = (0..40).map(|i| 2 * i).collect();
+    for chunksize in [1, 3, 40, 100] {
+        assert_eq!(
+            pool.starmap_chunked(add, (0..40).map(|i| (i, i)), chunksize).unwrap(),
+            expected
+        );
+    }
+    let r = pool.starmap_chunked(
+        |a: i32, b: i32| {
+            assert!(a != 17, "seventeen");
+            a + b
+        },
+        (0..40).map(|i| (i, 0)),
+        6,
+    );
+    assert!(matches!(r, Err(Error::ItemFailed { index: 17, .. })));
+    assert!(matches!(pool.starmap_chunked(add, [(1, 1)], 0), Err(Error::Usage(_))));
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! - `worker.rs` — the worker process's loop;
 //! - `wire.rs` — the messages between them.
 
+mod callbacks;
 mod manager;
 #[cfg(feature = "mpi")]
 pub(crate) mod mpi;
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
+pub use self::callbacks::Callbacks;
 use self::manager::{Config, Job, Manager, Shared, CLOSED, RUNNING, TERMINATING};
 pub use self::result::AsyncResult;
 use self::result::{decode_all, decode_one, Callback, Collector};
@@ -523,23 +525,23 @@ impl Pool {
     /// # }
     /// ```
     pub fn apply_async<F: ProcessFn>(&self, f: F, args: F::Args) -> Result<AsyncResult<F::Output>> {
-        let collector = self.start_all(&f, std::iter::once(args), Some(1), None)?;
-        Ok(AsyncResult::new(collector, decode_one::<F::Output>))
+        self.apply_async_with(f, args, Callbacks::new())
     }
 
-    /// Like [`apply_async`](Pool::apply_async), with the guide's `callback`
-    /// and `error_callback`: one of them runs on the pool's I/O thread when
-    /// the task completes, before the result turns ready. A panicking
-    /// callback is contained.
+    /// Like [`apply_async`](Pool::apply_async), with the guide's optional
+    /// `callback` and `error_callback` (see [`Callbacks`]): the one that
+    /// applies runs on the pool's I/O thread when the task completes, before
+    /// the result turns ready. A panicking callback is contained.
     ///
     /// # Errors
-    /// As [`apply_async`](Pool::apply_async).
+    /// As [`apply_async`](Pool::apply_async); then no callback runs.
     ///
     /// # Examples
     ///
     /// ```
     /// # use multiproc::prelude::*;
     /// # use std::sync::{Arc, Mutex};
+    /// use multiproc::Callbacks;
     /// #[process_fn]
     /// fn square(x: u64) -> u64 {
     ///     x * x
@@ -548,12 +550,44 @@ impl Pool {
     /// let pool = Pool::new(1)?;
     /// let seen = Arc::new(Mutex::new(None));
     /// let sink = seen.clone();
-    /// let r = pool.apply_async_callback(square, (6,), move |v| *sink.lock().unwrap() = Some(*v), |_| {})?;
+    /// let on = Callbacks::new().on_success(move |v: &u64| *sink.lock().unwrap() = Some(*v));
+    /// let r = pool.apply_async_with(square, (6,), on)?;
     /// r.wait();
     /// assert_eq!(*seen.lock().unwrap(), Some(36));
     /// # Ok(())
     /// # }
     /// ```
+    pub fn apply_async_with<F: ProcessFn>(
+        &self,
+        f: F,
+        args: F::Args,
+        callbacks: Callbacks<F::Output>,
+    ) -> Result<AsyncResult<F::Output>> {
+        let hook = hook(callbacks, decode_one::<F::Output>);
+        let collector = self.start_all(&f, std::iter::once(args), Some(1), hook)?;
+        Ok(AsyncResult::new(collector, decode_one::<F::Output>))
+    }
+
+    /// [`apply_async_with`](Pool::apply_async_with) with both callbacks
+    /// given.
+    ///
+    /// # Errors
+    /// As [`apply_async`](Pool::apply_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn square(x: u64) -> u64 { x * x }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(1)?;
+    /// # #[allow(deprecated)]
+    /// let r = pool.apply_async_callback(square, (6,), |_| {}, |_| {})?;
+    /// assert_eq!(r.get()?, 36);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[deprecated(note = "use `apply_async_with(f, args, Callbacks::new().on_success(…).on_error(…))`")]
     pub fn apply_async_callback<F, C, E>(
         &self,
         f: F,
@@ -566,12 +600,8 @@ impl Pool {
         C: FnOnce(&F::Output) + Send + 'static,
         E: FnOnce(&Error) + Send + 'static,
     {
-        let hook = Box::new(move |c: &Collector| match decode_one::<F::Output>(c) {
-            Ok(v) => callback(&v),
-            Err(e) => error_callback(&e),
-        });
-        let collector = self.start_all(&f, std::iter::once(args), Some(1), Some(hook))?;
-        Ok(AsyncResult::new(collector, decode_one::<F::Output>))
+        let callbacks = Callbacks::new().on_success(callback).on_error(error_callback);
+        self.apply_async_with(f, args, callbacks)
     }
 
     /// Applies `f` to every item and returns the results in input order —
@@ -609,7 +639,8 @@ impl Pool {
         F: ProcessFn<Args = (A,)>,
         I: IntoIterator<Item = A>,
     {
-        self.map_async_inner(f, items.into_iter().map(|a| (a,)), None)?.get()
+        self.map_async_inner(f, items.into_iter().map(|a| (a,)), None, Callbacks::new())?
+            .get()
     }
 
     /// [`map`](Pool::map) with an explicit chunk size.
@@ -633,7 +664,7 @@ impl Pool {
         F: ProcessFn<Args = (A,)>,
         I: IntoIterator<Item = A>,
     {
-        self.map_async_inner(f, items.into_iter().map(|a| (a,)), Some(chunksize))?
+        self.map_async_inner(f, items.into_iter().map(|a| (a,)), Some(chunksize), Callbacks::new())?
             .get()
     }
 
@@ -659,7 +690,42 @@ impl Pool {
         F: ProcessFn<Args = (A,)>,
         I: IntoIterator<Item = A>,
     {
-        self.map_async_inner(f, items.into_iter().map(|a| (a,)), None)
+        self.map_async_inner(f, items.into_iter().map(|a| (a,)), None, Callbacks::new())
+    }
+
+    /// Like [`map_async`](Pool::map_async), with the guide's optional
+    /// `callback` (given the whole vector of results) and `error_callback`
+    /// (given the first failed item's error): see [`Callbacks`].
+    ///
+    /// # Errors
+    /// As [`apply_async`](Pool::apply_async); then no callback runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn double(x: u32) -> u32 { 2 * x }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(2)?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let on = multiproc::Callbacks::new().on_success(move |v: &Vec<u32>| tx.send(v.iter().sum::<u32>()).unwrap());
+    /// let r = pool.map_async_with(double, 0..4, on)?;
+    /// r.wait();
+    /// assert_eq!(rx.recv().unwrap(), 12);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn map_async_with<F, A, I>(
+        &self,
+        f: F,
+        items: I,
+        callbacks: Callbacks<Vec<F::Output>>,
+    ) -> Result<AsyncResult<Vec<F::Output>>>
+    where
+        F: ProcessFn<Args = (A,)>,
+        I: IntoIterator<Item = A>,
+    {
+        self.map_async_inner(f, items.into_iter().map(|a| (a,)), None, callbacks)
     }
 
     fn map_async_inner<F: ProcessFn>(
@@ -667,8 +733,10 @@ impl Pool {
         f: F,
         items: impl Iterator<Item = F::Args>,
         chunksize: Option<usize>,
+        callbacks: Callbacks<Vec<F::Output>>,
     ) -> Result<AsyncResult<Vec<F::Output>>> {
-        let collector = self.start_all(&f, items, chunksize, None)?;
+        let hook = hook(callbacks, decode_all::<F::Output>);
+        let collector = self.start_all(&f, items, chunksize, hook)?;
         Ok(AsyncResult::new(collector, decode_all::<F::Output>))
     }
 
@@ -697,7 +765,34 @@ impl Pool {
         F: ProcessFn,
         I: IntoIterator<Item = F::Args>,
     {
-        self.map_async_inner(f, items.into_iter(), None)?.get()
+        self.map_async_inner(f, items.into_iter(), None, Callbacks::new())?
+            .get()
+    }
+
+    /// [`starmap`](Pool::starmap) with an explicit chunk size.
+    ///
+    /// # Errors
+    /// As [`map`](Pool::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn pow(base: u64, exp: u32) -> u64 { base.pow(exp) }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(2)?;
+    /// let items = (0..6).map(|e| (2, e));
+    /// assert_eq!(pool.starmap_chunked(pow, items, 4)?, [1, 2, 4, 8, 16, 32]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn starmap_chunked<F, I>(&self, f: F, items: I, chunksize: usize) -> Result<Vec<F::Output>>
+    where
+        F: ProcessFn,
+        I: IntoIterator<Item = F::Args>,
+    {
+        self.map_async_inner(f, items.into_iter(), Some(chunksize), Callbacks::new())?
+            .get()
     }
 
     /// Queues a [`starmap`](Pool::starmap) and returns at once.
@@ -721,7 +816,45 @@ impl Pool {
         F: ProcessFn,
         I: IntoIterator<Item = F::Args>,
     {
-        self.map_async_inner(f, items.into_iter(), None)
+        self.map_async_inner(f, items.into_iter(), None, Callbacks::new())
+    }
+
+    /// Like [`starmap_async`](Pool::starmap_async), with the guide's
+    /// optional `callback` and `error_callback`: see [`Callbacks`].
+    ///
+    /// # Errors
+    /// As [`apply_async`](Pool::apply_async); then no callback runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// #[process_fn]
+    /// fn pow(base: u64, exp: u32) -> u64 {
+    ///     base.checked_pow(exp).expect("overflow")
+    /// }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(2)?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let on = multiproc::Callbacks::new().on_error(move |e| tx.send(e.to_string()).unwrap());
+    /// // 2^70 overflows: the error callback gets the failed item's error.
+    /// let r = pool.starmap_async_with(pow, [(2, 3), (2, 70)], on)?;
+    /// assert!(r.get().is_err());
+    /// assert!(rx.recv().unwrap().contains("overflow"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn starmap_async_with<F, I>(
+        &self,
+        f: F,
+        items: I,
+        callbacks: Callbacks<Vec<F::Output>>,
+    ) -> Result<AsyncResult<Vec<F::Output>>>
+    where
+        F: ProcessFn,
+        I: IntoIterator<Item = F::Args>,
+    {
+        self.map_async_inner(f, items.into_iter(), None, callbacks)
     }
 
     /// A lazy, ordered map — the guide's `imap`. It pulls from `items` only
@@ -829,7 +962,7 @@ impl Pool {
         items: impl Iterator<Item = F::Args>,
         chunksize: usize,
     ) -> Result<AsyncResult<Vec<F::Output>>> {
-        self.map_async_inner(f, items, Some(chunksize))
+        self.map_async_inner(f, items, Some(chunksize), Callbacks::new())
     }
 
     /// Every item at once (no window), ordered or not: `par_map!`'s engine.
@@ -945,6 +1078,16 @@ impl Pool {
             timeout,
         )
     }
+}
+
+/// What a collector runs before its result turns ready: the given
+/// callbacks, on the decoded result (nothing is decoded when there are
+/// none).
+fn hook<R: 'static>(callbacks: Callbacks<R>, decode: fn(&Collector) -> Result<R>) -> Option<Callback> {
+    if callbacks.is_empty() {
+        return None;
+    }
+    Some(Box::new(move |c: &Collector| callbacks.run(&decode(c))))
 }
 
 /// A pool's `join`: refused while it still runs; else waits (at most

@@ -83,7 +83,14 @@ struct CollectorState {
 
 impl Collector {
     pub(crate) fn new(chunks: usize, chunksize: usize, callback: Option<Callback>) -> Arc<Self> {
-        Arc::new(Collector {
+        // A job of no chunks is complete at once: its callback runs here
+        // (nobody holds its result yet), as the thread pool's does.
+        let (callback, now) = if chunks == 0 {
+            (None, callback)
+        } else {
+            (callback, None)
+        };
+        let collector = Arc::new(Collector {
             state: Mutex::new(CollectorState {
                 chunks: (0..chunks).map(|_| None).collect(),
                 missing: chunks,
@@ -92,7 +99,11 @@ impl Collector {
             }),
             ready: Bell::default(),
             chunksize,
-        })
+        });
+        if let Some(callback) = now {
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| callback(&collector)));
+        }
+        collector
     }
 
     fn lock(&self) -> MutexGuard<'_, CollectorState> {

@@ -19,6 +19,7 @@ use super::Callable;
 use crate::error::{Error, Result};
 use crate::executor::Future;
 use crate::pool::window::Window;
+use crate::pool::Callbacks;
 
 const RUNNING: u8 = 0;
 const CLOSED: u8 = 1;
@@ -407,7 +408,9 @@ impl Pool {
             let chunk: Vec<T> = items.by_ref().take(chunksize).collect();
             let g = gather.clone();
             if let Err(e) = self.send_chunk(&f, chunk, move |results| g.complete(index, results)) {
-                gather.call_finish(Err(e.clone()));
+                // The call is refused: what it would have run (callbacks
+                // among it) must not run when the chunks already sent end.
+                drop(gather.finish.lock().unwrap_or_else(|p| p.into_inner()).take());
                 return Err(e);
             }
         }
@@ -458,13 +461,59 @@ impl Pool {
         F: Callable<A, M>,
         A: Send + 'static,
     {
-        self.apply_async_callback(f, args, |_| {}, |_| {})
+        self.apply_async_with(f, args, Callbacks::new())
     }
 
-    /// Like [`apply_async`](Pool::apply_async), with the guide's `callback`
-    /// and `error_callback`: one of them runs on the pool's thread when the
-    /// task completes, before the result turns ready. A panicking callback
-    /// is contained.
+    /// Like [`apply_async`](Pool::apply_async), with the guide's optional
+    /// `callback` and `error_callback` (see [`Callbacks`]): the one that
+    /// applies runs on the pool's thread when the task completes, before the
+    /// result turns ready. A panicking callback is contained.
+    ///
+    /// # Errors
+    /// As [`apply_async`](Pool::apply_async); then no callback runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// use multiproc::thread::Callbacks;
+    /// let pool = multiproc::thread::Pool::new(1)?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let on = Callbacks::new().on_success(move |v: &u64| tx.send(*v).unwrap());
+    /// let r = pool.apply_async_with(|x: u64| x + 1, (41,), on)?;
+    /// r.wait();
+    /// assert_eq!(rx.recv().unwrap(), 42);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn apply_async_with<A, M, F>(
+        &self,
+        f: F,
+        args: A,
+        callbacks: Callbacks<F::Output>,
+    ) -> Result<AsyncResult<F::Output>>
+    where
+        F: Callable<A, M>,
+        A: Send + 'static,
+    {
+        let future = Future::pending();
+        let mine = future.clone();
+        let f: Arc<dyn Fn(A) -> F::Output + Send + Sync> = Arc::new(move |args| f.call_with(args));
+        self.send_chunk(&f, vec![args], move |mut chunk| {
+            let result = match chunk.failures.pop_front() {
+                Some((_, e)) => Err(e),
+                None => chunk
+                    .values
+                    .pop()
+                    .ok_or_else(|| Error::Usage("a task gave no result".into())),
+            };
+            finish_with(&mine, callbacks, result);
+        })?;
+        Ok(AsyncResult { future })
+    }
+
+    /// [`apply_async_with`](Pool::apply_async_with) with both callbacks
+    /// given.
     ///
     /// # Errors
     /// As [`apply_async`](Pool::apply_async).
@@ -474,13 +523,13 @@ impl Pool {
     /// ```
     /// # fn main() -> multiproc::Result<()> {
     /// let pool = multiproc::thread::Pool::new(1)?;
-    /// let (tx, rx) = std::sync::mpsc::channel();
-    /// let r = pool.apply_async_callback(|x: u64| x + 1, (41,), move |v| tx.send(*v).unwrap(), |_| {})?;
-    /// r.wait();
-    /// assert_eq!(rx.recv().unwrap(), 42);
+    /// # #[allow(deprecated)]
+    /// let r = pool.apply_async_callback(|x: u64| x + 1, (41,), |_| {}, |_| {})?;
+    /// assert_eq!(r.get()?, 42);
     /// # Ok(())
     /// # }
     /// ```
+    #[deprecated(note = "use `apply_async_with(f, args, Callbacks::new().on_success(…).on_error(…))`")]
     pub fn apply_async_callback<A, M, F, C, E>(
         &self,
         f: F,
@@ -494,24 +543,8 @@ impl Pool {
         C: FnOnce(&F::Output) + Send + 'static,
         E: FnOnce(&Error) + Send + 'static,
     {
-        let future = Future::pending();
-        let mine = future.clone();
-        let f: Arc<dyn Fn(A) -> F::Output + Send + Sync> = Arc::new(move |args| f.call_with(args));
-        self.send_chunk(&f, vec![args], move |mut chunk| {
-            let result = match chunk.failures.pop_front() {
-                Some((_, e)) => Err(e),
-                None => chunk
-                    .values
-                    .pop()
-                    .ok_or_else(|| Error::Usage("a task gave no result".into())),
-            };
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| match &result {
-                Ok(v) => callback(v),
-                Err(e) => error_callback(e),
-            }));
-            mine.finish(result);
-        })?;
-        Ok(AsyncResult { future })
+        let callbacks = Callbacks::new().on_success(callback).on_error(error_callback);
+        self.apply_async_with(f, args, callbacks)
     }
 
     /// Applies `f` to every item and returns the results in input order —
@@ -536,7 +569,7 @@ impl Pool {
         T: Send + 'static,
         I: IntoIterator<Item = T>,
     {
-        self.map_chunks(f, items, None)?.take()
+        self.map_chunks(f, items, None, Callbacks::new())?.take()
     }
 
     /// Like [`map`](Pool::map), with the guide's `chunksize`.
@@ -559,7 +592,7 @@ impl Pool {
         T: Send + 'static,
         I: IntoIterator<Item = T>,
     {
-        self.map_chunks(f, items, Some(chunksize))?.take()
+        self.map_chunks(f, items, Some(chunksize), Callbacks::new())?.take()
     }
 
     /// Like [`map`](Pool::map), returning at once — the guide's `map_async`.
@@ -583,16 +616,56 @@ impl Pool {
         T: Send + 'static,
         I: IntoIterator<Item = T>,
     {
-        self.map_chunks(f, items, None)
+        self.map_chunks(f, items, None, Callbacks::new())
     }
 
-    fn map_chunks<T, M, F, I>(&self, f: F, items: I, chunksize: Option<usize>) -> Result<AsyncResult<Vec<F::Output>>>
+    /// Like [`map_async`](Pool::map_async), with the guide's optional
+    /// `callback` (given the whole vector of results) and `error_callback`
+    /// (given the first failed item's error): see [`Callbacks`].
+    ///
+    /// # Errors
+    /// As [`map_async`](Pool::map_async); then no callback runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// use multiproc::thread::Callbacks;
+    /// let pool = multiproc::thread::Pool::new(2)?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let on = Callbacks::new().on_success(move |v: &Vec<i32>| tx.send(v.len()).unwrap());
+    /// pool.map_async_with(|x: i32| -x, 0..5, on)?.wait();
+    /// assert_eq!(rx.recv().unwrap(), 5);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn map_async_with<T, M, F, I>(
+        &self,
+        f: F,
+        items: I,
+        callbacks: Callbacks<Vec<F::Output>>,
+    ) -> Result<AsyncResult<Vec<F::Output>>>
     where
         F: Callable<(T,), M>,
         T: Send + 'static,
         I: IntoIterator<Item = T>,
     {
-        self.starmap_chunks(f, items.into_iter().map(|t| (t,)), chunksize)
+        self.map_chunks(f, items, None, callbacks)
+    }
+
+    fn map_chunks<T, M, F, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: Option<usize>,
+        callbacks: Callbacks<Vec<F::Output>>,
+    ) -> Result<AsyncResult<Vec<F::Output>>>
+    where
+        F: Callable<(T,), M>,
+        T: Send + 'static,
+        I: IntoIterator<Item = T>,
+    {
+        self.starmap_chunks(f, items.into_iter().map(|t| (t,)), chunksize, callbacks)
     }
 
     fn starmap_chunks<A, M, F, I>(
@@ -600,6 +673,7 @@ impl Pool {
         f: F,
         items: I,
         chunksize: Option<usize>,
+        callbacks: Callbacks<Vec<F::Output>>,
     ) -> Result<AsyncResult<Vec<F::Output>>>
     where
         F: Callable<A, M>,
@@ -609,7 +683,9 @@ impl Pool {
         let future = Future::pending();
         let mine = future.clone();
         let f: Arc<dyn Fn(A) -> F::Output + Send + Sync> = Arc::new(move |args| f.call_with(args));
-        self.start_all(f, items.into_iter(), chunksize, move |results| mine.finish(results))?;
+        self.start_all(f, items.into_iter(), chunksize, move |results| {
+            finish_with(&mine, callbacks, results)
+        })?;
         Ok(AsyncResult { future })
     }
 
@@ -633,7 +709,31 @@ impl Pool {
         A: Send + 'static,
         I: IntoIterator<Item = A>,
     {
-        self.starmap_chunks(f, items, None)?.take()
+        self.starmap_chunks(f, items, None, Callbacks::new())?.take()
+    }
+
+    /// Like [`starmap`](Pool::starmap), with the guide's `chunksize`.
+    ///
+    /// # Errors
+    /// As [`map`](Pool::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::thread::Pool::new(2)?;
+    /// let sums = pool.starmap_chunked(|a: u32, b: u32| a + b, (0..6).map(|i| (i, i)), 4)?;
+    /// assert_eq!(sums, [0, 2, 4, 6, 8, 10]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn starmap_chunked<A, M, F, I>(&self, f: F, items: I, chunksize: usize) -> Result<Vec<F::Output>>
+    where
+        F: Callable<A, M>,
+        A: Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        self.starmap_chunks(f, items, Some(chunksize), Callbacks::new())?.take()
     }
 
     /// Like [`starmap`](Pool::starmap), returning at once — the guide's
@@ -658,7 +758,41 @@ impl Pool {
         A: Send + 'static,
         I: IntoIterator<Item = A>,
     {
-        self.starmap_chunks(f, items, None)
+        self.starmap_chunks(f, items, None, Callbacks::new())
+    }
+
+    /// Like [`starmap_async`](Pool::starmap_async), with the guide's
+    /// optional `callback` and `error_callback`: see [`Callbacks`].
+    ///
+    /// # Errors
+    /// As [`starmap_async`](Pool::starmap_async); then no callback runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// use multiproc::thread::Callbacks;
+    /// let pool = multiproc::thread::Pool::new(2)?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let on = Callbacks::new().on_error(move |e| tx.send(e.to_string()).unwrap());
+    /// let r = pool.starmap_async_with(|a: u8, b: u8| a / b, [(4, 2), (1, 0)], on)?;
+    /// assert!(r.get().is_err());
+    /// assert!(rx.recv().unwrap().contains("divide by zero"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn starmap_async_with<A, M, F, I>(
+        &self,
+        f: F,
+        items: I,
+        callbacks: Callbacks<Vec<F::Output>>,
+    ) -> Result<AsyncResult<Vec<F::Output>>>
+    where
+        F: Callable<A, M>,
+        A: Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        self.starmap_chunks(f, items, None, callbacks)
     }
 
     /// A lazy iterator over the results, in input order — the guide's
@@ -828,6 +962,15 @@ impl Drop for Pool {
     fn drop(&mut self) {
         self.terminate();
     }
+}
+
+/// Completes `future` with `result`, after the callback it calls for (a
+/// panicking one contained, as the task's own panic is).
+fn finish_with<R>(future: &Future<R>, callbacks: Callbacks<R>, result: Result<R>) {
+    if !callbacks.is_empty() {
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| callbacks.run(&result)));
+    }
+    future.finish(result);
 }
 
 /// What a job's last chunk hands on: the values, or the first failure.
