@@ -6,6 +6,29 @@
 //! with its last descriptor and mapping, so nothing is left in `/dev/shm`
 //! whatever happens. Handing a `Value` or `Array` to a child (an argument of
 //! a `#[process_fn]`) hands over that descriptor.
+//!
+//! Their element type is plain data: [`Pod`]. This module re-exports it,
+//! [`Zeroable`] and their derives (with the [`bytemuck`] crate they come
+//! from), so a struct of your own needs no dependency of yours:
+//!
+//! ```
+//! use multiproc::shared::{Pod, Value, Zeroable};
+//!
+//! #[derive(Clone, Copy, Pod, Zeroable)]
+//! #[bytemuck(crate = "multiproc::shared::bytemuck")]
+//! #[repr(C)]
+//! struct Point {
+//!     x: f64,
+//!     y: f64,
+//! }
+//!
+//! # fn main() -> multiproc::Result<()> {
+//! let p = Value::new(Point { x: 1.0, y: 2.0 })?;
+//! p.lock().unwrap().y += 1.0;
+//! assert_eq!(p.get()?.y, 3.0);
+//! # Ok(())
+//! # }
+//! ```
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -13,12 +36,21 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytemuck::Pod;
+/// The crate [`Pod`] and [`Zeroable`] come from, for their derives'
+/// `#[bytemuck(crate = "multiproc::shared::bytemuck")]` (see the module's
+/// example).
+pub use bytemuck;
+/// Plain data, which any bytes are a valid value of: what [`Value`] and
+/// [`Array`] hold. Derive it (and [`Zeroable`]) for a `#[repr(C)]` struct,
+/// as the module's example does.
+pub use bytemuck::Pod;
+/// The all-zero value is valid: needed by [`Pod`]; derive both.
+pub use bytemuck::Zeroable;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 use crate::handoff::{TrackedFd, TravelFd};
-use crate::sync::{LockError, LockResult};
+use crate::sync::{Lock, LockError, LockResult, RLock};
 use crate::sys::{Locked, LockedSlice, SharedRegion};
 
 /// A shared memory segment and its descriptor: what every shared object
@@ -45,7 +77,24 @@ impl Segment {
         deadline: Option<Instant>,
         try_only: bool,
     ) -> LockResult<LockedSlice<'_, T>> {
-        match self.region.lock_slice::<T>(0, data, len, deadline, try_only) {
+        self.lock_data_of(self, data, len, deadline, try_only)
+    }
+
+    /// [`lock`](Segment::lock), lending the data of another segment: a
+    /// `Value` guarded by a lock of the caller's.
+    #[inline]
+    pub(crate) fn lock_data_of<'a, T: Pod>(
+        &'a self,
+        other: &'a Segment,
+        data: usize,
+        len: usize,
+        deadline: Option<Instant>,
+        try_only: bool,
+    ) -> LockResult<LockedSlice<'a, T>> {
+        match self
+            .region
+            .lock_slice_of::<T>(0, &other.region, data, len, deadline, try_only)
+        {
             Ok((Locked::Yes, Some(guard))) => Ok(guard),
             Ok((Locked::OwnerDied, Some(guard))) => Err(LockError::OwnerDied(guard)),
             Ok(_) => Err(LockError::Timeout),
@@ -87,8 +136,10 @@ const LEN: usize = 48;
 /// `Value(typecode, value)`, typed. `get` and `set` take its lock; for a
 /// read-modify-write, hold the guard of [`lock`](Value::lock).
 ///
-/// `T` is any [`bytemuck::Pod`] type: the guide's type codes (`i8`…`u64`,
-/// `f32`, `f64`, `u8` for `c`) and `#[repr(C)]` structs that derive it.
+/// `T` is any [`Pod`] type: the guide's type codes (`i8`…`u64`, `f32`,
+/// `f64`, `u8` for `c`) and `#[repr(C)]` structs that derive it (see the
+/// [module](self)'s example). Each value has a lock of its own, or one
+/// given to [`with_lock`](Value::with_lock) that several share.
 ///
 /// # Examples
 ///
@@ -115,6 +166,9 @@ const LEN: usize = 48;
 /// ```
 pub struct Value<T> {
     seg: Arc<Segment>,
+    /// The lock given to `with_lock`; `None`: the mutex at the head of
+    /// `seg`.
+    lock: Option<ValueLock>,
     _value: PhantomData<T>,
 }
 
@@ -122,8 +176,139 @@ impl<T> Clone for Value<T> {
     fn clone(&self) -> Self {
         Value {
             seg: self.seg.clone(),
+            lock: self.lock.clone(),
             _value: PhantomData,
         }
+    }
+}
+
+/// The lock that guards a [`Value`]: a [`Lock`] or an [`RLock`] — what
+/// [`Value::with_lock`] takes and [`Value::get_lock`] gives back.
+///
+/// With an `RLock`, a thread that holds it may still call the value's
+/// `get`, `set` and `lock`: several values sharing it can be updated
+/// together. With a `Lock` they would wait for themselves, as in Python.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::shared::{Value, ValueLock};
+/// use multiproc::sync::RLock;
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let lock = RLock::new()?;
+/// let (a, b) = (Value::with_lock(10i32, lock.clone())?, Value::with_lock(0i32, lock.clone())?);
+/// {
+///     // A transfer between two values, atomic for every process.
+///     let _both = lock.acquire()?;
+///     a.set(a.get()? - 3)?;
+///     b.set(b.get()? + 3)?;
+/// }
+/// assert_eq!((a.get()?, b.get()?), (7, 3));
+/// assert!(matches!(a.get_lock(), ValueLock::RLock(_)));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ValueLock {
+    /// A plain lock.
+    Lock(Lock),
+    /// A re-entrant lock.
+    RLock(RLock),
+}
+
+impl From<Lock> for ValueLock {
+    fn from(lock: Lock) -> Self {
+        ValueLock::Lock(lock)
+    }
+}
+
+impl From<RLock> for ValueLock {
+    fn from(lock: RLock) -> Self {
+        ValueLock::RLock(lock)
+    }
+}
+
+/// Held while alive: the [`ValueLock`] is released on drop.
+#[must_use = "the lock is released when the guard is dropped"]
+pub struct ValueLockGuard<'a>(#[allow(dead_code)] LockedSlice<'a, u8>);
+
+impl fmt::Debug for ValueLockGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ValueLockGuard")
+    }
+}
+
+impl ValueLock {
+    fn segment(&self) -> &Segment {
+        match self {
+            ValueLock::Lock(l) => &l.seg,
+            ValueLock::RLock(l) => &l.seg,
+        }
+    }
+
+    fn acquire_with(&self, deadline: Option<Instant>, try_only: bool) -> LockResult<ValueLockGuard<'_>> {
+        let r = self.segment().lock::<u8>(0, 0, deadline, try_only);
+        r.map(ValueLockGuard).map_err(|e| e.map(ValueLockGuard))
+    }
+
+    /// Waits for the lock, as [`Lock::acquire`].
+    ///
+    /// # Errors
+    /// [`LockError::OwnerDied`] with the guard when the holder died.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let v = multiproc::shared::Value::new(1u8)?;
+    /// let lock = v.get_lock();
+    /// let held = lock.acquire()?;
+    /// assert!(v.try_lock().is_err()); // the value's own lock is held
+    /// drop(held);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn acquire(&self) -> LockResult<ValueLockGuard<'_>> {
+        self.acquire_with(None, false)
+    }
+
+    /// Waits at most `timeout`, as [`Lock::acquire_timeout`].
+    ///
+    /// # Errors
+    /// [`LockError::Timeout`]; else as [`acquire`](ValueLock::acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let v = multiproc::shared::Value::new(1u8)?;
+    /// assert!(v.get_lock().acquire_timeout(std::time::Duration::from_secs(1)).is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn acquire_timeout(&self, timeout: Duration) -> LockResult<ValueLockGuard<'_>> {
+        self.acquire_with(Some(Instant::now() + timeout), false)
+    }
+
+    /// Takes the lock only if it is free now, as [`Lock::try_acquire`].
+    ///
+    /// # Errors
+    /// [`LockError::Timeout`] when it is held; else as
+    /// [`acquire`](ValueLock::acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let v = multiproc::shared::Value::new(1u8)?;
+    /// let _held = v.lock().unwrap();
+    /// assert!(v.get_lock().try_acquire().is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn try_acquire(&self) -> LockResult<ValueLockGuard<'_>> {
+        self.acquire_with(None, true)
     }
 }
 
@@ -182,10 +367,114 @@ impl<T: Pod> Value<T> {
             .map_err(Error::io("pthread_mutex_init"))?;
         let v = Value {
             seg,
+            lock: None,
             _value: PhantomData,
         };
         v.set(value)?;
         Ok(v)
+    }
+
+    /// A new shared value guarded by `lock`, a [`Lock`] or [`RLock`] that
+    /// other values (or other code) may share — the guide's
+    /// `Value(typecode, value, lock=lock)`. The lock travels with the value
+    /// to a child.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the shared memory cannot be made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use multiproc::prelude::*;
+    /// use multiproc::shared::Value;
+    /// use multiproc::sync::Lock;
+    ///
+    /// #[process_fn]
+    /// fn count(hits: Value<u32>, bytes: Value<u64>) {
+    ///     for _ in 0..100 {
+    ///         // One lock guards both: a reader never sees one updated alone.
+    ///         *hits.lock().unwrap() += 1;
+    ///     }
+    ///     *bytes.lock().unwrap() += 100;
+    /// }
+    ///
+    /// # fn main() -> multiproc::Result<()> {
+    /// let lock = Lock::new()?;
+    /// let hits = Value::with_lock(0u32, lock.clone())?;
+    /// let bytes = Value::with_lock(0u64, lock.clone())?;
+    /// Process::builder().start(count, (hits.clone(), bytes.clone()))?.join()?;
+    /// assert_eq!((hits.get()?, bytes.get()?), (100, 100));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_lock(value: T, lock: impl Into<ValueLock>) -> Result<Self> {
+        let v = Value {
+            seg: Segment::new("multiproc-value", DATA + std::mem::size_of::<T>())?,
+            lock: Some(lock.into()),
+            _value: PhantomData,
+        };
+        v.set(value)?;
+        Ok(v)
+    }
+
+    /// The lock that guards the value — the guide's `get_lock()`: the one
+    /// given to [`with_lock`](Value::with_lock), or the value's own (a
+    /// [`Lock`]). Holding it keeps every other process and thread from the
+    /// value; with a `Lock`, the holder itself must not call `get`, `set` or
+    /// `lock` meanwhile (they would wait for it), with an `RLock` it may.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// use multiproc::shared::{Value, ValueLock};
+    /// let v = Value::new(5i32)?;
+    /// let lock = v.get_lock();
+    /// assert!(matches!(lock, ValueLock::Lock(_)));
+    /// let held = lock.acquire()?;
+    /// assert!(v.try_lock().is_err());
+    /// drop(held);
+    /// assert_eq!(v.get()?, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_lock(&self) -> ValueLock {
+        match &self.lock {
+            Some(lock) => lock.clone(),
+            None => ValueLock::Lock(Lock { seg: self.seg.clone() }),
+        }
+    }
+
+    fn acquire(&self, deadline: Option<Instant>, try_only: bool) -> LockResult<ValueGuard<'_, T>> {
+        let r = match &self.lock {
+            None => self.seg.lock::<T>(DATA, 1, deadline, try_only),
+            Some(lock) => lock.segment().lock_data_of::<T>(&self.seg, DATA, 1, deadline, try_only),
+        };
+        wrap(r, ValueGuard)
+    }
+
+    /// Takes the value's lock only if it is free now — the guide's
+    /// `get_lock().acquire(False)`.
+    ///
+    /// # Errors
+    /// [`LockError::Timeout`] when it is held; else as
+    /// [`lock`](Value::lock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let v = multiproc::shared::Value::new(1u32)?;
+    /// let held = v.lock().unwrap();
+    /// assert!(matches!(v.try_lock(), Err(multiproc::sync::LockError::Timeout)));
+    /// drop(held);
+    /// *v.try_lock().unwrap() += 1;
+    /// assert_eq!(v.get()?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn try_lock(&self) -> LockResult<ValueGuard<'_, T>> {
+        self.acquire(None, true)
     }
 
     /// Holds the value's lock; the guard derefs to the value.
@@ -205,7 +494,7 @@ impl<T: Pod> Value<T> {
     /// # }
     /// ```
     pub fn lock(&self) -> LockResult<ValueGuard<'_, T>> {
-        wrap(self.seg.lock::<T>(DATA, 1, None, false), ValueGuard)
+        self.acquire(None, false)
     }
 
     /// Like [`lock`](Value::lock), waiting at most `timeout`.
@@ -224,10 +513,7 @@ impl<T: Pod> Value<T> {
     /// # }
     /// ```
     pub fn lock_timeout(&self, timeout: Duration) -> LockResult<ValueGuard<'_, T>> {
-        wrap(
-            self.seg.lock::<T>(DATA, 1, Some(Instant::now() + timeout), false),
-            ValueGuard,
-        )
+        self.acquire(Some(Instant::now() + timeout), false)
     }
 
     /// The current value (under the lock; a dead holder's value is read
@@ -507,16 +793,34 @@ struct ArrayWire {
     len: u64,
 }
 
+#[derive(Serialize)]
+struct ValueWireRef<'a> {
+    seg: &'a Segment,
+    lock: Option<&'a ValueLock>,
+}
+
+#[derive(Deserialize)]
+struct ValueWire {
+    seg: Segment,
+    lock: Option<ValueLock>,
+}
+
 impl<T> Serialize for Value<T> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.seg.serialize(s)
+        ValueWireRef {
+            seg: &self.seg,
+            lock: self.lock.as_ref(),
+        }
+        .serialize(s)
     }
 }
 
 impl<'de, T: Pod> Deserialize<'de> for Value<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let wire = ValueWire::deserialize(d)?;
         Ok(Value {
-            seg: value_segment::<T, D>(d)?,
+            seg: checked_value_segment::<T>(wire.seg).map_err(serde::de::Error::custom)?,
+            lock: wire.lock,
             _value: PhantomData,
         })
     }
@@ -935,11 +1239,13 @@ impl<'de, T: Pod> Deserialize<'de> for RawArray<T> {
 /// A received segment for one `T` (a `Value` or `RawValue`), checked to
 /// be large enough.
 fn value_segment<'de, T: Pod, D: Deserializer<'de>>(d: D) -> std::result::Result<Arc<Segment>, D::Error> {
-    let seg = Segment::deserialize(d)?;
+    checked_value_segment::<T>(Segment::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+/// `seg`, when it is large enough for one `T`.
+fn checked_value_segment<T: Pod>(seg: Segment) -> std::result::Result<Arc<Segment>, &'static str> {
     if seg.region.len() < DATA + std::mem::size_of::<T>() {
-        return Err(serde::de::Error::custom(
-            "a shared value's segment is too small for its type",
-        ));
+        return Err("a shared value's segment is too small for its type");
     }
     Ok(Arc::new(seg))
 }

@@ -125,7 +125,8 @@ macro_rules! robust_lock {
         $(#[$doc])*
         #[derive(Clone)]
         pub struct $name {
-            seg: Arc<Segment>,
+            /// The segment whose mutex, at offset 0, this lock is.
+            pub(crate) seg: Arc<Segment>,
         }
 
         impl fmt::Debug for $name {

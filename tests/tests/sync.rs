@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use multiproc::prelude::*;
-use multiproc::shared::{Array, Value};
+use multiproc::shared::{Array, Pod, Value, ValueLock, Zeroable};
 use multiproc::sync::{BoundedSemaphore, Event, Lock, LockError, RLock, Semaphore};
 use multiproc_tests::{eventually, METHODS, PATIENCE};
 
@@ -143,6 +143,124 @@ fn a_value_whose_holder_died_can_be_repaired() {
         other => panic!("{other:?}"),
     }
     assert_eq!(v.get().unwrap(), 0);
+}
+
+/// Moves one unit from `from` to `to`, `n` times, each move atomic under
+/// the re-entrant lock the two values share.
+#[process_fn]
+fn transfer(from: Value<i64>, to: Value<i64>, n: u32) {
+    for _ in 0..n {
+        let lock = from.get_lock();
+        let _both = lock.acquire().unwrap();
+        from.set(from.get().unwrap() - 1).unwrap();
+        to.set(to.get().unwrap() + 1).unwrap();
+    }
+}
+
+#[test]
+fn values_sharing_an_rlock_update_together_across_processes() {
+    for method in METHODS {
+        let lock = RLock::new().unwrap();
+        let a = Value::with_lock(10_000i64, lock.clone()).unwrap();
+        let b = Value::with_lock(0i64, lock.clone()).unwrap();
+        let mut kids: Vec<_> = (0..2)
+            .map(|_| {
+                Process::builder()
+                    .start_method(method)
+                    .start(transfer, (a.clone(), b.clone(), 2_000))
+                    .unwrap()
+            })
+            .collect();
+        // Under the shared lock, no move is ever seen half done.
+        while kids.iter().any(|k| k.is_alive()) {
+            let _both = lock.acquire().unwrap();
+            assert_eq!(a.get().unwrap() + b.get().unwrap(), 10_000, "{method}");
+            drop(_both);
+            // Pacing only (not synchronisation): leave the lock to the children.
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for k in &mut kids {
+            k.join_timeout(PATIENCE).unwrap();
+        }
+        assert_eq!((a.get().unwrap(), b.get().unwrap()), (6_000, 4_000), "{method}");
+        assert!(matches!(b.get_lock(), ValueLock::RLock(_)));
+    }
+}
+
+#[test]
+fn a_shared_lock_excludes_every_value_it_guards() {
+    let lock = Lock::new().unwrap();
+    let a = Value::with_lock(1u8, lock.clone()).unwrap();
+    let b = Value::with_lock(2u16, lock.clone()).unwrap();
+    {
+        let _a = a.lock().unwrap();
+        assert!(matches!(b.try_lock(), Err(LockError::Timeout)));
+        assert!(matches!(lock.try_acquire(), Err(LockError::Timeout)));
+        assert!(matches!(b.get_lock().try_acquire(), Err(LockError::Timeout)));
+    }
+    {
+        let _held = lock.acquire().unwrap();
+        assert!(matches!(a.try_lock(), Err(LockError::Timeout)));
+        assert!(a.lock_timeout(Duration::from_millis(10)).is_err());
+    }
+    *b.try_lock().unwrap() += 1;
+    assert_eq!((a.get().unwrap(), b.get().unwrap()), (1, 3));
+    assert!(matches!(a.get_lock(), ValueLock::Lock(_)));
+    // A value's own lock is what `get_lock` gives when none was given.
+    let own = Value::new(0u32).unwrap();
+    let own_lock = own.get_lock();
+    let held = own_lock.acquire().unwrap();
+    assert!(matches!(own.try_lock(), Err(LockError::Timeout)));
+    drop(held);
+    assert!(own.try_lock().is_ok());
+}
+
+#[test]
+fn a_dead_holder_of_a_shared_lock_is_reported_by_the_value() {
+    for method in METHODS {
+        let lock = Lock::new().unwrap();
+        let v = Value::with_lock(7u64, lock.clone()).unwrap();
+        let held = Event::new().unwrap();
+        let mut holder = Process::builder()
+            .start_method(method)
+            .start(hold_forever, (lock.clone(), held.clone()))
+            .unwrap();
+        assert!(held.wait_timeout(PATIENCE));
+        assert!(matches!(v.try_lock(), Err(LockError::Timeout)), "{method}");
+        holder.kill().unwrap();
+        let _ = holder.join_timeout(PATIENCE);
+        match v.lock_timeout(PATIENCE) {
+            Err(LockError::OwnerDied(g)) => assert_eq!(*g, 7, "{method}"),
+            other => panic!("{method}: {other:?}"),
+        }
+        assert_eq!(v.get().unwrap(), 7);
+    }
+}
+
+/// A struct of the test's own, derived through the re-exports: this crate
+/// has no `bytemuck` dependency.
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[bytemuck(crate = "multiproc::shared::bytemuck")]
+#[repr(C)]
+struct Point {
+    x: f64,
+    y: f64,
+}
+
+#[process_fn]
+fn move_point(p: Value<Point>) {
+    p.lock().unwrap().x += 1.0;
+}
+
+#[test]
+fn a_derived_pod_struct_needs_no_bytemuck_of_its_own() {
+    let p = Value::new(Point { x: 1.0, y: 2.0 }).unwrap();
+    Process::builder()
+        .start(move_point, (p.clone(),))
+        .unwrap()
+        .join_timeout(PATIENCE)
+        .unwrap();
+    assert_eq!(p.get().unwrap(), Point { x: 2.0, y: 2.0 });
 }
 
 #[test]

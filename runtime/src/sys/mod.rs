@@ -1111,20 +1111,23 @@ impl<T> fmt::Debug for LockedSlice<'_, T> {
 }
 
 impl SharedRegion {
-    /// Locks the mutex at `mutex` and lends the `len` values of `T` at
-    /// `data`. `Busy` comes back without a guard.
-    pub(crate) fn lock_slice<T: bytemuck::Pod>(
-        &self,
+    /// Locks the mutex at `mutex` here and lends the `len` values of `T` at
+    /// `data` in `region` — this one, or another (a `Value` guarded by a
+    /// `Lock` of the caller's). Every user of that data must take this same
+    /// mutex: the caller's duty. `Busy` comes back without a guard.
+    pub(crate) fn lock_slice_of<'a, T: bytemuck::Pod>(
+        &'a self,
         mutex: usize,
+        region: &'a SharedRegion,
         data: usize,
         len: usize,
         deadline: Option<Instant>,
         try_only: bool,
-    ) -> io::Result<(Locked, Option<LockedSlice<'_, T>>)> {
+    ) -> io::Result<(Locked, Option<LockedSlice<'a, T>>)> {
         let size = std::mem::size_of::<T>()
             .checked_mul(len)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "too long"))?;
-        let ptr = self
+        let ptr = region
             .checked_ptr(data, size, std::mem::align_of::<T>())
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "data outside the region"))?;
         let locked = self.lock_mutex(mutex, deadline, try_only)?;
@@ -1149,8 +1152,9 @@ impl<T> std::ops::Deref for LockedSlice<'_, T> {
 
     fn deref(&self) -> &[T] {
         // SAFETY: the range is in bounds and aligned (checked when the guard
-        // was made), `T: Pod` makes any bytes a valid `T`, and the mutex we
-        // hold is what every process takes before touching this data.
+        // was made) in a region borrowed for as long as the guard lives,
+        // `T: Pod` makes any bytes a valid `T`, and the mutex we hold is
+        // what every process takes before touching this data.
         unsafe { std::slice::from_raw_parts(self.data, self.len) }
     }
 }
