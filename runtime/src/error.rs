@@ -201,8 +201,10 @@ pub enum Error {
     /// (75 ms in all). Retrying later may work.
     #[error("the manager is busy: {0}")]
     ManagerBusy(String),
-    /// The handshake with a manager's server did not finish within this
-    /// total time (however the bytes trickled in).
+    /// Connecting to a manager's server and the handshake with it did not
+    /// finish within this total time (however the bytes trickled in): 10 s,
+    /// or the timeout given to
+    /// [`BaseManager::connect_timeout`](crate::manager::BaseManager::connect_timeout).
     #[error("the handshake with the manager did not finish within {0:?}")]
     HandshakeTimeout(Duration),
     /// A lock was acquired from a holder that died while holding it (what

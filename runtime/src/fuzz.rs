@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::codec::{self, FrameReader};
 use crate::error::{Error, Result};
-use crate::manager::conn::{client_handshake, FrameAuth, Reply, Request};
+use crate::manager::conn::{client_handshake, Deadline, FrameAuth, Reply, Request, CLIENT_HANDSHAKE_TIMEOUT};
 use crate::pool::wire::{decode_until_failure, run_chunk, ItemOutcome, Replies, Reply as PoolReply, Task};
 
 /// The decoders, by name.
@@ -108,7 +108,8 @@ fn manager_handshake(bytes: &[u8]) -> Result<bool> {
     // The socket's buffer takes a few KiB at once: more is never read.
     let _ = server.write_all(&bytes[..bytes.len().min(4096)]);
     let _ = server.shutdown(Shutdown::Write);
-    Ok(client_handshake(&mut client.into(), b"fuzz").is_ok())
+    let by = Deadline::after(CLIENT_HANDSHAKE_TIMEOUT);
+    Ok(client_handshake(&mut client.into(), b"fuzz", by).is_ok())
 }
 
 /// Valid inputs of `target`, to mutate.

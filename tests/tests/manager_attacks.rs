@@ -448,6 +448,71 @@ fn handshake_failures_are_told_apart() {
     server.shutdown();
 }
 
+/// `connect_timeout` gives up at the caller's deadline on a server that
+/// takes the connection and then says nothing, reporting that deadline;
+/// an honest server is reached; a zero timeout is refused.
+#[test]
+fn connect_timeout_bounds_connect_and_handshake() {
+    // Bound but never accepting: the kernel completes the TCP connect, and
+    // the greeting never comes.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = silent.local_addr().unwrap().to_string();
+    let limit = Duration::from_millis(300);
+    let started = Instant::now();
+    let got = BaseManager::connect_timeout(&address, b"k", limit);
+    let took = started.elapsed();
+    assert!(matches!(got, Err(Error::HandshakeTimeout(d)) if d == limit), "{got:?}");
+    assert!(took >= limit && took < PATIENCE, "gave up after {took:?}");
+    drop(silent);
+
+    let server = BaseManager::builder()
+        .authkey(b"k")
+        .register_shared("d", Object::dict())
+        .start()
+        .unwrap();
+    let address = server.address().to_string();
+    let client = BaseManager::connect_timeout(&address, b"k", PATIENCE).unwrap();
+    let d: DictProxy<u8, u8> = client.get("d").unwrap();
+    d.insert(&1, &2).unwrap();
+    assert_eq!(d.get(&1).unwrap(), Some(2));
+    let got = BaseManager::connect_timeout(&address, b"k", Duration::ZERO);
+    assert!(matches!(got, Err(Error::Usage(_))), "{got:?}");
+    let got = BaseManager::connect_timeout(&address, b"wrong", PATIENCE);
+    assert!(matches!(got, Err(Error::AuthenticationFailed(_))), "{got:?}");
+    server.shutdown();
+}
+
+/// A local twin whose backlog is full (its server accepts nothing) makes a
+/// Unix `connect` wait: `connect_timeout` bounds that wait too.
+#[test]
+fn connect_timeout_bounds_a_local_connect_that_would_wait() {
+    if !is_root() {
+        eprintln!("skipped: needs the twin directory of root");
+        return;
+    }
+    let server = BaseManager::builder().authkey(b"k").start().unwrap();
+    let address = server.address().to_string();
+    let Address::Tcp(tcp) = server.address() else {
+        unreachable!()
+    };
+    let path = std::path::PathBuf::from(format!("/run/multiproc/basemanager-{}.sock", tcp.port()));
+    assert!(path.exists(), "the server made no twin at {}", path.display());
+    // A stuck twin in its place: a backlog of none, taken by one connect.
+    std::fs::remove_file(&path).unwrap();
+    let stuck = UnixListener::bind(&path).unwrap();
+    // SAFETY: re-listening on our own listening socket sets its backlog.
+    assert_eq!(unsafe { libc::listen(stuck.as_raw_fd(), 0) }, 0);
+    let _queued = UnixStream::connect(&path).unwrap();
+    let limit = Duration::from_millis(300);
+    let started = Instant::now();
+    let got = BaseManager::connect_timeout(&address, b"k", limit);
+    let took = started.elapsed();
+    assert!(matches!(got, Err(Error::HandshakeTimeout(d)) if d == limit), "{got:?}");
+    assert!(took >= limit && took < PATIENCE, "gave up after {took:?}");
+    let _ = std::fs::remove_file(&path);
+    server.shutdown();
+}
+
 /// What a relay between an honest client and the server does once the
 /// handshake (which it passes through untouched) is over.
 #[derive(Debug, Clone, Copy)]

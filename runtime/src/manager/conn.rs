@@ -24,7 +24,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::linux::net::SocketAddrExt;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -67,6 +67,43 @@ fn fits(len: usize) -> Result<()> {
     }
     Ok(())
 }
+/// The time a client has left to connect and authenticate: a deadline,
+/// and the limit it was set from (which a timeout error reports).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    at: Instant,
+    limit: Duration,
+}
+
+impl Deadline {
+    /// `limit` from now.
+    pub(crate) fn after(limit: Duration) -> Deadline {
+        Deadline {
+            at: Instant::now() + limit,
+            limit,
+        }
+    }
+
+    /// The instant it passes.
+    pub(crate) fn at(&self) -> Instant {
+        self.at
+    }
+
+    /// What is left, or the timeout error once nothing is.
+    fn left(&self) -> Result<Duration> {
+        let left = self.at.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(self.expired());
+        }
+        Ok(left)
+    }
+
+    /// The error of a connection not made in time.
+    pub(crate) fn expired(&self) -> Error {
+        Error::HandshakeTimeout(self.limit)
+    }
+}
+
 /// The pauses before a client asks a busy server again (75 ms in all).
 const BUSY_RETRIES: [Duration; 3] = [
     Duration::from_millis(5),
@@ -114,13 +151,15 @@ impl Address {
             .ok_or_else(|| Error::Usage(format!("`{text}` resolves to no address").into()))
     }
 
-    fn connect(&self) -> Result<Stream> {
-        let fail = |e: std::io::Error| Error::Manager(format!("cannot connect to the manager at {self}: {e}"));
+    fn connect(&self, by: Deadline) -> Result<Stream> {
+        let fail = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::TimedOut => by.expired(),
+            _ => Error::Manager(format!("cannot connect to the manager at {self}: {e}")),
+        };
         match self {
-            Address::Tcp(a) => Ok(Stream::from(TcpStream::connect(a).map_err(fail)?)),
+            Address::Tcp(a) => Ok(Stream::from(TcpStream::connect_timeout(a, by.left()?).map_err(fail)?)),
             Address::Unix(name) => {
-                let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).map_err(fail)?;
-                let stream = UnixStream::connect_addr(&addr).map_err(fail)?;
+                let stream = sys::unix_connect(name.as_bytes(), true, Some(by.at())).map_err(fail)?;
                 // Anyone can bind an abstract name (once its server is
                 // gone): talk only to a server of our own user.
                 local::check_peer(stream.as_fd(), &format!("the manager socket {self}"))?;
@@ -437,13 +476,16 @@ impl Stream {
     }
 
     /// Client side: takes the page the server offers on a Unix connection.
-    fn take_slot(&mut self) -> Result<()> {
+    fn take_slot(&mut self, by: Deadline) -> Result<()> {
         if !matches!(self.sock, Sock::Unix(_)) {
             return Ok(());
         }
-        let deadline = Instant::now() + CLIENT_HANDSHAKE_TIMEOUT;
-        let ready = sys::poll(&[(self.sock_fd(), sys::POLLIN)], Some(deadline)).map_err(Error::io("poll"))?;
+        by.left()?;
+        let ready = sys::poll(&[(self.sock_fd(), sys::POLLIN)], Some(by.at())).map_err(Error::io("poll"))?;
         if ready.first().is_none_or(|r| *r == 0) {
+            if by.left().is_err() {
+                return Err(by.expired());
+            }
             return Err(Error::Manager("the server offered no shared page".into()));
         }
         let mut one = [0u8; 1];
@@ -855,15 +897,12 @@ impl Stream {
         .map_err(Error::io("fcntl"))
     }
 
-    /// Fills `buf` before `deadline` (the client's handshake): the one
-    /// deadline covers every read, however slowly the bytes come.
-    fn read_by(&mut self, buf: &mut [u8], deadline: Instant) -> Result<()> {
+    /// Fills `buf` before `by` (the client's handshake): the one deadline
+    /// covers every read, however slowly the bytes come.
+    fn read_by(&mut self, buf: &mut [u8], by: Deadline) -> Result<()> {
         let mut filled = 0;
         while filled < buf.len() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Error::HandshakeTimeout(CLIENT_HANDSHAKE_TIMEOUT));
-            }
+            let left = by.left()?;
             self.set_read_timeout(Some(left));
             match self.io().read(&mut buf[filled..]) {
                 Ok(0) => {
@@ -884,10 +923,9 @@ impl Stream {
     }
 }
 
-/// The client's side of the handshake, all of it within
-/// [`CLIENT_HANDSHAKE_TIMEOUT`].
-pub(crate) fn client_handshake(stream: &mut Stream, key: &[u8]) -> Result<()> {
-    let deadline = Instant::now() + CLIENT_HANDSHAKE_TIMEOUT;
+/// The client's side of the handshake, all of it before `deadline`
+/// (by default [`CLIENT_HANDSHAKE_TIMEOUT`] from the connect).
+pub(crate) fn client_handshake(stream: &mut Stream, key: &[u8], deadline: Deadline) -> Result<()> {
     let busy = || Error::ManagerBusy("the server has no room for another connection now".into());
     let mut status = [0u8; 1];
     stream.read_by(&mut status, deadline)?;
@@ -1010,6 +1048,8 @@ pub(crate) struct Client {
     /// forked child's copy of a parent's client.
     generation: u32,
     idle: Mutex<Vec<Stream>>,
+    /// How long each new connection may take to connect and authenticate.
+    timeout: Duration,
     /// In a forked child: its own client, which lives as long as this one
     /// (the server counts a client's locks as its own until it is gone).
     /// Fork-local, so a grandchild never waits on a lock its parent held.
@@ -1020,22 +1060,32 @@ impl Client {
     /// A client of the server at `address`; connects (and authenticates)
     /// once now, so a wrong key or a missing server is an error here.
     pub(crate) fn connect(address: Address, authkey: Arc<[u8]>) -> Result<Arc<Client>> {
-        Client::make(address, authkey, None)
+        let by = Deadline::after(CLIENT_HANDSHAKE_TIMEOUT);
+        Client::make(address, authkey, None, by)
     }
 
     /// Like [`connect`](Client::connect), through the server's local twin
     /// when `address` is a loopback TCP address and the twin is there
     /// (see [`local`]): an error when a twin is there but is not the
     /// server's, never a silent fall back.
-    pub(crate) fn connect_local(address: Address, authkey: Arc<[u8]>) -> Result<Arc<Client>> {
+    ///
+    /// Finding the twin, connecting and the handshake all happen within
+    /// `timeout`, and so does each connection the client opens later.
+    pub(crate) fn connect_local(address: Address, authkey: Arc<[u8]>, timeout: Duration) -> Result<Arc<Client>> {
+        let by = Deadline::after(timeout);
         let twin = match &address {
-            Address::Tcp(a) if a.ip().is_loopback() => local::find_twin(a.port())?,
+            Address::Tcp(a) if a.ip().is_loopback() => local::find_twin(a.port(), by)?,
             _ => None,
         };
-        Client::make(address, authkey, twin)
+        Client::make(address, authkey, twin, by)
     }
 
-    fn make(address: Address, authkey: Arc<[u8]>, twin: Option<(PathBuf, UnixStream)>) -> Result<Arc<Client>> {
+    fn make(
+        address: Address,
+        authkey: Arc<[u8]>,
+        twin: Option<(PathBuf, UnixStream)>,
+        by: Deadline,
+    ) -> Result<Arc<Client>> {
         let mut id = [0u8; 8];
         random_bytes(&mut id)?;
         let (twin, first) = match twin {
@@ -1049,10 +1099,11 @@ impl Client {
             id: u64::from_le_bytes(id),
             generation: sys::fork_generation(),
             idle: Mutex::new(Vec::new()),
+            timeout: by.limit,
             forked: sys::ForkLocal::new(Default::default),
         });
-        let first = match first.map(|stream| client.setup(stream)) {
-            Some(Err(Error::ManagerBusy(_))) | None => client.open()?,
+        let first = match first.map(|stream| client.setup(stream, by)) {
+            Some(Err(Error::ManagerBusy(_))) | None => client.open_by(by)?,
             Some(done) => done?,
         };
         client.idle.lock().unwrap_or_else(|p| p.into_inner()).push(first);
@@ -1077,7 +1128,7 @@ impl Client {
         if let Some(c) = found {
             return Ok(c);
         }
-        let client = Client::connect_local(address.clone(), authkey.clone())?;
+        let client = Client::connect_local(address.clone(), authkey.clone(), CLIENT_HANDSHAKE_TIMEOUT)?;
         clients.push(Arc::downgrade(&client));
         Ok(client)
     }
@@ -1088,49 +1139,59 @@ impl Client {
         if let Some(c) = forked.as_ref() {
             return Ok(c.clone());
         }
+        let by = Deadline::after(self.timeout);
         let c = match self.twin {
-            Some(_) => Client::connect_local(self.address.clone(), self.authkey.clone())?,
-            None => Client::connect(self.address.clone(), self.authkey.clone())?,
+            Some(_) => Client::connect_local(self.address.clone(), self.authkey.clone(), self.timeout)?,
+            None => Client::make(self.address.clone(), self.authkey.clone(), None, by)?,
         };
         *forked = Some(c.clone());
         Ok(c)
     }
 
-    /// A new authenticated connection. A server that says it is busy is
-    /// asked again a few times within [`BUSY_RETRIES`]: under a flood of
-    /// connects it makes room by dropping the oldest connections not yet
-    /// authenticated, and an honest client can be one of them.
+    /// A new authenticated connection, within the client's timeout.
     fn open(&self) -> Result<Stream> {
+        self.open_by(Deadline::after(self.timeout))
+    }
+
+    /// A new authenticated connection before `by`. A server that says it
+    /// is busy is asked again a few times within [`BUSY_RETRIES`] (while
+    /// time is left): under a flood of connects it makes room by dropping
+    /// the oldest connections not yet authenticated, and an honest client
+    /// can be one of them.
+    fn open_by(&self, by: Deadline) -> Result<Stream> {
         let mut retries = BUSY_RETRIES.iter();
         loop {
-            match self.open_once() {
+            match self.open_once(by) {
                 Err(Error::ManagerBusy(m)) => match retries.next() {
-                    Some(pause) => std::thread::sleep(*pause),
-                    None => return Err(Error::ManagerBusy(m)),
+                    Some(pause) if Instant::now() + *pause < by.at() => std::thread::sleep(*pause),
+                    _ => return Err(Error::ManagerBusy(m)),
                 },
                 other => return other,
             }
         }
     }
 
-    fn open_once(&self) -> Result<Stream> {
+    fn open_once(&self, by: Deadline) -> Result<Stream> {
         let stream = match &self.twin {
             Some(path) => {
-                let fail = |e: std::io::Error| Error::Manager(format!("cannot connect to {}: {e}", path.display()));
-                let stream = UnixStream::connect(path).map_err(fail)?;
+                let fail = |e: std::io::Error| match e.kind() {
+                    std::io::ErrorKind::TimedOut => by.expired(),
+                    _ => Error::Manager(format!("cannot connect to {}: {e}", path.display())),
+                };
+                let stream = sys::unix_connect(path.as_os_str().as_bytes(), false, Some(by.at())).map_err(fail)?;
                 local::check_peer(stream.as_fd(), &format!("the manager socket {}", path.display()))?;
                 Stream::from(stream)
             }
-            None => self.address.connect()?,
+            None => self.address.connect(by)?,
         };
-        self.setup(stream)
+        self.setup(stream, by)
     }
 
-    /// Authenticates a new connection and says who we are.
-    fn setup(&self, mut stream: Stream) -> Result<Stream> {
-        client_handshake(&mut stream, &self.authkey)?;
+    /// Authenticates a new connection and says who we are, before `by`.
+    fn setup(&self, mut stream: Stream, by: Deadline) -> Result<Stream> {
+        client_handshake(&mut stream, &self.authkey, by)?;
         stream.send(&Request::Hello { client: self.id })?;
-        stream.take_slot()?;
+        stream.take_slot(by)?;
         Ok(stream)
     }
 

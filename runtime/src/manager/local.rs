@@ -21,12 +21,14 @@
 
 use std::io;
 use std::os::fd::BorrowedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
+use super::conn::Deadline;
 use crate::error::{Error, Result};
-use crate::sys::peercred;
+use crate::sys::{self, peercred};
 
 /// The directory where servers of `uid` keep their twins, if that user has
 /// one that no other user could have made.
@@ -141,7 +143,7 @@ pub(crate) fn bind_twin(port: u16) -> Result<Option<Twin>> {
 /// # Errors
 /// [`Error::AuthenticationFailed`] when the directory or the socket's
 /// owner is not what a server of this user would have made.
-pub(crate) fn find_twin(port: u16) -> Result<Option<(PathBuf, UnixStream)>> {
+pub(crate) fn find_twin(port: u16, by: Deadline) -> Result<Option<(PathBuf, UnixStream)>> {
     let uid = peercred::euid();
     let Some(path) = twin_path(uid, port) else {
         return Ok(None);
@@ -152,9 +154,10 @@ pub(crate) fn find_twin(port: u16) -> Result<Option<(PathBuf, UnixStream)>> {
     if !check_dir(dir, uid)? {
         return Ok(None);
     }
-    let stream = match UnixStream::connect(&path) {
+    let stream = match sys::unix_connect(path.as_os_str().as_bytes(), false, Some(by.at())) {
         Ok(s) => s,
         Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused) => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(by.expired()),
         Err(e) => return Err(Error::Manager(format!("cannot connect to {}: {e}", path.display()))),
     };
     check_peer(

@@ -1046,11 +1046,48 @@ impl BaseManager {
     /// # drop(client);
     /// ```
     pub fn connect(address: &str, authkey: &[u8]) -> Result<ManagerClient> {
+        BaseManager::connect_timeout(address, authkey, conn::CLIENT_HANDSHAKE_TIMEOUT)
+    }
+
+    /// Like [`connect`](BaseManager::connect), within `timeout` instead of
+    /// 10 s: connecting (a TCP connect to an unreachable host included) and
+    /// the handshake together. Every connection the client opens later —
+    /// a call made while others are in flight needs one — has as long.
+    /// Resolving a host name is not bounded: give an IP address when that
+    /// matters.
+    ///
+    /// # Errors
+    /// [`Error::HandshakeTimeout`] carrying `timeout` when the server does
+    /// not accept and authenticate the connection in time;
+    /// [`Error::Usage`] for a zero `timeout`; else as
+    /// [`connect`](BaseManager::connect).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use multiproc::manager::BaseManager;
+    /// use std::time::Duration;
+    /// # fn main() -> multiproc::Result<()> {
+    /// let server = BaseManager::builder().authkey(b"k").start()?;
+    /// let client = BaseManager::connect_timeout(&server.address().to_string(), b"k", Duration::from_secs(60))?;
+    /// # drop(client);
+    /// // A listener that never answers: the handshake gives up in time.
+    /// let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let address = silent.local_addr().unwrap().to_string();
+    /// let err = BaseManager::connect_timeout(&address, b"k", Duration::from_millis(100)).unwrap_err();
+    /// assert!(matches!(err, multiproc::Error::HandshakeTimeout(d) if d == Duration::from_millis(100)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn connect_timeout(address: &str, authkey: &[u8], timeout: Duration) -> Result<ManagerClient> {
+        if timeout.is_zero() {
+            return Err(Error::Usage("a connect timeout must be more than zero".into()));
+        }
         // A server on this machine is reached through its verified local
         // twin, where calls go through a shared page instead of the
         // network stack (see `local`).
         Ok(ManagerClient {
-            client: Client::connect_local(Address::tcp(address)?, authkey.into())?,
+            client: Client::connect_local(Address::tcp(address)?, authkey.into(), timeout)?,
         })
     }
 

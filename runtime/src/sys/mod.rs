@@ -506,6 +506,68 @@ pub(crate) fn set_socket_buffers(sock: BorrowedFd<'_>, bytes: i32) {
     }
 }
 
+/// Connects a close-on-exec `AF_UNIX` stream socket to `name`: a path, or
+/// (with `abstract_name`) a name in the abstract namespace. A listener whose
+/// backlog is full makes `connect` wait; with a `deadline` it waits no
+/// longer than that (the kernel bounds a blocking `connect` by the
+/// socket's send timeout) and fails with `TimedOut`.
+pub(crate) fn unix_connect(
+    name: &[u8],
+    abstract_name: bool,
+    deadline: Option<Instant>,
+) -> io::Result<std::os::unix::net::UnixStream> {
+    // SAFETY: `sockaddr_un` is plain data, and all zeroes is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    // An abstract name starts with a NUL byte; a path ends with one.
+    let start = usize::from(abstract_name);
+    let used = start + name.len() + usize::from(!abstract_name);
+    if name.is_empty() || used > addr.sun_path.len() || (!abstract_name && name.contains(&0)) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a usable socket name"));
+    }
+    for (slot, b) in addr.sun_path[start..].iter_mut().zip(name) {
+        *slot = *b as libc::c_char;
+    }
+    let len = std::mem::offset_of!(libc::sockaddr_un, sun_path) + used;
+    // SAFETY: a plain syscall with integer arguments.
+    let fd = cvt(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: the kernel just returned this descriptor to us alone.
+    let stream = std::os::unix::net::UnixStream::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    if let Some(deadline) = deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        stream.set_write_timeout(Some(left))?;
+    }
+    loop {
+        // SAFETY: `addr` is an initialized `sockaddr_un` whose first `len`
+        // bytes are the address; the descriptor is ours.
+        let r = unsafe {
+            libc::connect(
+                stream.as_raw_fd(),
+                (&raw const addr).cast::<libc::sockaddr>(),
+                len as libc::socklen_t,
+            )
+        };
+        if r == 0 {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EISCONN) => break,
+            Some(libc::EAGAIN | libc::EINPROGRESS) => return Err(io::ErrorKind::TimedOut.into()),
+            _ => return Err(e),
+        }
+    }
+    if deadline.is_some() {
+        // Later writes have timeouts of their own.
+        stream.set_write_timeout(None)?;
+    }
+    Ok(stream)
+}
+
 /// A connected pair of `AF_UNIX` stream sockets, both close-on-exec.
 pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
     unix_pair(libc::SOCK_STREAM)
