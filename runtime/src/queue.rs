@@ -929,7 +929,10 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         self.put_deadline(item, None)
     }
 
-    /// Puts an item, waiting at most `timeout` for room.
+    /// Puts an item, waiting at most `timeout` for room. The item is only
+    /// borrowed (it is encoded), so a put that fails loses nothing: the
+    /// caller still has it to put again — unlike the thread queue's, which
+    /// takes it and gives it back in a [`PutError`](crate::thread::PutError).
     ///
     /// # Errors
     /// [`Error::Full`] once the time is up; else as [`put`](Queue::put).
@@ -940,8 +943,12 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # fn main() -> multiproc::Result<()> {
     /// let q = multiproc::queue::Queue::bounded(1)?;
     /// q.put(&1)?;
-    /// let r = q.put_timeout(&2, std::time::Duration::from_millis(10));
+    /// let item = 2;
+    /// let r = q.put_timeout(&item, std::time::Duration::from_millis(10));
     /// assert!(matches!(r, Err(multiproc::Error::Full)));
+    /// assert_eq!(q.get()?, 1);
+    /// q.put(&item)?; // still ours: put it again
+    /// assert_eq!(q.get()?, 2);
     /// # Ok(())
     /// # }
     /// ```
@@ -949,7 +956,9 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         self.put_deadline(item, Some(Instant::now() + timeout))
     }
 
-    /// Puts an item only if there is room now (`put_nowait`).
+    /// Puts an item only if there is room now (`put_nowait`). As with
+    /// [`put_timeout`](Queue::put_timeout), a failed put loses nothing: the
+    /// item is only borrowed.
     ///
     /// # Errors
     /// [`Error::Full`]; else as [`put`](Queue::put).

@@ -7,7 +7,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multiproc::thread::{JoinableQueue, Queue, SimpleQueue};
+use multiproc::thread::{JoinableQueue, PutError, Queue, SimpleQueue};
 use multiproc::Error;
 use multiproc_tests::PATIENCE;
 
@@ -93,7 +93,10 @@ fn a_bounded_put_waits_until_a_get_frees_room() {
     };
     started_rx.recv_timeout(PATIENCE).unwrap();
     // Still full: another put times out, and gives the putter time to block.
-    assert!(matches!(q.put_timeout(4, Duration::from_millis(100)), Err(Error::Full)));
+    assert!(matches!(
+        q.put_timeout(4, Duration::from_millis(100)),
+        Err(PutError::Full(4))
+    ));
     assert!(!done.load(Ordering::SeqCst), "a put on a full queue returned");
     assert_eq!(q.qsize(), 2);
     assert_eq!(q.get_timeout(PATIENCE).unwrap(), 1);
@@ -130,7 +133,7 @@ fn try_put_and_try_get_do_not_wait() {
     assert!(matches!(q.try_get(), Err(Error::Empty)));
     q.try_put(1).unwrap();
     assert!(q.is_full());
-    assert!(matches!(q.try_put(2), Err(Error::Full)));
+    assert!(matches!(q.try_put(2), Err(PutError::Full(2))));
     assert_eq!(q.try_get().unwrap(), 1);
     assert!(matches!(q.try_get(), Err(Error::Empty)));
     assert!(!q.is_full());
@@ -155,7 +158,10 @@ fn timeouts_give_full_and_empty() {
 
     q.put(1).unwrap();
     let t = Instant::now();
-    assert!(matches!(q.put_timeout(2, Duration::from_millis(50)), Err(Error::Full)));
+    assert!(matches!(
+        q.put_timeout(2, Duration::from_millis(50)),
+        Err(PutError::Full(2))
+    ));
     assert!(t.elapsed() >= Duration::from_millis(50));
 
     // A timeout too large for an `Instant` waits without a deadline.
@@ -236,7 +242,10 @@ fn a_put_under_way_when_its_handle_closes_is_not_lost() {
             if round % 2 == 0 {
                 // Gives the putter time to block on the full queue; on odd
                 // rounds the close races the put's start.
-                assert!(matches!(q.put_timeout(0, Duration::from_millis(20)), Err(Error::Full)));
+                assert!(matches!(
+                    q.put_timeout(0, Duration::from_millis(20)),
+                    Err(PutError::Full(0))
+                ));
             }
             q.close();
             let got = drain_until_disconnected(&reader);
@@ -293,7 +302,10 @@ fn a_put_that_times_out_after_the_last_close_disconnects_getters() {
         // closed meanwhile, so it was the last way an item could come.
         let putter = s.spawn(|| q.put_timeout(2, Duration::from_millis(200)));
         q.close();
-        assert!(matches!(putter.join().unwrap(), Err(Error::Full | Error::QueueClosed)));
+        assert!(matches!(
+            putter.join().unwrap(),
+            Err(PutError::Full(2) | PutError::Closed(2))
+        ));
     });
     assert_eq!(reader.get_timeout(PATIENCE).unwrap(), 1);
     let t = Instant::now();
@@ -503,10 +515,12 @@ fn items_left_in_a_dropped_queue_are_dropped() {
     assert_eq!(Arc::strong_count(&token), 6);
     drop(other);
     assert_eq!(Arc::strong_count(&token), 1);
-    // A failed put drops its item too.
+    // A failed try_put gives its item back; dropping the error drops it.
     let b = Queue::<Arc<()>>::bounded(1).unwrap();
     b.put(token.clone()).unwrap();
-    assert!(matches!(b.try_put(token.clone()), Err(Error::Full)));
+    let failed = b.try_put(token.clone()).unwrap_err();
+    assert_eq!(Arc::strong_count(&token), 3);
+    drop(failed);
     assert_eq!(Arc::strong_count(&token), 2);
 }
 
@@ -524,4 +538,55 @@ fn handles_are_send_sync_and_debug() {
     assert!(s.contains("maxsize: 3") && s.contains("qsize: 1"), "{s}");
     assert!(format!("{:?}", JoinableQueue::<NotDebug>::unbounded().unwrap()).starts_with("JoinableQueue"));
     assert!(format!("{:?}", SimpleQueue::<NotDebug>::new().unwrap()).starts_with("SimpleQueue"));
+}
+
+/// A `try_put` or `put_timeout` that fails gives the item back — one that
+/// is not `Clone` and could not be made again — and `?` still makes a
+/// `multiproc::Error` of it.
+#[test]
+fn a_failed_put_gives_the_item_back() {
+    /// Neither `Clone` nor `Copy`: the only one there is.
+    #[derive(Debug, PartialEq)]
+    struct Unique(u32);
+
+    let q = Queue::<Unique>::bounded(1).unwrap();
+    q.put(Unique(1)).unwrap();
+    let back = match q.try_put(Unique(2)) {
+        Err(e @ PutError::Full(_)) => {
+            assert!(e.is_full() && !e.is_closed());
+            assert_eq!(e.to_string(), Error::Full.to_string());
+            e.into_inner()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(back, Unique(2));
+    let started = Instant::now();
+    let back = q.put_timeout(back, Duration::from_millis(50)).unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(50));
+    assert!(back.is_full());
+    // Room again: the same item goes in.
+    assert_eq!(q.get().unwrap(), Unique(1));
+    q.try_put(back.into_inner()).unwrap();
+    assert_eq!(q.get_timeout(PATIENCE).unwrap(), Unique(2));
+
+    // A closed handle gives it back too.
+    let closed = q.clone();
+    closed.close();
+    match closed.put_timeout(Unique(3), PATIENCE) {
+        Err(PutError::Closed(item)) => assert_eq!(item, Unique(3)),
+        other => panic!("{other:?}"),
+    }
+    assert!(closed.try_put(Unique(4)).unwrap_err().is_closed());
+
+    // `?` converts it, dropping the item.
+    fn fill(q: &Queue<Unique>, n: u32) -> multiproc::Result<()> {
+        for i in 0..n {
+            q.try_put(Unique(i))?;
+        }
+        Ok(())
+    }
+    assert!(matches!(fill(&q, 2), Err(Error::Full)));
+    assert!(matches!(fill(&closed, 1), Err(Error::QueueClosed)));
+    let as_error: Error = PutError::Full(Unique(9)).into();
+    assert!(matches!(as_error, Error::Full));
 }

@@ -48,7 +48,7 @@ mod queue;
 
 pub use self::call::{Callable, Closure, Entry};
 pub use self::pool::{AsyncResult, IMap, Pool, PoolBuilder};
-pub use self::queue::{JoinableQueue, Queue, SimpleQueue};
+pub use self::queue::{JoinableQueue, PutError, Queue, SimpleQueue};
 pub use crate::pool::Callbacks;
 pub use crate::shared::{Array, Value};
 /// Whether a panic in a thread-mode task can be caught (and returned as

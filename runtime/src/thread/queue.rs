@@ -19,9 +19,11 @@
 //! A `put` that had begun (and waits for room) when its handle was closed
 //! still delivers its item.
 //!
-//! Differences from the process queues: `put` takes the item by value, and
-//! a `put` that fails ([`Error::Full`], [`Error::QueueClosed`]) drops the
-//! item; `close` closes one handle, not every handle of the process.
+//! Differences from the process queues: `put` takes the item by value
+//! (a `put` that fails with [`Error::QueueClosed`] drops it), while
+//! [`try_put`](Queue::try_put) and [`put_timeout`](Queue::put_timeout)
+//! give it back in their [`PutError`]; `close` closes one handle, not every
+//! handle of the process.
 //!
 //! # Examples
 //!
@@ -105,6 +107,138 @@ fn deadline_after(timeout: Duration) -> Option<Instant> {
 
 fn expired(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+/// Why [`try_put`](Queue::try_put) or [`put_timeout`](Queue::put_timeout)
+/// did not put its item — with the item, given back (as crossbeam's
+/// `TrySendError` does). `?` turns it into [`Error::Full`] or
+/// [`Error::QueueClosed`], dropping the item.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::thread::{PutError, Queue};
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let q = Queue::bounded(1)?;
+/// q.put(String::from("first"))?;
+/// match q.try_put(String::from("second")) {
+///     Err(PutError::Full(back)) => assert_eq!(back, "second"), // not lost
+///     other => panic!("{other:?}"),
+/// }
+/// // Where only the error matters, `?` makes it a `multiproc::Error`.
+/// fn put_now(q: &Queue<u8>) -> multiproc::Result<()> {
+///     q.try_put(7)?;
+///     Ok(())
+/// }
+/// let small = Queue::bounded(1)?;
+/// put_now(&small)?;
+/// assert!(matches!(put_now(&small), Err(multiproc::Error::Full)));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum PutError<T> {
+    /// No room now, or none came in time: Python's `queue.Full`
+    /// ([`Error::Full`]).
+    Full(T),
+    /// This handle was [closed](Queue::close) ([`Error::QueueClosed`]).
+    Closed(T),
+}
+
+impl<T> PutError<T> {
+    /// The item that was not put.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let q = multiproc::thread::Queue::bounded(1)?;
+    /// q.put(vec![1])?;
+    /// let back = q.try_put(vec![2]).unwrap_err().into_inner();
+    /// assert_eq!(back, [2]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_inner(self) -> T {
+        match self {
+            PutError::Full(item) | PutError::Closed(item) => item,
+        }
+    }
+
+    /// Whether the queue was full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let q = multiproc::thread::Queue::bounded(1)?;
+    /// q.put(1)?;
+    /// assert!(q.try_put(2).unwrap_err().is_full());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_full(&self) -> bool {
+        matches!(self, PutError::Full(_))
+    }
+
+    /// Whether the handle was closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let q = multiproc::thread::Queue::unbounded()?;
+    /// q.close();
+    /// assert!(q.try_put(1).unwrap_err().is_closed());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self, PutError::Closed(_))
+    }
+
+    /// The [`Error`] this is, without the item.
+    fn error(&self) -> Error {
+        match self {
+            PutError::Full(_) => Error::Full,
+            PutError::Closed(_) => Error::QueueClosed,
+        }
+    }
+}
+
+impl<T> fmt::Debug for PutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PutError::Full(_) => f.write_str("Full(..)"),
+            PutError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for PutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error(), f)
+    }
+}
+
+impl<T> std::error::Error for PutError<T> {}
+
+/// So that `q.try_put(x)?` works in a function that returns
+/// [`multiproc::Result`](crate::Result): the item is dropped.
+///
+/// # Examples
+///
+/// ```
+/// let q = multiproc::thread::Queue::<u8>::bounded(1).unwrap();
+/// q.put(1).unwrap();
+/// let e: multiproc::Error = q.try_put(2).unwrap_err().into();
+/// assert!(matches!(e, multiproc::Error::Full));
+/// ```
+impl<T> From<PutError<T>> for Error {
+    fn from(e: PutError<T>) -> Error {
+        e.error()
+    }
 }
 
 /// A multi-producer, multi-consumer queue of `T` between threads — the
@@ -209,7 +343,7 @@ impl<T> Queue<T> {
     /// let q = multiproc::thread::Queue::<u8>::bounded(1)?;
     /// q.put(1)?;
     /// assert!(q.is_full());
-    /// assert!(matches!(q.try_put(2), Err(multiproc::Error::Full)));
+    /// assert!(matches!(q.try_put(2), Err(multiproc::thread::PutError::Full(2))));
     /// # Ok(())
     /// # }
     /// ```
@@ -239,12 +373,12 @@ impl<T> Queue<T> {
         Ok(Self::with_max(0, false))
     }
 
-    fn put_deadline(&self, item: T, deadline: Option<Instant>) -> Result<()> {
+    fn put_deadline(&self, item: T, deadline: Option<Instant>) -> std::result::Result<(), PutError<T>> {
         let shared = &*self.shared;
         let mut state = shared.lock();
         if !self.open.load(Ordering::Acquire) {
             drop(state);
-            return Err(Error::QueueClosed);
+            return Err(PutError::Closed(item));
         }
         if shared.full(&state) {
             // From here on the item is on its way, even if this handle is
@@ -256,7 +390,7 @@ impl<T> Queue<T> {
                     if state.disconnected() {
                         shared.not_empty.ring_all(state);
                     }
-                    return Err(Error::Full);
+                    return Err(PutError::Full(item));
                 }
                 state = shared.not_full.wait(state, deadline);
                 if !shared.full(&state) {
@@ -290,34 +424,37 @@ impl<T> Queue<T> {
     /// # }
     /// ```
     pub fn put(&self, item: T) -> Result<()> {
-        self.put_deadline(item, None)
+        self.put_deadline(item, None).map_err(Error::from)
     }
 
     /// Puts an item, waiting at most `timeout` for room.
     ///
     /// # Errors
-    /// [`Error::Full`] once the time is up (the item is dropped); else as
-    /// [`put`](Queue::put).
+    /// [`PutError::Full`] once the time is up, [`PutError::Closed`] after
+    /// [`close`](Queue::close): both with the item, given back. `?` makes
+    /// them [`Error::Full`] and [`Error::QueueClosed`].
     ///
     /// # Examples
     ///
     /// ```
     /// # fn main() -> multiproc::Result<()> {
+    /// use multiproc::thread::PutError;
     /// let q = multiproc::thread::Queue::bounded(1)?;
     /// q.put(1)?;
     /// let r = q.put_timeout(2, std::time::Duration::from_millis(10));
-    /// assert!(matches!(r, Err(multiproc::Error::Full)));
+    /// assert!(matches!(r, Err(PutError::Full(2))));
     /// # Ok(())
     /// # }
     /// ```
-    pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<()> {
+    pub fn put_timeout(&self, item: T, timeout: Duration) -> std::result::Result<(), PutError<T>> {
         self.put_deadline(item, deadline_after(timeout))
     }
 
     /// Puts an item only if there is room now (`put_nowait`).
     ///
     /// # Errors
-    /// [`Error::Full`] (the item is dropped); else as [`put`](Queue::put).
+    /// [`PutError::Full`], [`PutError::Closed`], with the item, as
+    /// [`put_timeout`](Queue::put_timeout).
     ///
     /// # Examples
     ///
@@ -325,11 +462,12 @@ impl<T> Queue<T> {
     /// # fn main() -> multiproc::Result<()> {
     /// let q = multiproc::thread::Queue::bounded(1)?;
     /// q.try_put(1)?;
-    /// assert!(q.try_put(2).is_err());
+    /// let back = q.try_put(2).unwrap_err().into_inner();
+    /// assert_eq!(back, 2);
     /// # Ok(())
     /// # }
     /// ```
-    pub fn try_put(&self, item: T) -> Result<()> {
+    pub fn try_put(&self, item: T) -> std::result::Result<(), PutError<T>> {
         self.put_deadline(item, Some(Instant::now()))
     }
 
