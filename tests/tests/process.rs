@@ -192,6 +192,38 @@ fn terminate_and_kill() {
     }
 }
 
+/// Makes sure `SIGINT` ends this process (a background job of a
+/// non-interactive shell inherits it ignored), says so, and sleeps.
+#[process_fn]
+fn interruptible_sleep(ready: multiproc::sync::Event) {
+    // SAFETY: restoring the default action of a signal is async-signal-safe
+    // and touches no memory of ours.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+    }
+    ready.set();
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+#[test]
+fn interrupt_sends_sigint() {
+    for method in METHODS {
+        let ready = multiproc::sync::Event::new().unwrap();
+        let mut p = start(method, interruptible_sleep, (ready.clone(),));
+        assert!(ready.wait_timeout(PATIENCE), "{method}: the child never got ready");
+        p.interrupt().unwrap();
+        match p.join_timeout(PATIENCE) {
+            Err(Error::Signaled { signal, name, .. }) => {
+                assert_eq!((signal, name), (libc::SIGINT, "SIGINT"), "{method}");
+            }
+            other => panic!("{method}: {other:?}"),
+        }
+        assert_eq!(p.exitcode(), Some(-libc::SIGINT));
+        // Interrupting a finished child is a no-op.
+        p.interrupt().unwrap();
+    }
+}
+
 #[test]
 fn join_timeout_times_out_then_join_succeeds() {
     for method in METHODS {

@@ -673,6 +673,30 @@ impl<R> Process<R> {
         self.signal(sys::SIGTERM)
     }
 
+    /// Sends `SIGINT` to the child, as Ctrl-C would — Python 3.14's
+    /// `interrupt()` (a no-op once the child has exited). Unless the child
+    /// handles the signal itself, it ends, killed by `SIGINT`; a child that
+    /// inherited `SIGINT` ignored (from a parent started in the background
+    /// by a non-interactive shell, say) goes on, as in Python.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the signal cannot be sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let mut p = multiproc::Process::builder().fork(|| std::thread::sleep(std::time::Duration::from_secs(60)))?;
+    /// p.interrupt()?;
+    /// assert!(matches!(p.join(), Err(multiproc::Error::Signaled { name: "SIGINT", .. })));
+    /// assert_eq!(p.exitcode(), Some(-2));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn interrupt(&self) -> Result<()> {
+        self.signal(sys::SIGINT)
+    }
+
     /// Sends `SIGKILL` to the child (a no-op once it has exited).
     ///
     /// # Errors

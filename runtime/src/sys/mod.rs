@@ -646,7 +646,7 @@ pub(crate) fn signal_name(sig: i32) -> &'static str {
 }
 
 /// Signal numbers the crate sends.
-pub(crate) use libc::{SIGKILL, SIGTERM};
+pub(crate) use libc::{SIGINT, SIGKILL, SIGTERM};
 
 /// A string set at most a few times per process and read from anywhere,
 /// without a lock (a forked child must be able to set it whatever the
