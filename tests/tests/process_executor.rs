@@ -315,3 +315,26 @@ fn cancel_running_stops_a_running_process_task() {
     assert!(!running.cancel_running());
     gate.wait();
 }
+
+/// `cancel_running` of a task that a worker has claimed but not started
+/// (here the worker is stopped when the task reaches it): the stop waits
+/// for the task to start, then kills it. Before, the one wake-up of
+/// `cancel_running` found nothing running to kill and nothing woke the
+/// pool again once the task started, so the future never finished (a
+/// doctest hung in CI that way).
+#[test]
+fn cancel_running_stops_a_claimed_task_once_it_starts() {
+    let ex = ProcessPoolExecutor::new(1).unwrap();
+    assert_eq!(ex.submit(nap_ms, (0,)).unwrap().result_timeout(PATIENCE).unwrap(), 0);
+    let worker = ex.worker_pids()[0];
+    send_signal(worker, libc::SIGSTOP);
+    let claimed = ex.submit(nap_ms, (600_000,)).unwrap();
+    assert!(eventually(|| claimed.running()), "the worker never claimed the task");
+    assert!(claimed.cancel_running());
+    send_signal(worker, libc::SIGCONT);
+    assert!(matches!(
+        claimed.result_timeout(PATIENCE),
+        Err(multiproc::Error::Cancelled)
+    ));
+    assert_eq!(ex.submit(nap_ms, (1,)).unwrap().result_timeout(PATIENCE).unwrap(), 1);
+}

@@ -46,6 +46,9 @@ const DEPTH: usize = 2;
 /// may be taken back for an idle worker: far above a tiny item's time (so
 /// fast maps never pay for it), far below a person's notice.
 const STEAL_AFTER: Duration = Duration::from_millis(2);
+/// How often a stop asked for a claimed task that has not started yet is
+/// looked at again.
+const STOP_RECHECK: Duration = Duration::from_millis(2);
 /// Kernel buffer asked for each way of a worker channel.
 const CHANNEL_BUFFER: i32 = 4 << 20;
 /// Most chunks in one batch.
@@ -200,6 +203,9 @@ pub(crate) struct Manager {
     startup_deaths: u32,
     /// When to look again for tasks to take back from a busy worker.
     steal_check: Option<Instant>,
+    /// A stop was asked for a task that a worker holds but has not started:
+    /// look again soon, since starting it wakes nobody.
+    stop_pending: bool,
 }
 
 impl Manager {
@@ -223,6 +229,7 @@ impl Manager {
             startup: Some(startup),
             startup_deaths: 0,
             steal_check: None,
+            stop_pending: false,
         })
     }
 
@@ -500,6 +507,10 @@ impl Manager {
         if let Some(check) = self.steal_check {
             deadline = Some(deadline.map_or(check, |d| d.min(check)));
         }
+        if self.stop_pending {
+            let soon = Instant::now() + STOP_RECHECK;
+            deadline = Some(deadline.map_or(soon, |d| d.min(soon)));
+        }
         self.shared.sleeping.store(true, Ordering::Release);
         if !self.rx.is_empty() || self.shared.state.load(Ordering::Acquire) != RUNNING {
             deadline = Some(Instant::now());
@@ -630,8 +641,17 @@ impl Manager {
     }
 
     /// Kills the workers whose running task was asked to stop; the task
-    /// then fails with [`Error::Cancelled`] (see `bury`).
+    /// then fails with [`Error::Cancelled`] (see `bury`). A task counts as
+    /// running once a worker claimed it, before the worker starts it: such
+    /// a stop is kept pending and looked at again every [`STOP_RECHECK`]
+    /// (before, the one wake-up of `cancel_running` found nothing to kill,
+    /// and the caller waited for ever).
     fn check_stops(&mut self) {
+        self.stop_pending = self.workers.iter().flatten().any(|w| {
+            w.inflight
+                .iter()
+                .any(|(s, job)| w.stopped != Some(*s) && job.sink.stop_requested(job.index))
+        });
         for w in self.workers.iter_mut().flatten() {
             let Some(progress) = self.region.atomic_u64(w.slot * SLOT_BYTES) else {
                 continue;
