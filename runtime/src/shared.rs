@@ -851,7 +851,7 @@ impl<'de, T: Pod> Deserialize<'de> for Array<T> {
 /// `shared_memory.SharedMemory`, anonymous: no name to unlink, and the
 /// kernel frees it with its last user, so a crash leaves nothing in
 /// `/dev/shm`. Access is unsynchronized, as in Python: pair it with a
-/// [`Lock`](crate::sync::Lock) when several processes write.
+/// [`Lock`] when several processes write.
 ///
 /// # Examples
 ///
