@@ -157,7 +157,8 @@ pub use multiproc_macros::{managed, process_fn};
 pub use multiproc_macros::par_map;
 pub use pool::{AsyncResult, Callbacks, IMap, Pool, PoolBuilder};
 pub use process::{
-    active_children, cpu_count, current_process, parent_process, Process, ProcessBuilder, ProcessInfo, StartMethod,
+    active_children, cpu_count, current_process, get_context, get_start_method, parent_process, set_start_method,
+    Context, Process, ProcessBuilder, ProcessInfo, StartMethod,
 };
 
 /// What most programs need, in one `use multiproc::prelude::*;`.

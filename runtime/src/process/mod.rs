@@ -20,7 +20,7 @@ mod spawn;
 use std::fmt;
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -46,9 +46,12 @@ use crate::sys::{self, WaitStatus};
 ///
 /// ```
 /// use multiproc::StartMethod;
-/// assert_eq!(StartMethod::default(), StartMethod::ForkServer);
+/// assert_eq!(StartMethod::default(), StartMethod::ForkServer); // unless set_start_method said otherwise
 /// assert_eq!("spawn".parse::<StartMethod>().unwrap(), StartMethod::Spawn);
 /// ```
+///
+/// `StartMethod::default()` is the process-wide default: `ForkServer`,
+/// or what [`set_start_method`] chose.
 ///
 /// It travels to a child (`Serialize`, `Deserialize`) under the names
 /// that `Display` and `FromStr` use: `"fork"`, `"forkserver"`, `"spawn"`.
@@ -58,7 +61,7 @@ use crate::sys::{self, WaitStatus};
 /// let bytes = multiproc::codec::encode(&StartMethod::Spawn).unwrap();
 /// assert_eq!(multiproc::codec::decode::<StartMethod>(&bytes).unwrap(), StartMethod::Spawn);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StartMethod {
     /// `fork()` the calling process; the child runs the task in its copy of
@@ -68,10 +71,201 @@ pub enum StartMethod {
     Fork,
     /// A single-threaded server process, started once by re-executing this
     /// binary, forks each child. Safe in a multi-threaded parent.
-    #[default]
     ForkServer,
     /// Re-executes this binary; the child runs only the entry, never `main`.
     Spawn,
+}
+
+/// The process-wide default start method: 0 until [`set_start_method`],
+/// then 1 + the method's index. An atomic, so a fork at any moment copies
+/// a whole value.
+static DEFAULT_METHOD: AtomicU8 = AtomicU8::new(0);
+
+const METHODS: [StartMethod; 3] = [StartMethod::Fork, StartMethod::ForkServer, StartMethod::Spawn];
+
+impl Default for StartMethod {
+    /// [`get_start_method`]: `ForkServer` unless [`set_start_method`]
+    /// chose another.
+    fn default() -> Self {
+        get_start_method()
+    }
+}
+
+/// Sets the start method of every process, pool, executor and manager
+/// that does not name one — Python's `multiprocessing.set_start_method`.
+/// As in Python it may be set once: a second call is an error unless
+/// `force` is given. Children started by `Spawn` or `ForkServer` begin
+/// with the library's default again (they run only their entry, as a
+/// Python child does not run `if __name__ == "__main__"`); `Fork` children
+/// inherit it.
+///
+/// # Errors
+/// [`Error::Usage`] when it was set before and `force` is false.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::{get_start_method, set_start_method, StartMethod};
+///
+/// # fn main() -> multiproc::Result<()> {
+/// set_start_method(StartMethod::Spawn, false)?;
+/// assert_eq!(get_start_method(), StartMethod::Spawn);
+/// assert!(set_start_method(StartMethod::Fork, false).is_err()); // once, as in Python
+/// set_start_method(StartMethod::ForkServer, true)?; // unless forced
+/// # Ok(())
+/// # }
+/// ```
+pub fn set_start_method(method: StartMethod, force: bool) -> Result<()> {
+    let code = 1 + METHODS.iter().position(|m| *m == method).unwrap_or(1) as u8;
+    if force {
+        DEFAULT_METHOD.store(code, Ordering::Release);
+        return Ok(());
+    }
+    DEFAULT_METHOD
+        .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
+        .map(drop)
+        .map_err(|_| {
+            Error::Usage(
+                format!(
+                    "the start method was already set (to {}); pass force = true to change it",
+                    get_start_method()
+                )
+                .into(),
+            )
+        })
+}
+
+/// The start method used where none is named — Python's
+/// `multiprocessing.get_start_method()`: `ForkServer`, or what
+/// [`set_start_method`] chose.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(multiproc::get_start_method(), multiproc::StartMethod::ForkServer);
+/// ```
+pub fn get_start_method() -> StartMethod {
+    match DEFAULT_METHOD.load(Ordering::Acquire) {
+        0 => StartMethod::ForkServer,
+        code => METHODS[usize::from(code - 1).min(2)],
+    }
+}
+
+/// Builders bound to one start method — Python's
+/// `multiprocessing.get_context(method)`, whose `Process`, `Pool` and
+/// `Manager` all use that method, whatever the process-wide default.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+///
+/// #[process_fn]
+/// fn double(x: u32) -> u32 {
+///     2 * x
+/// }
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let ctx = multiproc::get_context(StartMethod::Spawn);
+/// let mut p = ctx.process().start(double, (21,))?;
+/// assert_eq!(p.join()?, 42);
+/// let pool = ctx.pool().processes(2).build()?;
+/// assert_eq!(pool.map(double, [1, 2])?, [2, 4]);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Context {
+    method: StartMethod,
+}
+
+/// A [`Context`] for `method` — Python's `multiprocessing.get_context`.
+///
+/// # Examples
+///
+/// ```
+/// let ctx = multiproc::get_context(multiproc::StartMethod::Fork);
+/// assert_eq!(ctx.start_method(), multiproc::StartMethod::Fork);
+/// ```
+pub fn get_context(method: StartMethod) -> Context {
+    Context { method }
+}
+
+impl Context {
+    /// Its start method.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ctx = multiproc::get_context(multiproc::StartMethod::Spawn);
+    /// assert_eq!(ctx.start_method().to_string(), "spawn");
+    /// ```
+    pub fn start_method(&self) -> StartMethod {
+        self.method
+    }
+
+    /// A [`ProcessBuilder`] with this start method.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = multiproc::get_context(multiproc::StartMethod::Fork).process().name("worker");
+    /// # drop(b);
+    /// ```
+    pub fn process(&self) -> ProcessBuilder {
+        Process::builder().start_method(self.method)
+    }
+
+    /// A [`PoolBuilder`](crate::PoolBuilder) with this start method.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::get_context(multiproc::StartMethod::Fork).pool().processes(1).build()?;
+    /// # drop(pool);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn pool(&self) -> crate::PoolBuilder {
+        crate::Pool::builder().start_method(self.method)
+    }
+
+    /// A [`ProcessPoolBuilder`](crate::executor::ProcessPoolBuilder) with
+    /// this start method.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let ctx = multiproc::get_context(multiproc::StartMethod::Spawn);
+    /// let ex = ctx.process_pool_executor().max_workers(1).build()?;
+    /// # drop(ex);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn process_pool_executor(&self) -> crate::executor::ProcessPoolBuilder {
+        crate::executor::ProcessPoolExecutor::builder().start_method(self.method)
+    }
+
+    /// Starts a [`Manager`](crate::manager::Manager) whose server uses this
+    /// start method.
+    ///
+    /// # Errors
+    /// As [`Manager::start`](crate::manager::Manager::start).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let manager = multiproc::get_context(multiproc::StartMethod::Spawn).manager()?;
+    /// # drop(manager);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn manager(&self) -> Result<crate::manager::Manager> {
+        crate::manager::Manager::start_with(self.method)
+    }
 }
 
 impl std::str::FromStr for StartMethod {
