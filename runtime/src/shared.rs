@@ -33,6 +33,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -187,7 +188,10 @@ impl<T> Clone for Value<T> {
 ///
 /// With an `RLock`, a thread that holds it may still call the value's
 /// `get`, `set` and `lock`: several values sharing it can be updated
-/// together. With a `Lock` they would wait for themselves, as in Python.
+/// together. One guard of a value at a time, though: while this thread
+/// holds a [`ValueGuard`] of a value, its `lock`, `get` and `set` fail
+/// with [`Error::Usage`] (a second guard would be a second `&mut` to the
+/// value). With a `Lock` they would wait for themselves, as in Python.
 ///
 /// # Examples
 ///
@@ -319,7 +323,33 @@ impl<T: Pod + fmt::Debug> fmt::Debug for Value<T> {
 }
 
 /// The guard of a [`Value`]: derefs to the value while the lock is held.
-pub struct ValueGuard<'a, T>(LockedSlice<'a, T>);
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> multiproc::Result<()> {
+/// let v = multiproc::shared::Value::new(2u32)?;
+/// let mut guard = v.lock().unwrap();
+/// *guard += 1;
+/// drop(guard);
+/// assert_eq!(v.get()?, 3);
+/// # Ok(())
+/// # }
+/// ```
+pub struct ValueGuard<'a, T> {
+    slice: LockedSlice<'a, T>,
+    /// Under an `RLock`: the value's "a guard is out" word, cleared on drop
+    /// (before the lock is released).
+    out: Option<&'a AtomicU32>,
+}
+
+impl<T> Drop for ValueGuard<'_, T> {
+    fn drop(&mut self) {
+        if let Some(out) = self.out {
+            out.store(0, Ordering::Release);
+        }
+    }
+}
 
 impl<T> fmt::Debug for ValueGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -331,13 +361,13 @@ impl<T> std::ops::Deref for ValueGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.0[0]
+        &self.slice[0]
     }
 }
 
 impl<T> std::ops::DerefMut for ValueGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.0[0]
+        &mut self.slice[0]
     }
 }
 
@@ -450,7 +480,36 @@ impl<T: Pod> Value<T> {
             None => self.seg.lock::<T>(DATA, 1, deadline, try_only),
             Some(lock) => lock.segment().lock_data_of::<T>(&self.seg, DATA, 1, deadline, try_only),
         };
-        wrap(r, ValueGuard)
+        if !matches!(self.lock, Some(ValueLock::RLock(_))) {
+            return wrap(r, |slice| ValueGuard { slice, out: None });
+        }
+        // An `RLock` lets its holder acquire again: a second guard would be
+        // a second `&mut` to the same value. The value's own lock word
+        // (unused under a lock given by the user) says a guard is out; only
+        // the lock's holder reads or writes it.
+        let out = self.seg.region.atomic_u32(0).expect("segments are at least 64 bytes");
+        let owner_died = matches!(r, Err(LockError::OwnerDied(_)));
+        let slice = match r {
+            Ok(slice) => slice,
+            Err(LockError::OwnerDied(slice)) => {
+                out.store(0, Ordering::Release); // the dead holder's guard is gone
+                slice
+            }
+            Err(LockError::Timeout) => return Err(LockError::Timeout),
+            Err(LockError::Failed(e)) => return Err(LockError::Failed(e)),
+        };
+        if out.swap(1, Ordering::AcqRel) == 1 {
+            drop(slice); // one level of the RLock back
+            return Err(LockError::Failed(Error::Usage(
+                "this thread already holds a guard of this value (through its RLock): use that one".into(),
+            )));
+        }
+        let guard = ValueGuard { slice, out: Some(out) };
+        if owner_died {
+            Err(LockError::OwnerDied(guard))
+        } else {
+            Ok(guard)
+        }
     }
 
     /// Takes the value's lock only if it is free now — the guide's
@@ -532,11 +591,9 @@ impl<T: Pod> Value<T> {
     /// ```
     pub fn get(&self) -> Result<T> {
         match self.lock() {
-            Ok(g) => Ok(*g),
-            Err(e) => e
-                .into_inner()
-                .map(|g| *g)
-                .ok_or(Error::Usage("the value's lock failed".into())),
+            Ok(g) | Err(LockError::OwnerDied(g)) => Ok(*g),
+            Err(LockError::Failed(e)) => Err(e),
+            Err(LockError::Timeout) => Err(Error::Usage("the value's lock timed out with no deadline".into())),
         }
     }
 
@@ -557,8 +614,9 @@ impl<T: Pod> Value<T> {
     /// ```
     pub fn set(&self, value: T) -> Result<()> {
         match self.lock() {
-            Ok(mut g) => *g = value,
-            Err(e) => *e.into_inner().ok_or(Error::Usage("the value's lock failed".into()))? = value,
+            Ok(mut g) | Err(LockError::OwnerDied(mut g)) => *g = value,
+            Err(LockError::Failed(e)) => return Err(e),
+            Err(LockError::Timeout) => return Err(Error::Usage("the value's lock timed out with no deadline".into())),
         }
         Ok(())
     }

@@ -887,3 +887,28 @@ fn lock_errors_convert_into_multiproc_errors() {
     let refused = std::thread::spawn(move || take(&other)).join().unwrap();
     assert!(matches!(refused, Err(Error::NotAcquired)), "{refused:?}");
 }
+
+/// A value under an `RLock` hands out one guard at a time. The lock lets
+/// its holder acquire again, so a second `lock()` on the same thread used
+/// to return a second guard: two `&mut` to one value, in safe code.
+#[test]
+fn a_value_under_an_rlock_never_hands_out_two_guards() {
+    let lock = multiproc::sync::RLock::new().unwrap();
+    let v = multiproc::shared::Value::with_lock(1u64, lock.clone()).unwrap();
+    let mut first = v.lock().unwrap();
+    assert!(matches!(
+        v.lock(),
+        Err(multiproc::sync::LockError::Failed(multiproc::Error::Usage(_)))
+    ));
+    assert!(matches!(v.try_lock(), Err(multiproc::sync::LockError::Failed(_))));
+    assert!(matches!(v.get(), Err(multiproc::Error::Usage(_))));
+    *first += 1;
+    drop(first);
+    // Through the RLock itself, as the guide shows: get and set, each
+    // taking and dropping its own guard.
+    let held = lock.acquire().unwrap();
+    v.set(v.get().unwrap() * 10).unwrap();
+    drop(held);
+    assert_eq!(v.get().unwrap(), 20);
+    assert_eq!(*v.lock().unwrap(), 20);
+}
