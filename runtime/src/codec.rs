@@ -163,7 +163,7 @@ pub(crate) fn append_frame(out: &mut Vec<u8>, fill: impl FnOnce(&mut Vec<u8>) ->
     Ok(())
 }
 
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(any(test, feature = "fuzzing", feature = "mpi"))]
 /// The bodies of the whole frames laid end to end in `bytes`; a truncated
 /// or oversized frame is an error, and ends the iteration.
 pub(crate) fn frames(mut bytes: &[u8]) -> impl Iterator<Item = Result<&[u8]>> {
