@@ -347,7 +347,8 @@ impl ThreadPoolExecutor {
                 .filter_map(|r| r.as_ref().ok())
                 .filter(|f| !f.done())
                 .collect();
-            if input.peek().is_some() && may_top_up(&in_flight) {
+            // (Room first: `peek` pulls an item, which may block.)
+            if may_top_up(&in_flight) && input.peek().is_some() {
                 continue;
             }
             super::wait(running, left, super::ReturnWhen::FirstCompleted);
