@@ -344,15 +344,18 @@ fn a_refused_call_runs_no_callback() {
     let p = pool(StartMethod::ForkServer, 1);
     p.close();
     let called = Arc::new(AtomicUsize::new(0));
-    let (a, b) = (called.clone(), called.clone());
-    let on = Callbacks::new()
-        .on_success(move |_: &Vec<u64>| {
-            a.fetch_add(1, Ordering::SeqCst);
-        })
-        .on_error(move |_| {
-            b.fetch_add(1, Ordering::SeqCst);
-        });
-    assert!(matches!(p.map_async_with(square, 0..4, on), Err(Error::PoolClosed)));
+    // Even with nothing to map: an empty map used to call back first.
+    for items in [0..4, 0..0] {
+        let (a, b) = (called.clone(), called.clone());
+        let on = Callbacks::new()
+            .on_success(move |_: &Vec<u64>| {
+                a.fetch_add(1, Ordering::SeqCst);
+            })
+            .on_error(move |_| {
+                b.fetch_add(1, Ordering::SeqCst);
+            });
+        assert!(matches!(p.map_async_with(square, items, on), Err(Error::PoolClosed)));
+    }
     p.join_timeout(PATIENCE).unwrap();
     assert_eq!(called.load(Ordering::SeqCst), 0);
 }

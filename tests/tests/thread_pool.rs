@@ -143,14 +143,21 @@ fn map_and_starmap_async_run_optional_callbacks() {
     let on = Callbacks::new().on_success(move |v: &Vec<u64>| tx.send(v.len()).unwrap());
     pool.map_async_with(square, Vec::<u64>::new(), on).unwrap().wait();
     assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), 0);
-    // A refused call runs no callback.
+    // A refused call runs no callback, even with nothing to map (an empty
+    // map used to call back, and on a closed pool returned `Ok`).
     pool.close();
     let called = Arc::new(AtomicUsize::new(0));
-    let c = called.clone();
-    let on = Callbacks::new().on_error(move |_| {
-        c.fetch_add(1, Ordering::SeqCst);
-    });
-    assert!(matches!(pool.map_async_with(square, 0..3, on), Err(Error::PoolClosed)));
+    for items in [0..3, 0..0] {
+        let (c, d) = (called.clone(), called.clone());
+        let on = Callbacks::new()
+            .on_success(move |_: &Vec<u64>| {
+                c.fetch_add(1, Ordering::SeqCst);
+            })
+            .on_error(move |_| {
+                d.fetch_add(1, Ordering::SeqCst);
+            });
+        assert!(matches!(pool.map_async_with(square, items, on), Err(Error::PoolClosed)));
+    }
     pool.join_timeout(PATIENCE).unwrap();
     assert_eq!(called.load(Ordering::SeqCst), 0);
 }

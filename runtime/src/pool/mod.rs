@@ -471,6 +471,10 @@ impl Pool {
             return Err(crate::error::zero_chunksize());
         }
         let chunksize = chunksize.unwrap_or_else(|| self.default_chunksize_for(f.name(), len));
+        // Refused calls are refused before the collector exists: an empty
+        // map's collector runs its callback at once.
+        self.sender()?;
+        crate::entry::lookup(f.name())?;
         let collector = Collector::new(len.div_ceil(chunksize), chunksize, callback);
         // An iterator that lies about its exact length must not leave the
         // collector waiting for chunks that never come.

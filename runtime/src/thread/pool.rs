@@ -337,12 +337,17 @@ impl Pool {
         self.processes
     }
 
-    fn send(&self, job: Job) -> Result<()> {
+    /// Whether the pool takes work: the error of a call it refuses.
+    fn check_open(&self) -> Result<()> {
         match self.shared.state.load(Ordering::Acquire) {
-            RUNNING => {}
-            CLOSED => return Err(Error::PoolClosed),
-            _ => return Err(self.shared.stopped().unwrap_or(Error::PoolTerminated)),
+            RUNNING => Ok(()),
+            CLOSED => Err(Error::PoolClosed),
+            _ => Err(self.shared.stopped().unwrap_or(Error::PoolTerminated)),
         }
+    }
+
+    fn send(&self, job: Job) -> Result<()> {
+        self.check_open()?;
         let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         tx.as_ref()
             .ok_or(Error::PoolClosed)?
@@ -402,6 +407,9 @@ impl Pool {
             finish: Mutex::new(Some(Box::new(finish))),
         });
         if chunks == 0 {
+            // Nothing to send, so nothing would refuse the call: check
+            // first, or a closed pool would run an empty map's callback.
+            self.check_open()?;
             gather.call_finish(Ok(Vec::new()));
         }
         for index in 0..chunks {
