@@ -68,6 +68,7 @@ pub struct CrateReadme;
 
 mod bell;
 pub mod codec;
+mod deadline;
 pub mod entry;
 mod error;
 pub mod executor;

@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
 use crate::sys::ForkLocal;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
@@ -97,7 +97,7 @@ where
             Some(t) => pending.get_timeout(t).map_err(give_up),
         };
     }
-    let deadline = opts.timeout.map(|t| Instant::now() + t);
+    let deadline = opts.timeout.and_then(crate::deadline::after);
     let bar = opts.progress.then(|| {
         let bar = indicatif::ProgressBar::new(len as u64);
         bar.set_style(

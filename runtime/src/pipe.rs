@@ -297,7 +297,7 @@ impl Connection {
 
     fn recv_frame(&self, timeout: Option<Duration>) -> Result<Frame> {
         let mut reader = self.lock_reader()?;
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = timeout.and_then(crate::deadline::after);
         self.read_frame(&mut reader, deadline)?
             .ok_or(Error::Timeout(timeout.unwrap_or_default()))
     }
@@ -445,7 +445,7 @@ impl Connection {
     /// ```
     pub fn poll(&self, timeout: Duration) -> Result<bool> {
         let mut reader = self.lock_reader()?;
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline::after_or_far(timeout);
         loop {
             if reader.complete() {
                 return Ok(true);

@@ -953,7 +953,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # }
     /// ```
     pub fn put_timeout(&self, item: &T, timeout: Duration) -> Result<()> {
-        self.put_deadline(item, Some(Instant::now() + timeout))
+        self.put_deadline(item, crate::deadline::after(timeout))
     }
 
     /// Puts an item only if there is room now (`put_nowait`). As with
@@ -1020,7 +1020,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # }
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
-        self.get_deadline(Some(Instant::now() + timeout))
+        self.get_deadline(crate::deadline::after(timeout))
     }
 
     /// Takes an item only if one is there now (`get_nowait`).
@@ -1319,7 +1319,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// # }
     /// ```
     pub fn join_timeout(&self, timeout: Duration) -> Result<()> {
-        if self.join_deadline(Some(Instant::now() + timeout)) {
+        if self.join_deadline(crate::deadline::after(timeout)) {
             Ok(())
         } else {
             Err(Error::Timeout(timeout))

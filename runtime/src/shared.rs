@@ -292,7 +292,7 @@ impl ValueLock {
     /// # }
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> LockResult<ValueLockGuard<'_>> {
-        self.acquire_with(Some(Instant::now() + timeout), false)
+        self.acquire_with(crate::deadline::after(timeout), false)
     }
 
     /// Takes the lock only if it is free now, as [`Lock::try_acquire`].
@@ -572,7 +572,7 @@ impl<T: Pod> Value<T> {
     /// # }
     /// ```
     pub fn lock_timeout(&self, timeout: Duration) -> LockResult<ValueGuard<'_, T>> {
-        self.acquire(Some(Instant::now() + timeout), false)
+        self.acquire(crate::deadline::after(timeout), false)
     }
 
     /// The current value (under the lock; a dead holder's value is read
@@ -816,7 +816,7 @@ impl<T: Pod> Array<T> {
     pub fn lock_timeout(&self, timeout: Duration) -> LockResult<ArrayGuard<'_, T>> {
         wrap(
             self.seg
-                .lock::<T>(DATA, self.len, Some(Instant::now() + timeout), false),
+                .lock::<T>(DATA, self.len, crate::deadline::after(timeout), false),
             ArrayGuard,
         )
     }

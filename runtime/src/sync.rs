@@ -200,7 +200,7 @@ macro_rules! robust_lock {
             /// assert!(lock.acquire_timeout(std::time::Duration::from_secs(1)).is_ok());
             /// ```
             pub fn acquire_timeout(&self, timeout: Duration) -> LockResult<$guard<'_>> {
-                self.acquire_with(Some(Instant::now() + timeout), false)
+                self.acquire_with(crate::deadline::after(timeout), false)
             }
 
             /// Takes the lock only if it is free now (`acquire(False)`).
@@ -418,7 +418,7 @@ impl Event {
     /// assert!(!e.wait_timeout(std::time::Duration::from_millis(5)));
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.wait_until(Some(Instant::now() + timeout))
+        self.wait_until(crate::deadline::after(timeout))
     }
 }
 
@@ -568,7 +568,7 @@ impl Semaphore {
     /// assert!(s.acquire_timeout(std::time::Duration::from_millis(5)).is_none());
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphoreGuard<'_>> {
-        self.acquire_until(Some(Instant::now() + timeout), false)
+        self.acquire_until(crate::deadline::after(timeout), false)
     }
 
     /// Takes a permit only if one is free now.
@@ -916,7 +916,7 @@ impl Condition {
         guard: ConditionGuard<'a>,
         timeout: Duration,
     ) -> LockResult<(ConditionGuard<'a>, WaitTimeoutResult)> {
-        self.wait_until(guard, Some(Instant::now() + timeout))
+        self.wait_until(guard, crate::deadline::after(timeout))
     }
 
     /// Waits while `condition()` holds (the guide's `wait_for`, inverted as
@@ -970,7 +970,7 @@ impl Condition {
         timeout: Duration,
         mut condition: impl FnMut() -> bool,
     ) -> LockResult<(ConditionGuard<'a>, WaitTimeoutResult)> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline::after_or_far(timeout);
         loop {
             if !condition() {
                 return Ok((guard, WaitTimeoutResult(false)));
@@ -1490,7 +1490,7 @@ impl Barrier {
     /// assert_eq!(multiproc::sync::Barrier::new(1).unwrap().wait().unwrap(), 0);
     /// ```
     pub fn wait(&self) -> Result<u32> {
-        self.wait_until(self.timeout.map(|t| Instant::now() + t))
+        self.wait_until(self.timeout.and_then(crate::deadline::after))
     }
 
     /// Like [`wait`](Barrier::wait), breaking the barrier after `timeout`
@@ -1509,7 +1509,7 @@ impl Barrier {
     /// assert!(b.broken());
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> Result<u32> {
-        self.wait_until(Some(Instant::now() + timeout))
+        self.wait_until(crate::deadline::after(timeout))
     }
 }
 

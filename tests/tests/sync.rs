@@ -912,3 +912,24 @@ fn a_value_under_an_rlock_never_hands_out_two_guards() {
     assert_eq!(v.get().unwrap(), 20);
     assert_eq!(*v.lock().unwrap(), 20);
 }
+
+/// `Duration::MAX` means "for ever" in every timeout form; `now + MAX`
+/// used to overflow and panic inside the library.
+#[test]
+fn the_longest_timeouts_mean_for_ever_and_never_panic() {
+    use std::time::Duration;
+    let lock = multiproc::sync::Lock::new().unwrap();
+    drop(lock.acquire_timeout(Duration::MAX).unwrap());
+    let event = multiproc::sync::Event::new().unwrap();
+    event.set();
+    assert!(event.wait_timeout(Duration::MAX));
+    let barrier = multiproc::sync::Barrier::builder(1).timeout(Duration::MAX).build().unwrap();
+    assert_eq!(barrier.wait().unwrap(), 0);
+    let v = multiproc::shared::Value::new(1u8).unwrap();
+    assert_eq!(*v.lock_timeout(Duration::MAX).unwrap(), 1);
+    let ex = multiproc::executor::ThreadPoolExecutor::new(1).unwrap();
+    assert_eq!(ex.submit(|| 7).unwrap().result_timeout(Duration::MAX).unwrap(), 7);
+    let q = multiproc::queue::Queue::<u8>::unbounded().unwrap();
+    q.put(&3).unwrap();
+    assert_eq!(q.get_timeout(Duration::MAX).unwrap(), 3);
+}

@@ -483,7 +483,7 @@ impl<R: Clone> Future<R> {
     /// # }
     /// ```
     pub fn result_timeout(&self, timeout: Duration) -> Result<R> {
-        if !self.wait_until(Some(Instant::now() + timeout)) {
+        if !self.wait_until(crate::deadline::after(timeout)) {
             return Err(Error::Timeout(timeout));
         }
         self.outcome()
@@ -537,7 +537,7 @@ impl<R> Future<R> {
     /// # }
     /// ```
     pub fn error_timeout(&self, timeout: Duration) -> Result<Option<Error>> {
-        if !self.wait_until(Some(Instant::now() + timeout)) {
+        if !self.wait_until(crate::deadline::after(timeout)) {
             return Err(Error::Timeout(timeout));
         }
         let state = self.lock();

@@ -154,7 +154,7 @@ pub fn wait<F: AnyFuture>(
     when: ReturnWhen,
 ) -> (Vec<F>, Vec<F>) {
     let futures = distinct(futures);
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = timeout.and_then(crate::deadline::after);
     let listener = Arc::new(Listener::default());
     for f in &futures {
         f.listen(&listener);
@@ -200,7 +200,7 @@ pub fn as_completed<F: AnyFuture>(
 ) -> impl Iterator<Item = Result<F>> {
     let mut left = distinct(futures);
     let total = left.len();
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = timeout.and_then(crate::deadline::after);
     let listener = Arc::new(Listener::default());
     for f in &left {
         f.listen(&listener);

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
@@ -366,7 +366,7 @@ impl ProcessPoolExecutor {
         A: 'a,
         I: IntoIterator<Item = A> + 'a,
     {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = timeout.and_then(crate::deadline::after);
         let shut = self.shut.load(Ordering::Acquire);
         let mut results = self.pool.imap_chunked(f, items, chunksize);
         let mut over = false;

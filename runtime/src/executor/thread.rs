@@ -300,7 +300,7 @@ impl ThreadPoolExecutor {
         I::IntoIter: 'a,
     {
         let f = Arc::new(f);
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = timeout.and_then(crate::deadline::after);
         // Work-conserving: `window` unfinished items are kept in flight
         // while the caller waits on the first one, so a long item at the
         // head does not leave the other threads idle. Finished results

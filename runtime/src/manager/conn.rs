@@ -79,7 +79,7 @@ impl Deadline {
     /// `limit` from now.
     pub(crate) fn after(limit: Duration) -> Deadline {
         Deadline {
-            at: Instant::now() + limit,
+            at: crate::deadline::after_or_far(limit),
             limit,
         }
     }

@@ -920,7 +920,7 @@ impl ConditionGuard<'_> {
     /// # Errors
     /// [`Error::Manager`] when the server is gone.
     pub fn wait_for(&self, mut predicate: impl FnMut() -> Result<bool>, timeout: Duration) -> Result<bool> {
-        let deadline = std::time::Instant::now() + timeout;
+        let deadline = crate::deadline::after_or_far(timeout);
         loop {
             if predicate()? {
                 return Ok(true);

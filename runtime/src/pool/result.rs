@@ -295,7 +295,7 @@ impl<R> AsyncResult<R> {
     /// # }
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.collector.wait_until(Some(Instant::now() + timeout))
+        self.collector.wait_until(crate::deadline::after(timeout))
     }
 }
 
@@ -352,7 +352,7 @@ impl<R> AsyncResult<R> {
     /// # }
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<R> {
-        if !self.collector.wait_until(Some(Instant::now() + timeout)) {
+        if !self.collector.wait_until(crate::deadline::after(timeout)) {
             return Err(Error::Timeout(timeout));
         }
         (self.decode)(&self.collector)

@@ -1078,7 +1078,7 @@ impl<R> Process<R> {
         R: DeserializeOwned,
     {
         let mut state = self.lock();
-        if !self.pump(&mut state, Some(Instant::now() + timeout))? {
+        if !self.pump(&mut state, crate::deadline::after(timeout))? {
             return Err(Error::Timeout(timeout));
         }
         self.take_result(&mut state)

@@ -11,7 +11,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -1093,7 +1093,7 @@ impl<R> AsyncResult<R> {
     /// assert!(r.wait_timeout(std::time::Duration::from_secs(60)));
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.future.wait_until(Some(Instant::now() + timeout))
+        self.future.wait_until(crate::deadline::after(timeout))
     }
 
     /// `None` until ready; then whether the call succeeded.

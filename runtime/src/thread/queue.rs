@@ -99,12 +99,6 @@ impl<T> Shared<T> {
     }
 }
 
-/// `now + timeout`; `None` (no deadline) when that is past what an
-/// `Instant` can hold.
-fn deadline_after(timeout: Duration) -> Option<Instant> {
-    Instant::now().checked_add(timeout)
-}
-
 fn expired(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
 }
@@ -447,7 +441,7 @@ impl<T> Queue<T> {
     /// # }
     /// ```
     pub fn put_timeout(&self, item: T, timeout: Duration) -> std::result::Result<(), PutError<T>> {
-        self.put_deadline(item, deadline_after(timeout))
+        self.put_deadline(item, crate::deadline::after(timeout))
     }
 
     /// Puts an item only if there is room now (`put_nowait`).
@@ -536,7 +530,7 @@ impl<T> Queue<T> {
     /// # }
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
-        self.get_deadline(deadline_after(timeout))
+        self.get_deadline(crate::deadline::after(timeout))
     }
 
     /// Takes an item only if one is there now (`get_nowait`).
@@ -810,7 +804,7 @@ impl<T> JoinableQueue<T> {
     /// # }
     /// ```
     pub fn join_timeout(&self, timeout: Duration) -> Result<()> {
-        if self.join_deadline(deadline_after(timeout)) {
+        if self.join_deadline(crate::deadline::after(timeout)) {
             Ok(())
         } else {
             Err(Error::Timeout(timeout))
