@@ -1034,8 +1034,11 @@ impl BaseManager {
     /// [`Error::AuthenticationFailed`] for a wrong key, or a local twin
     /// that is not the server's (never a silent fall back to TCP);
     /// [`Error::ManagerBusy`] when the server has no room for the
-    /// connection; [`Error::HandshakeTimeout`] when the handshake does not
-    /// finish within 10 s; [`Error::Manager`] when nothing listens there.
+    /// connection, or hung up between its greeting and its verdict, still
+    /// after three quick retries; [`Error::HandshakeTimeout`] when the
+    /// handshake does not finish within 10 s; [`Error::Manager`] when
+    /// nothing listens there; [`Error::Io`] when the connection breaks
+    /// before the server's greeting (not a manager, or one that stopped).
     ///
     /// # Examples
     ///
