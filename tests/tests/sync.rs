@@ -923,7 +923,10 @@ fn the_longest_timeouts_mean_for_ever_and_never_panic() {
     let event = multiproc::sync::Event::new().unwrap();
     event.set();
     assert!(event.wait_timeout(Duration::MAX));
-    let barrier = multiproc::sync::Barrier::builder(1).timeout(Duration::MAX).build().unwrap();
+    let barrier = multiproc::sync::Barrier::builder(1)
+        .timeout(Duration::MAX)
+        .build()
+        .unwrap();
     assert_eq!(barrier.wait().unwrap(), 0);
     let v = multiproc::shared::Value::new(1u8).unwrap();
     assert_eq!(*v.lock_timeout(Duration::MAX).unwrap(), 1);
