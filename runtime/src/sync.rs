@@ -1007,11 +1007,17 @@ impl Condition {
     }
 }
 
-/// Barrier words: parties, arrived, generation, broken.
+/// Barrier words: parties, arrived, generation, broken; then, for a
+/// waiter that slept through more events than the generation word's
+/// history holds, the event counts of the last [`BREAKS`] breaks (a ring)
+/// and the number of breaks so far.
 const PARTIES: usize = 0;
 const ARRIVED: usize = 4;
 const GENERATION: usize = 8;
 const BROKEN: usize = 12;
+const BREAK_RING: usize = 16;
+const BREAKS: usize = 4;
+const BREAK_COUNT: usize = BREAK_RING + 4 * BREAKS;
 
 /// Bits of a barrier's generation word that remember how its last events
 /// ended; the bits above count the events (a pass, an abort, a reset).
@@ -1019,6 +1025,18 @@ const HISTORY: u32 = 8;
 
 /// The generation word after one more event: the count goes up, and the
 /// event's kind (`broke`: an abort or a reset) enters the history at bit 0.
+/// The arrival word holds the round's tag (the low 16 bits of its event
+/// count) above the count of parties that arrived in it: an arrival is one
+/// compare-and-swap that fails if the round ended meanwhile, so no party
+/// counts itself into a round it does not wait in.
+const TAG_SHIFT: u32 = 16;
+const COUNT_MASK: u32 = (1 << TAG_SHIFT) - 1;
+
+/// The tag of the round that generation word `generation` names.
+fn round_tag(generation: u32) -> u32 {
+    (generation >> HISTORY) & COUNT_MASK
+}
+
 fn next_generation(current: u32, broke: bool) -> u32 {
     let count = (current >> HISTORY).wrapping_add(1);
     let history = (current << 1) & ((1 << HISTORY) - 1);
@@ -1026,14 +1044,22 @@ fn next_generation(current: u32, broke: bool) -> u32 {
 }
 
 /// Whether the first event after generation word `seen` was a break, read
-/// from the later word `now`. A waiter that slept through more events than
-/// the history holds is told the barrier broke (it cannot tell).
-fn first_event_broke(seen: u32, now: u32) -> bool {
-    let events = (now >> HISTORY).wrapping_sub(seen >> HISTORY) & (u32::MAX >> HISTORY);
-    if events == 0 || events > HISTORY {
+/// from the later word `now`, or — for a waiter that slept through more
+/// events than the history holds — from `breaks`, the event counts of the
+/// latest breaks. When every one of those is later than that first event,
+/// the ring has lost it: told the barrier broke (it cannot tell).
+fn first_event_broke(seen: u32, now: u32, breaks: [u32; BREAKS]) -> bool {
+    let counts = u32::MAX >> HISTORY;
+    let events = (now >> HISTORY).wrapping_sub(seen >> HISTORY) & counts;
+    if events == 0 {
         return true;
     }
-    (now >> (events - 1)) & 1 == 1
+    if events <= HISTORY {
+        return (now >> (events - 1)) & 1 == 1;
+    }
+    // Each break's place after `seen`: 1 is the first event.
+    let place = |b: u32| b.wrapping_sub(seen >> HISTORY) & counts;
+    breaks.contains(&(((seen >> HISTORY) + 1) & counts)) || breaks.iter().all(|&b| (2..=events).contains(&place(b)))
 }
 
 /// A meeting point for a fixed number of parties — the guide's `Barrier`.
@@ -1337,7 +1363,7 @@ impl Barrier {
     /// assert_eq!(b.n_waiting(), 0);
     /// ```
     pub fn n_waiting(&self) -> u32 {
-        word(&self.seg, ARRIVED).load(Ordering::Acquire)
+        word(&self.seg, ARRIVED).load(Ordering::Acquire) & COUNT_MASK
     }
 
     /// Whether the barrier is broken.
@@ -1373,12 +1399,30 @@ impl Barrier {
     /// that ended it.
     fn end_generation(&self, expected: Option<u32>, broke: bool) -> bool {
         let generation = word(&self.seg, GENERATION);
+        let arrivals = word(&self.seg, ARRIVED);
         let mut current = generation.load(Ordering::Acquire);
         loop {
             if expected.is_some_and(|e| e != current) {
                 return false;
             }
             let next = next_generation(current, broke);
+            if broke {
+                // Before the generation moves: whoever sees it sees this.
+                let n = word(&self.seg, BREAK_COUNT).fetch_add(1, Ordering::AcqRel) as usize;
+                word(&self.seg, BREAK_RING + 4 * (n % BREAKS)).store(next >> HISTORY, Ordering::Release);
+            }
+            // The next round starts with no arrival, tagged before the
+            // generation moves (arrivals wait for the two to agree). Only
+            // a count of `current`'s round is cleared: one of the next
+            // round's, there already, stays.
+            let mut seen = arrivals.load(Ordering::Acquire);
+            while seen >> TAG_SHIFT == round_tag(current) {
+                match arrivals.compare_exchange(seen, round_tag(next) << TAG_SHIFT, Ordering::AcqRel, Ordering::Acquire)
+                {
+                    Ok(_) => break,
+                    Err(now) => seen = now,
+                }
+            }
             match generation.compare_exchange(current, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => break,
                 Err(now) => current = now,
@@ -1400,7 +1444,6 @@ impl Barrier {
     /// assert_eq!(b.wait().unwrap(), 0);
     /// ```
     pub fn reset(&self) {
-        word(&self.seg, ARRIVED).store(0, Ordering::Release);
         word(&self.seg, BROKEN).store(0, Ordering::Release);
         self.end_generation(None, true);
     }
@@ -1408,44 +1451,63 @@ impl Barrier {
     fn wait_until(&self, deadline: Option<Instant>) -> Result<u32> {
         let parties = self.parties();
         let generation = word(&self.seg, GENERATION);
-        // Once more for a party that arrives while the round it counted
-        // itself into is being tripped: it waits for the next round.
-        'arrive: loop {
+        let arrivals = word(&self.seg, ARRIVED);
+        let timed_out = || deadline.is_some_and(|d| Instant::now() >= d);
+        let (gen, arrived) = loop {
             if self.broken() {
                 return Err(Error::BrokenBarrier);
             }
             let gen = generation.load(Ordering::Acquire);
-            let arrived = word(&self.seg, ARRIVED).fetch_add(1, Ordering::AcqRel) + 1;
-            if arrived == parties {
-                return self.trip(gen);
-            }
-            // Past the count: the last party is running the action, and
-            // will reset the count and end the round when it is done.
-            let late = arrived > parties;
-            loop {
-                if late && self.broken() {
-                    return Err(Error::BrokenBarrier);
-                }
-                let now = generation.load(Ordering::Acquire);
-                if now != gen {
-                    if late {
-                        continue 'arrive;
-                    }
-                    // The event that ended *this* round decides, whatever
-                    // happened after it (an abort right after a pass).
-                    return if first_event_broke(gen, now) {
-                        Err(Error::BrokenBarrier)
-                    } else {
-                        Ok(parties - arrived)
-                    };
-                }
-                if !sys::futex_wait(generation, gen, deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
-                    if generation.load(Ordering::Acquire) != gen {
-                        continue;
-                    }
+            let seen = arrivals.load(Ordering::Acquire);
+            if seen >> TAG_SHIFT != round_tag(gen) {
+                // A round is ending between its two words: a moment.
+                if timed_out() {
                     self.abort();
                     return Err(Error::BrokenBarrier);
                 }
+                std::thread::yield_now();
+                continue;
+            }
+            if seen & COUNT_MASK >= parties {
+                // Full: its last party runs the action. Wait for the
+                // next round, counted in nowhere meanwhile.
+                if !sys::futex_wait(generation, gen, deadline)
+                    && timed_out()
+                    && generation.load(Ordering::Acquire) == gen
+                {
+                    self.abort();
+                    return Err(Error::BrokenBarrier);
+                }
+                continue;
+            }
+            if arrivals
+                .compare_exchange(seen, seen + 1, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                break (gen, (seen & COUNT_MASK) + 1);
+            }
+        };
+        if arrived == parties {
+            return self.trip(gen);
+        }
+        loop {
+            let now = generation.load(Ordering::Acquire);
+            if now != gen {
+                // The event that ended *this* round decides, whatever
+                // happened after it (an abort right after a pass).
+                let breaks = std::array::from_fn(|i| word(&self.seg, BREAK_RING + 4 * i).load(Ordering::Acquire));
+                return if first_event_broke(gen, now, breaks) {
+                    Err(Error::BrokenBarrier)
+                } else {
+                    Ok(parties - arrived)
+                };
+            }
+            if !sys::futex_wait(generation, gen, deadline) && timed_out() {
+                if generation.load(Ordering::Acquire) != gen {
+                    continue;
+                }
+                self.abort();
+                return Err(Error::BrokenBarrier);
             }
         }
     }
@@ -1466,7 +1528,6 @@ impl Barrier {
                 return Err(e);
             }
         }
-        word(&self.seg, ARRIVED).store(0, Ordering::Release);
         // Unless an abort or a reset ended this round first.
         if self.end_generation(Some(gen), false) {
             Ok(0)

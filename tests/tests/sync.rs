@@ -617,32 +617,36 @@ fn a_barrier_closure_action_runs_once_per_round_between_threads() {
 /// waits for the next round instead of tripping the barrier a second time.
 #[test]
 fn a_party_arriving_during_the_action_waits_for_the_next_round() {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::{Arc, OnceLock};
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::Arc;
 
     let trips = Arc::new(AtomicU32::new(0));
-    let me: Arc<OnceLock<multiproc::sync::Barrier>> = Arc::new(OnceLock::new());
-    let (t, m) = (trips.clone(), me.clone());
+    let coming = Arc::new(AtomicBool::new(false));
+    let (t, c) = (trips.clone(), coming.clone());
     let b = multiproc::thread::Barrier::builder(2)
         .closure_action(move || {
             // The first action holds its round open until a third party
-            // has counted itself in.
+            // is on its way in (it is not counted: a full round counts no
+            // one more).
             if t.fetch_add(1, Ordering::SeqCst) == 0 {
-                let b = m.get().expect("set before any wait");
-                assert!(eventually(|| b.n_waiting() == 3));
+                assert!(eventually(|| c.load(Ordering::SeqCst)));
             }
         })
         .build()
         .unwrap();
-    me.set(b.clone()).unwrap();
-    let spawn = |b: &multiproc::sync::Barrier| {
+    let spawn = |b: &multiproc::sync::Barrier, flag: Option<Arc<AtomicBool>>| {
         let b = b.clone();
-        std::thread::spawn(move || b.wait_timeout(PATIENCE))
+        std::thread::spawn(move || {
+            if let Some(flag) = flag {
+                flag.store(true, Ordering::SeqCst);
+            }
+            b.wait_timeout(PATIENCE)
+        })
     };
-    let (first, second) = (spawn(&b), spawn(&b));
+    let (first, second) = (spawn(&b, None), spawn(&b, None));
     assert!(eventually(|| trips.load(Ordering::SeqCst) == 1));
     // The round is tripping: this one arrives late.
-    let late = spawn(&b);
+    let late = spawn(&b, Some(coming));
     let mut round_one = [first.join().unwrap().unwrap(), second.join().unwrap().unwrap()];
     round_one.sort();
     assert_eq!(round_one, [0, 1]);
@@ -935,4 +939,41 @@ fn the_longest_timeouts_mean_for_ever_and_never_panic() {
     let q = multiproc::queue::Queue::<u8>::unbounded().unwrap();
     q.put(&3).unwrap();
     assert_eq!(q.get_timeout(Duration::MAX).unwrap(), 3);
+}
+
+/// More threads than parties on a `Barrier(2)`: every round releases
+/// exactly one party of each index. The arrival count and the round were
+/// separate words: an arrival that read the round just before it ended
+/// counted itself into the next one without waiting in it (a phantom) or
+/// was released with no round, so indices came out unpaired. The threads
+/// run until enough rounds passed; then an abort frees whoever waits.
+#[test]
+fn a_barrier_with_more_threads_than_parties_pairs_every_round() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    let barrier = multiproc::sync::Barrier::new(2).unwrap();
+    let counts = Arc::new([AtomicU32::new(0), AtomicU32::new(0)]);
+    let target = 5000;
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (barrier, counts) = (barrier.clone(), counts.clone());
+            std::thread::spawn(move || loop {
+                match barrier.wait_timeout(PATIENCE) {
+                    Ok(index) => counts[index as usize].fetch_add(1, Ordering::Relaxed),
+                    Err(multiproc::Error::BrokenBarrier) => return,
+                    Err(e) => panic!("{e}"),
+                };
+            })
+        })
+        .collect();
+    assert!(
+        eventually(|| counts[0].load(Ordering::Relaxed) >= target),
+        "the rounds stopped"
+    );
+    barrier.abort();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let (zeros, ones) = (counts[0].load(Ordering::Relaxed), counts[1].load(Ordering::Relaxed));
+    assert_eq!(zeros, ones, "indices 0 and 1 unpaired");
 }
