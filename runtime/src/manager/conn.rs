@@ -102,6 +102,15 @@ impl Deadline {
     pub(crate) fn expired(&self) -> Error {
         Error::HandshakeTimeout(self.limit)
     }
+
+    /// The error of a connect to `what` that failed with `e`: this
+    /// deadline's own when time ran out.
+    pub(crate) fn connect_failed(&self, what: impl std::fmt::Display, e: std::io::Error) -> Error {
+        match e.kind() {
+            std::io::ErrorKind::TimedOut => self.expired(),
+            _ => Error::Manager(format!("cannot connect to {what}: {e}")),
+        }
+    }
 }
 
 /// The pauses before a client asks a busy server again (75 ms in all).
@@ -152,10 +161,7 @@ impl Address {
     }
 
     fn connect(&self, by: Deadline) -> Result<Stream> {
-        let fail = |e: std::io::Error| match e.kind() {
-            std::io::ErrorKind::TimedOut => by.expired(),
-            _ => Error::Manager(format!("cannot connect to the manager at {self}: {e}")),
-        };
+        let fail = |e| by.connect_failed(format_args!("the manager at {self}"), e);
         match self {
             Address::Tcp(a) => Ok(Stream::from(TcpStream::connect_timeout(a, by.left()?).map_err(fail)?)),
             Address::Unix(name) => {
@@ -483,9 +489,7 @@ impl Stream {
         by.left()?;
         let ready = sys::poll(&[(self.sock_fd(), sys::POLLIN)], Some(by.at())).map_err(Error::io("poll"))?;
         if ready.first().is_none_or(|r| *r == 0) {
-            if by.left().is_err() {
-                return Err(by.expired());
-            }
+            by.left()?; // out of time: the timeout's own error
             return Err(Error::Manager("the server offered no shared page".into()));
         }
         let mut one = [0u8; 1];
@@ -747,7 +751,8 @@ enum FrameKey {
     /// whose peer was checked.
     Tag(Hmac<Sha256>),
     /// AES-256-GCM with the count as nonce: over TCP, where anyone
-    /// on the path could read.
+    /// on the path could read. (Boxed: AES's expanded keys dwarf the HMAC
+    /// variant.)
     Seal(Box<Aes256Gcm>),
 }
 
@@ -1139,10 +1144,14 @@ impl Client {
         if let Some(c) = forked.as_ref() {
             return Ok(c.clone());
         }
-        let by = Deadline::after(self.timeout);
         let c = match self.twin {
             Some(_) => Client::connect_local(self.address.clone(), self.authkey.clone(), self.timeout)?,
-            None => Client::make(self.address.clone(), self.authkey.clone(), None, by)?,
+            None => Client::make(
+                self.address.clone(),
+                self.authkey.clone(),
+                None,
+                Deadline::after(self.timeout),
+            )?,
         };
         *forked = Some(c.clone());
         Ok(c)
@@ -1174,10 +1183,7 @@ impl Client {
     fn open_once(&self, by: Deadline) -> Result<Stream> {
         let stream = match &self.twin {
             Some(path) => {
-                let fail = |e: std::io::Error| match e.kind() {
-                    std::io::ErrorKind::TimedOut => by.expired(),
-                    _ => Error::Manager(format!("cannot connect to {}: {e}", path.display())),
-                };
+                let fail = |e| by.connect_failed(path.display(), e);
                 let stream = sys::unix_connect(path.as_os_str().as_bytes(), false, Some(by.at())).map_err(fail)?;
                 local::check_peer(stream.as_fd(), &format!("the manager socket {}", path.display()))?;
                 Stream::from(stream)

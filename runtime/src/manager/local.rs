@@ -157,8 +157,7 @@ pub(crate) fn find_twin(port: u16, by: Deadline) -> Result<Option<(PathBuf, Unix
     let stream = match sys::unix_connect(path.as_os_str().as_bytes(), false, Some(by.at())) {
         Ok(s) => s,
         Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused) => return Ok(None),
-        Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(by.expired()),
-        Err(e) => return Err(Error::Manager(format!("cannot connect to {}: {e}", path.display()))),
+        Err(e) => return Err(by.connect_failed(path.display(), e)),
     };
     check_peer(
         std::os::fd::AsFd::as_fd(&stream),

@@ -98,18 +98,13 @@ static NAME: sys::StrSlot = sys::StrSlot::new();
 static PARENT_PID: AtomicI32 = AtomicI32::new(0);
 static PARENT_NAME: sys::StrSlot = sys::StrSlot::new();
 /// How this process was started: 0 when multiproc did not start it, else
-/// 1 + the method's index in [`METHODS`].
+/// the method's [`code`](StartMethod::code).
 static START_METHOD: AtomicU8 = AtomicU8::new(0);
 static DAEMON: AtomicBool = AtomicBool::new(false);
 
-const METHODS: [StartMethod; 3] = [StartMethod::Fork, StartMethod::ForkServer, StartMethod::Spawn];
-
 /// How multiproc started this process, if it did.
 pub(crate) fn own_start_method() -> Option<StartMethod> {
-    match START_METHOD.load(Ordering::Acquire) {
-        0 => None,
-        i => METHODS.get(usize::from(i) - 1).copied(),
-    }
+    StartMethod::from_code(START_METHOD.load(Ordering::Acquire))
 }
 
 /// Whether this process was started as a daemon.
@@ -133,8 +128,7 @@ pub(crate) fn parent() -> Option<(i32, &'static str)> {
 /// Records the identity of a freshly started child (once per process; the
 /// two strings are leaked on purpose, they live as long as the process).
 pub(crate) fn set_identity(name: String, parent_pid: i32, parent_name: String, method: StartMethod, daemon: bool) {
-    let index = METHODS.iter().position(|m| *m == method).unwrap_or(0);
-    START_METHOD.store(index as u8 + 1, Ordering::Release);
+    START_METHOD.store(method.code(), Ordering::Release);
     DAEMON.store(daemon, Ordering::Release);
     NAME.set(name);
     PARENT_NAME.set(parent_name);

@@ -77,11 +77,32 @@ pub enum StartMethod {
 }
 
 /// The process-wide default start method: 0 until [`set_start_method`],
-/// then 1 + the method's index. An atomic, so a fork at any moment copies
-/// a whole value.
+/// then its [`code`](StartMethod::code). An atomic, so a fork at any
+/// moment copies a whole value.
 static DEFAULT_METHOD: AtomicU8 = AtomicU8::new(0);
 
-const METHODS: [StartMethod; 3] = [StartMethod::Fork, StartMethod::ForkServer, StartMethod::Spawn];
+impl StartMethod {
+    /// The method as a non-zero byte, for an atomic that keeps 0 for
+    /// "none".
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            StartMethod::Fork => 1,
+            StartMethod::ForkServer => 2,
+            StartMethod::Spawn => 3,
+        }
+    }
+
+    /// The method of [`code`](StartMethod::code) `code`; `None` for 0 (or
+    /// any other byte).
+    pub(crate) fn from_code(code: u8) -> Option<StartMethod> {
+        match code {
+            1 => Some(StartMethod::Fork),
+            2 => Some(StartMethod::ForkServer),
+            3 => Some(StartMethod::Spawn),
+            _ => None,
+        }
+    }
+}
 
 impl Default for StartMethod {
     /// [`get_start_method`]: `ForkServer` unless [`set_start_method`]
@@ -116,7 +137,7 @@ impl Default for StartMethod {
 /// # }
 /// ```
 pub fn set_start_method(method: StartMethod, force: bool) -> Result<()> {
-    let code = 1 + METHODS.iter().position(|m| *m == method).unwrap_or(1) as u8;
+    let code = method.code();
     if force {
         DEFAULT_METHOD.store(code, Ordering::Release);
         return Ok(());
@@ -145,10 +166,7 @@ pub fn set_start_method(method: StartMethod, force: bool) -> Result<()> {
 /// assert_eq!(multiproc::get_start_method(), multiproc::StartMethod::ForkServer);
 /// ```
 pub fn get_start_method() -> StartMethod {
-    match DEFAULT_METHOD.load(Ordering::Acquire) {
-        0 => StartMethod::ForkServer,
-        code => METHODS[usize::from(code - 1).min(2)],
-    }
+    StartMethod::from_code(DEFAULT_METHOD.load(Ordering::Acquire)).unwrap_or(StartMethod::ForkServer)
 }
 
 /// Builders bound to one start method — Python's
