@@ -26,6 +26,14 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// Where a root server listening at `address` puts its local twin.
+fn root_twin_path(address: &Address) -> std::path::PathBuf {
+    let Address::Tcp(tcp) = address else {
+        unreachable!("a BaseManager listens on TCP")
+    };
+    std::path::PathBuf::from(format!("/run/multiproc/basemanager-{}.sock", tcp.port()))
+}
+
 /// Runs `f` in a forked child that has dropped to uid and gid [`NOBODY`];
 /// `f`'s value is the child's exit code. Returns the child's pid.
 fn fork_as_stranger(f: impl FnOnce() -> i32) -> i32 {
@@ -157,10 +165,7 @@ fn an_impostor_on_the_twin_path_is_refused_not_fallen_back_from() {
         .start()
         .unwrap();
     let address = server.address().to_string();
-    let Address::Tcp(tcp) = server.address() else {
-        unreachable!()
-    };
-    let path = std::path::PathBuf::from(format!("/run/multiproc/basemanager-{}.sock", tcp.port()));
+    let path = root_twin_path(server.address());
     assert!(path.exists(), "the server made no twin at {}", path.display());
     // Through the real twin first.
     let honest = BaseManager::connect(&address, b"k").unwrap();
@@ -223,10 +228,7 @@ fn strangers_cannot_open_the_local_sockets() {
         return;
     }
     let server = BaseManager::builder().authkey(b"k").start().unwrap();
-    let Address::Tcp(tcp) = server.address() else {
-        unreachable!()
-    };
-    let path = format!("/run/multiproc/basemanager-{}.sock", tcp.port());
+    let path = root_twin_path(server.address());
     let pid = fork_as_stranger(move || match UnixStream::connect(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => 0,
         Err(_) => 1,
@@ -492,10 +494,7 @@ fn connect_timeout_bounds_a_local_connect_that_would_wait() {
     }
     let server = BaseManager::builder().authkey(b"k").start().unwrap();
     let address = server.address().to_string();
-    let Address::Tcp(tcp) = server.address() else {
-        unreachable!()
-    };
-    let path = std::path::PathBuf::from(format!("/run/multiproc/basemanager-{}.sock", tcp.port()));
+    let path = root_twin_path(server.address());
     assert!(path.exists(), "the server made no twin at {}", path.display());
     // A stuck twin in its place: a backlog of none, taken by one connect.
     std::fs::remove_file(&path).unwrap();
