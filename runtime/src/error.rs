@@ -350,6 +350,10 @@ pub(crate) fn zero_chunksize() -> Error {
     Error::Usage("chunksize must be at least 1 (leave it out for an automatic size)".into())
 }
 
+pub(crate) fn zero_buffersize() -> Error {
+    Error::Usage("buffersize must be at least 1 (plain `map` picks a bound itself)".into())
+}
+
 /// How an [`Error`] travels between processes: owned data only. A
 /// `#[process_fn]` may return `multiproc::Result<T>`, and its error arrives
 /// in the parent as it was made in the child.

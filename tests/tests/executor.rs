@@ -118,6 +118,36 @@ fn map_is_lazy_and_ordered() {
 }
 
 #[test]
+fn map_buffered_reads_no_further_than_its_buffer() {
+    let pool = ThreadPoolExecutor::new(4).unwrap();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let p = pulled.clone();
+    let endless = (0u64..).inspect(move |_| {
+        p.fetch_add(1, Ordering::SeqCst);
+    });
+    // Each item outlives the caller's wait for the head, so a bound that
+    // leaked would show: idle threads would take more.
+    let mut slow = pool.map_buffered(
+        |x: u64| {
+            std::thread::sleep(Duration::from_millis(2));
+            x
+        },
+        endless,
+        2,
+        None,
+    );
+    for taken in 0..20u64 {
+        assert_eq!(slow.next().unwrap().unwrap(), taken);
+        let read = pulled.load(Ordering::SeqCst) as u64;
+        assert!(read <= taken + 1 + 2, "{read} items read after {} results", taken + 1);
+    }
+    drop(slow);
+    let mut refused = pool.map_buffered(|x: u64| x, 0..3, 0, None);
+    assert!(matches!(refused.next(), Some(Err(Error::Usage(why))) if why.contains("buffersize")));
+    assert!(refused.next().is_none());
+}
+
+#[test]
 fn wait_and_as_completed_over_mixed_futures() {
     let pool = ThreadPoolExecutor::new(2).unwrap();
     let other = ThreadPoolExecutor::new(1).unwrap();

@@ -188,6 +188,26 @@ fn map_is_ordered_lazy_and_times_out() {
 }
 
 #[test]
+fn map_buffered_reads_no_further_than_its_buffer() {
+    let ex = ProcessPoolExecutor::new(2).unwrap();
+    let pulled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let p = pulled.clone();
+    let endless = (0u64..).inspect(move |_| {
+        p.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let mut squares = ex.map_buffered(square, endless, 3, None);
+    for taken in 0..20u64 {
+        assert_eq!(squares.next().unwrap().unwrap(), taken * taken);
+        let read = pulled.load(std::sync::atomic::Ordering::SeqCst) as u64;
+        assert!(read <= taken + 1 + 3, "{read} items read after {} results", taken + 1);
+    }
+    drop(squares);
+    let mut refused = ex.map_buffered(square, 0..3u64, 0, None);
+    assert!(matches!(refused.next(), Some(Err(Error::Usage(why))) if why.contains("buffersize")));
+    assert!(refused.next().is_none());
+}
+
+#[test]
 fn a_shared_object_in_a_task_is_a_clear_error() {
     let ex = ProcessPoolExecutor::new(1).unwrap();
     let event = multiproc::sync::Event::new().unwrap();

@@ -366,17 +366,85 @@ impl ProcessPoolExecutor {
         A: 'a,
         I: IntoIterator<Item = A> + 'a,
     {
+        self.lazy_map(f, items, chunksize, None, timeout)
+    }
+
+    /// Like [`map`](ProcessPoolExecutor::map), with at most `buffersize`
+    /// items submitted and not yet yielded — Python 3.14's `buffersize`.
+    /// The input is read only as results are taken, so an endless or
+    /// costly input is safe, and memory stays bounded however slow the
+    /// caller is. (Plain `map` bounds it too, by a size it picks to keep
+    /// every worker busy.)
+    ///
+    /// # Errors
+    /// The first item is [`Error::Usage`] when `buffersize` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use multiproc::prelude::*;
+    ///
+    /// #[process_fn]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() -> multiproc::Result<()> {
+    /// let ex = multiproc::executor::ProcessPoolExecutor::new(2)?;
+    /// // An endless input: only the first few items are ever read.
+    /// let first: Vec<u64> = ex.map_buffered(square, 0.., 4, None).take(3).collect::<Result<_, _>>()?;
+    /// assert_eq!(first, vec![0, 1, 4]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn map_buffered<'a, F, A, I>(
+        &'a self,
+        f: F,
+        items: I,
+        buffersize: usize,
+        timeout: Option<Duration>,
+    ) -> impl Iterator<Item = Result<F::Output>> + 'a
+    where
+        F: ProcessFn<Args = (A,)>,
+        A: 'a,
+        I: IntoIterator<Item = A> + 'a,
+    {
+        self.lazy_map(f, items, 1, Some(buffersize), timeout)
+    }
+
+    /// The executor's lazy, ordered map: `buffer` bounds the items sent and
+    /// not yet yielded (unset, the pool picks the bound).
+    fn lazy_map<'a, F, A, I>(
+        &'a self,
+        f: F,
+        items: I,
+        chunksize: usize,
+        buffer: Option<usize>,
+        timeout: Option<Duration>,
+    ) -> impl Iterator<Item = Result<F::Output>> + 'a
+    where
+        F: ProcessFn<Args = (A,)>,
+        A: 'a,
+        I: IntoIterator<Item = A> + 'a,
+    {
         let deadline = timeout.and_then(crate::deadline::after);
-        let shut = self.shut.load(Ordering::Acquire);
-        let mut results = self.pool.imap_chunked(f, items, chunksize);
+        let mut refused = if self.shut.load(Ordering::Acquire) {
+            Some(Error::ExecutorShutdown)
+        } else if buffer == Some(0) {
+            Some(crate::error::zero_buffersize())
+        } else {
+            None
+        };
+        let chunks = buffer.map(|b| b.div_ceil(chunksize.max(1)));
+        let mut results = self.pool.imap_bounded(f, items, chunksize, chunks);
         let mut over = false;
         std::iter::from_fn(move || {
             if over {
                 return None;
             }
-            if shut {
+            if let Some(e) = refused.take() {
                 over = true;
-                return Some(Err(Error::ExecutorShutdown));
+                return Some(Err(e));
             }
             match results.next_before(deadline) {
                 Some(item) => item,

@@ -299,17 +299,79 @@ impl ThreadPoolExecutor {
         I: IntoIterator<Item = T>,
         I::IntoIter: 'a,
     {
+        self.lazy_map(f, items, None, timeout)
+    }
+
+    /// Like [`map`](ThreadPoolExecutor::map), with at most `buffersize`
+    /// items submitted and not yet yielded — Python 3.14's `buffersize`.
+    /// The input is read only as results are taken, so an endless or
+    /// costly input is safe.
+    ///
+    /// # Errors
+    /// The first item is [`Error::Usage`] when `buffersize` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = multiproc::executor::ThreadPoolExecutor::new(2)?;
+    /// // An endless input: only the first few items are ever read.
+    /// let first: Vec<u64> = pool.map_buffered(|x: u64| x * x, 0.., 4, None).take(3).collect::<Result<_, _>>()?;
+    /// assert_eq!(first, vec![0, 1, 4]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn map_buffered<'a, T, R, F, I>(
+        &'a self,
+        f: F,
+        items: I,
+        buffersize: usize,
+        timeout: Option<Duration>,
+    ) -> impl Iterator<Item = Result<R>> + 'a
+    where
+        T: Send + 'static,
+        R: Clone + Send + 'static,
+        F: Fn(T) -> R + Send + Sync + 'static,
+        I: IntoIterator<Item = T>,
+        I::IntoIter: 'a,
+    {
+        self.lazy_map(f, items, Some(buffersize), timeout)
+    }
+
+    /// The lazy, ordered map: `buffer` bounds the items submitted and not
+    /// yet yielded; unset, the bound keeps every thread busy.
+    fn lazy_map<'a, T, R, F, I>(
+        &'a self,
+        f: F,
+        items: I,
+        buffer: Option<usize>,
+        timeout: Option<Duration>,
+    ) -> impl Iterator<Item = Result<R>> + 'a
+    where
+        T: Send + 'static,
+        R: Clone + Send + 'static,
+        F: Fn(T) -> R + Send + Sync + 'static,
+        I: IntoIterator<Item = T>,
+        I::IntoIter: 'a,
+    {
         let f = Arc::new(f);
         let deadline = timeout.and_then(crate::deadline::after);
         // Work-conserving: `window` unfinished items are kept in flight
         // while the caller waits on the first one, so a long item at the
         // head does not leave the other threads idle. Finished results
         // waiting for their turn are bounded too.
-        let window = 2 * self.max_workers;
-        let held = 64 * self.max_workers;
+        let (window, held) = match buffer {
+            Some(b) => (b, b),
+            None => (2 * self.max_workers, 64 * self.max_workers),
+        };
+        let mut refused = (buffer == Some(0)).then(crate::error::zero_buffersize);
         let mut input = items.into_iter().fuse().peekable();
         let mut in_flight: VecDeque<Result<Future<R>>> = VecDeque::new();
         std::iter::from_fn(move || loop {
+            // (A zero bound refuses, then ends: nothing may be in flight.)
+            if let Some(e) = refused.take() {
+                return Some(Err(e));
+            }
             let unfinished =
                 |q: &VecDeque<Result<Future<R>>>| q.iter().filter(|r| r.as_ref().is_ok_and(|f| !f.done())).count();
             // Up to `window` in all, as a plain lazy map; past it (up to

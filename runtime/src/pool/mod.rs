@@ -982,6 +982,26 @@ impl Pool {
         it
     }
 
+    /// An ordered lazy map; with `chunks`, at most that many are sent and
+    /// not yet handed out (the executors' `map` with a `buffersize`).
+    pub(crate) fn imap_bounded<F, A, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+        chunks: Option<usize>,
+    ) -> IMap<'_, F, impl Iterator<Item = F::Args>>
+    where
+        F: ProcessFn<Args = (A,)>,
+        I: IntoIterator<Item = A>,
+    {
+        let mut it = IMap::new(self, f, items.into_iter().map(|a| (a,)), chunksize, true);
+        if let Some(chunks) = chunks {
+            it.window.bound(chunks);
+        }
+        it
+    }
+
     /// Accepts no more work; queued work still runs — the guide's `close`.
     ///
     /// # Examples

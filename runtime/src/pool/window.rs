@@ -34,6 +34,11 @@ impl<C> Window<C> {
         self.limit = usize::MAX;
     }
 
+    /// Lets at most `chunks` be sent and not yet handed out.
+    pub(crate) fn bound(&mut self, chunks: usize) {
+        self.limit = chunks.max(1);
+    }
+
     /// Whether another chunk may be sent: the chunks in flight and those
     /// arrived but not yet handed out both count, so memory stays bounded
     /// however the results are ordered.
