@@ -76,7 +76,7 @@ fn main() -> multiproc::Result<()> {
             let manager = BaseManager::connect(&address, AUTHKEY)?;
             let queue: QueueProxy<String> = manager.get("get_queue")?;
             for word in ["hello", "from", "the", "producer", "stop"] {
-                queue.put(&word.to_string())?;
+                queue.put(word.to_string())?;
             }
             let taken = consumer.join()??;
             assert_eq!(taken, 4);

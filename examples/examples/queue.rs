@@ -32,7 +32,7 @@ fn write(q: Queue<String>) -> multiproc::Result<()> {
     println!("Process to write: {}", std::process::id());
     for (i, value) in ["A", "B", "C"].into_iter().enumerate() {
         println!("Put {value} to queue...");
-        q.put(&value.to_string())?;
+        q.put(value.to_string())?;
         std::thread::sleep(Duration::from_millis(100 * i as u64));
     }
     Ok(())

@@ -799,6 +799,221 @@ enum Body<'a> {
     Raw(u64, &'a [u8]),
 }
 
+/// What a process queue's `put` takes: an item (`q.put(x)`, as on the
+/// thread twin) or a reference to one (`q.put(&x)`, which keeps it for the
+/// caller). Either way the item is only encoded. Sealed: the two impls are
+/// all there is, so `q.put(x)` alone tells the compiler the queue's type.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> multiproc::Result<()> {
+/// let q = multiproc::queue::Queue::unbounded()?; // `Queue<u32>`, from the put
+/// q.put(5u32)?;
+/// q.put(&6)?;
+/// assert_eq!((q.get()?, q.get()?), (5, 6));
+/// # Ok(())
+/// # }
+/// ```
+pub trait PutItem<T>: sealed::Sealed<T> {
+    /// The item.
+    fn as_item(&self) -> &T;
+}
+
+impl<T> PutItem<T> for T {
+    fn as_item(&self) -> &T {
+        self
+    }
+}
+
+impl<T> PutItem<T> for &T {
+    fn as_item(&self) -> &T {
+        self
+    }
+}
+
+mod sealed {
+    pub trait Sealed<T> {}
+    impl<T> Sealed<T> for T {}
+    impl<T> Sealed<T> for &T {}
+}
+
+/// Why a `try_put` or `put_timeout` did not put its item — with the item,
+/// given back (as crossbeam's `TrySendError` does), for the process queues
+/// and their [thread twins](crate::thread::Queue) alike. `?` turns it into
+/// [`Error::Full`], [`Error::QueueClosed`] or the failure, dropping the
+/// item.
+///
+/// A thread queue takes the item and gives it back here; a process queue
+/// takes whatever it was given — the item, or a reference to it, since it
+/// only encodes it — and gives that back.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::queue::PutError;
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let q = multiproc::thread::Queue::bounded(1)?;
+/// q.put(String::from("first"))?;
+/// match q.try_put(String::from("second")) {
+///     Err(PutError::Full(back)) => assert_eq!(back, "second"), // not lost
+///     other => panic!("{other:?}"),
+/// }
+/// // The same on a process queue, whether given the item or a reference.
+/// let p = multiproc::queue::Queue::bounded(1)?;
+/// p.put(String::from("first"))?;
+/// assert!(matches!(p.try_put(String::from("second")), Err(PutError::Full(back)) if back == "second"));
+/// // Where only the error matters, `?` makes it a `multiproc::Error`.
+/// fn put_now(q: &multiproc::thread::Queue<u8>) -> multiproc::Result<()> {
+///     q.try_put(7)?;
+///     Ok(())
+/// }
+/// let small = multiproc::thread::Queue::bounded(1)?;
+/// put_now(&small)?;
+/// assert!(matches!(put_now(&small), Err(multiproc::Error::Full)));
+/// # Ok(())
+/// # }
+/// ```
+pub enum PutError<T> {
+    /// No room now, or none came in time: Python's `queue.Full`
+    /// ([`Error::Full`]).
+    Full(T),
+    /// This handle was closed ([`Error::QueueClosed`]).
+    Closed(T),
+    /// The item could not be sent: it did not encode ([`Error::Codec`]), or
+    /// the queue's channel failed ([`Error::Io`]). Process queues only.
+    Failed(T, Error),
+}
+
+impl<T> PutError<T> {
+    /// `item` was not put because of `e`.
+    pub(crate) fn new(item: T, e: Error) -> Self {
+        match e {
+            Error::Full => PutError::Full(item),
+            Error::QueueClosed => PutError::Closed(item),
+            e => PutError::Failed(item, e),
+        }
+    }
+
+    /// The item that was not put.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let q = multiproc::thread::Queue::bounded(1)?;
+    /// q.put(vec![1])?;
+    /// let back = q.try_put(vec![2]).unwrap_err().into_inner();
+    /// assert_eq!(back, [2]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_inner(self) -> T {
+        match self {
+            PutError::Full(item) | PutError::Closed(item) | PutError::Failed(item, _) => item,
+        }
+    }
+
+    /// Whether the queue was full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let q = multiproc::thread::Queue::bounded(1)?;
+    /// q.put(1)?;
+    /// assert!(q.try_put(2).unwrap_err().is_full());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_full(&self) -> bool {
+        matches!(self, PutError::Full(_))
+    }
+
+    /// Whether the handle was closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let q = multiproc::thread::Queue::unbounded()?;
+    /// q.close();
+    /// assert!(q.try_put(1).unwrap_err().is_closed());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self, PutError::Closed(_))
+    }
+
+    /// The [`Error`] this is, without the item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> multiproc::Result<()> {
+    /// let q = multiproc::queue::Queue::bounded(1)?;
+    /// q.put(1)?;
+    /// assert!(matches!(q.try_put(2).unwrap_err().into_error(), multiproc::Error::Full));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_error(self) -> Error {
+        match self {
+            PutError::Full(_) => Error::Full,
+            PutError::Closed(_) => Error::QueueClosed,
+            PutError::Failed(_, e) => e,
+        }
+    }
+}
+
+impl<T> fmt::Debug for PutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PutError::Full(_) => f.write_str("Full(..)"),
+            PutError::Closed(_) => f.write_str("Closed(..)"),
+            PutError::Failed(_, e) => f.debug_tuple("Failed").field(&format_args!("..")).field(e).finish(),
+        }
+    }
+}
+
+impl<T> fmt::Display for PutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PutError::Full(_) => fmt::Display::fmt(&Error::Full, f),
+            PutError::Closed(_) => fmt::Display::fmt(&Error::QueueClosed, f),
+            PutError::Failed(_, e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl<T> std::error::Error for PutError<T> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PutError::Failed(_, e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// So that `q.try_put(x)?` works in a function that returns
+/// [`multiproc::Result`](crate::Result): the item is dropped.
+///
+/// # Examples
+///
+/// ```
+/// let q = multiproc::thread::Queue::<u8>::bounded(1).unwrap();
+/// q.put(1).unwrap();
+/// let e: multiproc::Error = q.try_put(2).unwrap_err().into();
+/// assert!(matches!(e, multiproc::Error::Full));
+/// ```
+impl<T> From<PutError<T>> for Error {
+    fn from(e: PutError<T>) -> Error {
+        e.into_error()
+    }
+}
+
 /// A multi-producer, multi-consumer queue of `T` between processes and
 /// threads — the guide's `multiprocessing.Queue`.
 ///
@@ -814,7 +1029,7 @@ enum Body<'a> {
 /// #[process_fn]
 /// fn producer(q: Queue<String>) {
 ///     for word in ["A", "B", "C"] {
-///         q.put(&word.to_string()).unwrap();
+///         q.put(word.to_string()).unwrap();
 ///     }
 /// }
 ///
@@ -873,9 +1088,9 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// ```
     /// # fn main() -> multiproc::Result<()> {
     /// let q = multiproc::queue::Queue::<u8>::bounded(1)?;
-    /// q.put(&1)?;
+    /// q.put(1)?;
     /// assert!(q.is_full());
-    /// assert!(matches!(q.try_put(&2), Err(multiproc::Error::Full)));
+    /// assert!(matches!(q.try_put(2), Err(multiproc::queue::PutError::Full(2))));
     /// # Ok(())
     /// # }
     /// ```
@@ -896,7 +1111,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// ```
     /// # fn main() -> multiproc::Result<()> {
     /// let q = multiproc::queue::Queue::<String>::unbounded()?;
-    /// q.put(&"x".to_string())?;
+    /// q.put("x".to_string())?;
     /// assert_eq!(q.get()?, "x");
     /// # Ok(())
     /// # }
@@ -905,11 +1120,19 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         Self::with_max(0, false)
     }
 
-    fn put_deadline(&self, item: &T, deadline: Option<Instant>) -> Result<()> {
-        self.inner.put(&encode(item)?, deadline, self.joinable, None)
+    fn put_deadline<B: PutItem<T>>(&self, item: B, deadline: Option<Instant>) -> std::result::Result<(), PutError<B>> {
+        let bytes = match encode(item.as_item()) {
+            Ok(bytes) => bytes,
+            Err(e) => return Err(PutError::Failed(item, e)),
+        };
+        self.inner
+            .put(&bytes, deadline, self.joinable, None)
+            .map_err(|e| PutError::new(item, e))
     }
 
-    /// Puts an item, waiting for room in a bounded queue.
+    /// Puts an item, waiting for room in a bounded queue. It takes the item
+    /// or a reference to it (`q.put(x)` or `q.put(&x)`): the item is only
+    /// encoded, so a reference keeps it for the caller.
     ///
     /// # Errors
     /// [`Error::QueueClosed`] after [`close`](Queue::close);
@@ -920,60 +1143,63 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// ```
     /// # fn main() -> multiproc::Result<()> {
     /// let q = multiproc::queue::Queue::unbounded()?;
-    /// q.put(&vec![1, 2, 3])?;
+    /// q.put(vec![1, 2, 3])?;
+    /// let kept = vec![4];
+    /// q.put(&kept)?;
     /// assert_eq!(q.get()?, vec![1, 2, 3]);
+    /// assert_eq!(q.get()?, kept);
     /// # Ok(())
     /// # }
     /// ```
-    pub fn put(&self, item: &T) -> Result<()> {
-        self.put_deadline(item, None)
+    pub fn put(&self, item: impl PutItem<T>) -> Result<()> {
+        self.put_deadline(item, None).map_err(Error::from)
     }
 
-    /// Puts an item, waiting at most `timeout` for room. The item is only
-    /// borrowed (it is encoded), so a put that fails loses nothing: the
-    /// caller still has it to put again — unlike the thread queue's, which
-    /// takes it and gives it back in a [`PutError`](crate::thread::PutError).
+    /// Puts an item, waiting at most `timeout` for room. A put that fails
+    /// gives back what it was given, as the thread queue's does.
     ///
     /// # Errors
-    /// [`Error::Full`] once the time is up; else as [`put`](Queue::put).
+    /// [`PutError::Full`] once the time is up, [`PutError::Closed`] after
+    /// [`close`](Queue::close), [`PutError::Failed`] with
+    /// [`Error::Codec`] or [`Error::Io`]; `?` makes each an
+    /// [`Error`].
     ///
     /// # Examples
     ///
     /// ```
     /// # fn main() -> multiproc::Result<()> {
+    /// use multiproc::queue::PutError;
     /// let q = multiproc::queue::Queue::bounded(1)?;
-    /// q.put(&1)?;
-    /// let item = 2;
-    /// let r = q.put_timeout(&item, std::time::Duration::from_millis(10));
-    /// assert!(matches!(r, Err(multiproc::Error::Full)));
+    /// q.put(1)?;
+    /// let r = q.put_timeout(2, std::time::Duration::from_millis(10));
+    /// assert!(matches!(r, Err(PutError::Full(2))));
     /// assert_eq!(q.get()?, 1);
-    /// q.put(&item)?; // still ours: put it again
+    /// q.put(2)?;
     /// assert_eq!(q.get()?, 2);
     /// # Ok(())
     /// # }
     /// ```
-    pub fn put_timeout(&self, item: &T, timeout: Duration) -> Result<()> {
+    pub fn put_timeout<B: PutItem<T>>(&self, item: B, timeout: Duration) -> std::result::Result<(), PutError<B>> {
         self.put_deadline(item, crate::deadline::after(timeout))
     }
 
-    /// Puts an item only if there is room now (`put_nowait`). As with
-    /// [`put_timeout`](Queue::put_timeout), a failed put loses nothing: the
-    /// item is only borrowed.
+    /// Puts an item only if there is room now (`put_nowait`), giving it back
+    /// otherwise, as [`put_timeout`](Queue::put_timeout).
     ///
     /// # Errors
-    /// [`Error::Full`]; else as [`put`](Queue::put).
+    /// As [`put_timeout`](Queue::put_timeout).
     ///
     /// # Examples
     ///
     /// ```
     /// # fn main() -> multiproc::Result<()> {
     /// let q = multiproc::queue::Queue::bounded(1)?;
-    /// q.try_put(&1)?;
-    /// assert!(q.try_put(&2).is_err());
+    /// q.try_put(1)?;
+    /// assert_eq!(q.try_put(2).unwrap_err().into_inner(), 2);
     /// # Ok(())
     /// # }
     /// ```
-    pub fn try_put(&self, item: &T) -> Result<()> {
+    pub fn try_put<B: PutItem<T>>(&self, item: B) -> std::result::Result<(), PutError<B>> {
         self.put_deadline(item, Some(Instant::now()))
     }
 
@@ -993,7 +1219,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// ```
     /// # fn main() -> multiproc::Result<()> {
     /// let q = multiproc::queue::Queue::<u8>::unbounded()?;
-    /// q.put(&7)?;
+    /// q.put(7)?;
     /// q.close(); // this handle puts no more, and it was the only one
     /// assert_eq!(q.get()?, 7);
     /// assert!(matches!(q.get(), Err(multiproc::Error::Disconnected { .. })));
@@ -1049,8 +1275,8 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// ```
     /// # fn main() -> multiproc::Result<()> {
     /// let q = multiproc::queue::Queue::unbounded()?;
-    /// q.put(&1)?;
-    /// q.put(&2)?;
+    /// q.put(1)?;
+    /// q.put(2)?;
     /// assert_eq!(q.qsize(), 2);
     /// # Ok(())
     /// # }
@@ -1128,7 +1354,7 @@ impl<T> Queue<T> {
     /// # fn main() -> multiproc::Result<()> {
     /// let q = multiproc::queue::Queue::<u8>::unbounded()?;
     /// q.close();
-    /// assert!(matches!(q.put(&1), Err(multiproc::Error::QueueClosed)));
+    /// assert!(matches!(q.put(1), Err(multiproc::Error::QueueClosed)));
     /// # Ok(())
     /// # }
     /// ```
@@ -1162,7 +1388,7 @@ impl<T> Queue<T> {
 /// let q = JoinableQueue::unbounded()?;
 /// let worker = Process::builder().daemon(true).start(consumer, (q.clone(),))?;
 /// for i in 0..10 {
-///     q.put(&i)?;
+///     q.put(i)?;
 /// }
 /// q.join_timeout(std::time::Duration::from_secs(60))?; // every item done
 /// worker.kill()?;
@@ -1225,7 +1451,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// ```
     /// # fn main() -> multiproc::Result<()> {
     /// let q = multiproc::queue::JoinableQueue::<u8>::unbounded()?;
-    /// q.put(&1)?;
+    /// q.put(1)?;
     /// q.get()?;
     /// q.task_done()?;
     /// q.join()?;
@@ -1312,7 +1538,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
     /// ```
     /// # fn main() -> multiproc::Result<()> {
     /// let q = multiproc::queue::JoinableQueue::<u8>::unbounded()?;
-    /// q.put(&1)?;
+    /// q.put(1)?;
     /// let r = q.join_timeout(std::time::Duration::from_millis(10));
     /// assert!(matches!(r, Err(multiproc::Error::Timeout(_))));
     /// # Ok(())
@@ -1335,7 +1561,7 @@ impl<T: Serialize + DeserializeOwned> JoinableQueue<T> {
 /// ```
 /// # fn main() -> multiproc::Result<()> {
 /// let q = multiproc::queue::SimpleQueue::<String>::new()?;
-/// q.put(&"hi".to_string())?;
+/// q.put("hi".to_string())?;
 /// assert!(!q.is_empty());
 /// assert_eq!(q.get()?, "hi");
 /// # Ok(())
@@ -1383,11 +1609,11 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     ///
     /// ```
     /// # fn main() -> multiproc::Result<()> {
-    /// multiproc::queue::SimpleQueue::new()?.put(&1u8)?;
+    /// multiproc::queue::SimpleQueue::new()?.put(1u8)?;
     /// # Ok(())
     /// # }
     /// ```
-    pub fn put(&self, item: &T) -> Result<()> {
+    pub fn put(&self, item: impl PutItem<T>) -> Result<()> {
         self.0.put(item)
     }
 
@@ -1401,7 +1627,7 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// ```
     /// # fn main() -> multiproc::Result<()> {
     /// let q = multiproc::queue::SimpleQueue::new()?;
-    /// q.put(&2u8)?;
+    /// q.put(2u8)?;
     /// assert_eq!(q.get()?, 2);
     /// # Ok(())
     /// # }
@@ -1424,7 +1650,7 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// let q = multiproc::queue::SimpleQueue::<u8>::new()?;
     /// let r = q.get_timeout(Duration::from_millis(10));
     /// assert!(matches!(r, Err(multiproc::Error::Empty)));
-    /// q.put(&3)?;
+    /// q.put(3)?;
     /// assert_eq!(q.get_timeout(Duration::from_secs(60))?, 3);
     /// # Ok(())
     /// # }
@@ -1455,7 +1681,7 @@ impl<T: Serialize + DeserializeOwned> SimpleQueue<T> {
     /// # fn main() -> multiproc::Result<()> {
     /// let q = multiproc::queue::SimpleQueue::<u8>::new()?;
     /// q.close();
-    /// assert!(q.put(&1).is_err());
+    /// assert!(q.put(1).is_err());
     /// # Ok(())
     /// # }
     /// ```

@@ -135,10 +135,10 @@ fn create_use_drop_cycles_leave_nothing_behind() {
     });
     no_leak("Queue, JoinableQueue, Pipe", 1000, |i| {
         let q = Queue::<u64>::bounded(4).unwrap();
-        q.put(&(i as u64)).unwrap();
+        q.put(i as u64).unwrap();
         assert_eq!(q.get().unwrap(), i as u64);
         let j = JoinableQueue::<Vec<u8>>::unbounded().unwrap();
-        j.put(&vec![0u8; 100_000]).unwrap(); // a large item: the memfd path
+        j.put(vec![0u8; 100_000]).unwrap(); // a large item: the memfd path
         j.get().unwrap();
         j.task_done().unwrap();
         let (a, b) = multiproc::pipe::Pipe::new().unwrap();

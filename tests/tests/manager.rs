@@ -159,7 +159,7 @@ fn a_client_that_dies_holding_a_lock_releases_it() {
 fn a_dead_server_fails_every_call_at_once() {
     let manager = Manager::start().unwrap();
     let queue = manager.queue::<u8>(0).unwrap();
-    queue.put(&1).unwrap();
+    queue.put(1).unwrap();
     manager.shutdown().unwrap();
     let t = Instant::now();
     match queue.get() {
@@ -203,7 +203,7 @@ fn base_manager_authenticates_and_serves_named_objects() {
     ));
     let client = BaseManager::connect(&address, b"right key").unwrap();
     let jobs: QueueProxy<String> = client.get("jobs").unwrap();
-    jobs.put(&"a".into()).unwrap();
+    jobs.put(String::from("a")).unwrap();
     let again: QueueProxy<String> = BaseManager::connect(&address, b"right key")
         .unwrap()
         .get("jobs")

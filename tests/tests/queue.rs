@@ -6,14 +6,14 @@
 use std::time::{Duration, Instant};
 
 use multiproc::prelude::*;
-use multiproc::queue::{JoinableQueue, Queue, SimpleQueue};
+use multiproc::queue::{JoinableQueue, PutError, Queue, SimpleQueue};
 use multiproc::sync::Event;
 use multiproc_tests::{METHODS, PATIENCE};
 
 #[process_fn]
 fn produce(q: Queue<u64>, from: u64, count: u64) {
     for i in from..from + count {
-        q.put(&i).unwrap();
+        q.put(i).unwrap();
     }
 }
 
@@ -39,7 +39,7 @@ fn echo_big(q: Queue<Vec<u8>>, back: Queue<Vec<u8>>) {
 fn put_forever(q: Queue<u64>) {
     let mut i = 0;
     loop {
-        let _ = q.put(&i);
+        let _ = q.put(i);
         i += 1;
     }
 }
@@ -47,7 +47,7 @@ fn put_forever(q: Queue<u64>) {
 #[process_fn]
 fn work_off(q: JoinableQueue<u64>, results: SimpleQueue<u64>) {
     while let Ok(v) = q.get_timeout(PATIENCE) {
-        results.put(&(v * 10)).unwrap();
+        results.put(v * 10).unwrap();
         q.task_done().unwrap();
     }
 }
@@ -76,8 +76,8 @@ fn producers_and_consumers_deliver_each_item_once() {
         for p in &mut producers {
             p.join_timeout(PATIENCE).unwrap();
         }
-        q.put(&stop).unwrap();
-        q.put(&stop).unwrap();
+        q.put(stop).unwrap();
+        q.put(stop).unwrap();
         let total: u64 = consumers
             .into_iter()
             .map(|mut c| c.join_timeout(PATIENCE).unwrap())
@@ -102,18 +102,21 @@ fn a_get_fails_once_every_producer_is_gone() {
         let t = Instant::now();
         assert!(matches!(q.get(), Err(Error::Disconnected { .. })), "{method}");
         assert!(t.elapsed() < PATIENCE);
-        assert!(matches!(q.put(&1), Err(Error::QueueClosed)));
+        assert!(matches!(q.put(1), Err(Error::QueueClosed)));
     }
 }
 
 #[test]
 fn a_bounded_queue_blocks_then_times_out_with_full() {
     let q = Queue::<u64>::bounded(2).unwrap();
-    q.put(&1).unwrap();
-    q.put(&2).unwrap();
+    q.put(1).unwrap();
+    q.put(2).unwrap();
     assert!(q.is_full());
     let t = Instant::now();
-    assert!(matches!(q.put_timeout(&3, Duration::from_millis(50)), Err(Error::Full)));
+    assert!(matches!(
+        q.put_timeout(&3, Duration::from_millis(50)),
+        Err(PutError::Full(&3))
+    ));
     assert!(t.elapsed() >= Duration::from_millis(50));
     // A consumer in another process frees a place: the blocked put proceeds.
     let stop = 0;
@@ -158,7 +161,7 @@ fn a_producer_killed_mid_put_does_not_wedge_the_queue() {
         assert!(p.join_timeout(PATIENCE).is_err());
         // Drain what it managed to put; the queue still works both ways.
         while q.try_get().is_ok() {}
-        q.put(&42).unwrap();
+        q.put(42).unwrap();
         assert_eq!(q.get_timeout(PATIENCE).unwrap(), 42, "{method}");
     }
 }
@@ -166,7 +169,7 @@ fn a_producer_killed_mid_put_does_not_wedge_the_queue() {
 #[process_fn]
 fn simple_echo(input: SimpleQueue<u64>, output: SimpleQueue<u64>) {
     let v = input.get_timeout(PATIENCE).unwrap();
-    output.put(&(v + 1)).unwrap();
+    output.put(v + 1).unwrap();
 }
 
 #[test]
@@ -183,7 +186,7 @@ fn simple_queue_get_timeout_waits_then_gives_up() {
         let short = Duration::from_millis(20);
         assert!(matches!(output.get_timeout(short), Err(Error::Empty)), "{method}");
         assert!(t.elapsed() >= short, "{method}");
-        input.put(&41).unwrap();
+        input.put(41).unwrap();
         assert_eq!(output.get_timeout(PATIENCE).unwrap(), 42, "{method}");
         p.join_timeout(PATIENCE).unwrap();
     }
@@ -200,7 +203,7 @@ fn joinable_queue_join_waits_for_task_done() {
             .start(work_off, (q.clone(), results.clone()))
             .unwrap();
         for i in 1..=20 {
-            q.put(&i).unwrap();
+            q.put(i).unwrap();
         }
         q.join_timeout(PATIENCE).unwrap();
         let mut sum = 0;
@@ -211,11 +214,11 @@ fn joinable_queue_join_waits_for_task_done() {
         worker.kill().unwrap();
     }
     let q = JoinableQueue::<u8>::unbounded().unwrap();
-    q.put(&1).unwrap();
+    q.put(1).unwrap();
     q.get().unwrap();
     q.task_done().unwrap();
     assert!(matches!(q.task_done(), Err(Error::Usage(_))));
-    q.put(&2).unwrap();
+    q.put(2).unwrap();
     assert!(matches!(
         q.join_timeout(Duration::from_millis(10)),
         Err(Error::Timeout(_))
@@ -228,7 +231,7 @@ fn threads_share_a_queue() {
     let producers: Vec<_> = (0..4u32)
         .map(|t| {
             let q = q.clone();
-            std::thread::spawn(move || (0..500u32).for_each(|i| q.put(&(t * 1000 + i)).unwrap()))
+            std::thread::spawn(move || (0..500u32).for_each(|i| q.put(t * 1000 + i).unwrap()))
         })
         .collect();
     let mut seen: Vec<u32> = (0..2000).map(|_| q.get_timeout(PATIENCE).unwrap()).collect();
@@ -242,7 +245,7 @@ fn threads_share_a_queue() {
 
 #[process_fn]
 fn announce(q: Queue<u32>) {
-    q.put(&std::process::id()).unwrap();
+    q.put(std::process::id()).unwrap();
 }
 
 #[process_fn]
@@ -284,13 +287,13 @@ fn a_consumer_killed_mid_get_does_not_wedge_the_queue() {
             .start(get_forever, (q.clone(),))
             .unwrap();
         for i in 0..10_000 {
-            q.put(&i).unwrap();
+            q.put(i).unwrap();
         }
         consumer.kill().unwrap();
         let mut consumer = consumer;
         assert!(consumer.join_timeout(PATIENCE).is_err());
         while q.try_get().is_ok() {}
-        q.put(&7).unwrap();
+        q.put(7).unwrap();
         assert_eq!(q.get_timeout(PATIENCE).unwrap(), 7, "{method}");
     }
 }
@@ -300,7 +303,7 @@ fn a_consumer_killed_mid_get_does_not_wedge_the_queue() {
 fn put_forever_from(q: Queue<u64>, from: u64) {
     let mut i = from;
     loop {
-        let _ = q.put(&i);
+        let _ = q.put(i);
         i += 1;
     }
 }
@@ -373,7 +376,7 @@ fn a_producer_killed_among_others_loses_nobody_elses_items() {
             assert_eq!(groups[&k], (k * SPAN..k * SPAN + n).collect::<Vec<_>>(), "{method}");
         }
         assert!(q.is_empty());
-        q.put(&42).unwrap();
+        q.put(42).unwrap();
         assert_eq!(q.get_timeout(PATIENCE).unwrap(), 42, "{method}");
     }
 }
@@ -416,7 +419,7 @@ fn fifo_holds_across_inline_and_memfd_items_with_several_consumers() {
     // One consumer, in this process: the exact order.
     let q = Queue::<(u64, Vec<u8>)>::unbounded().unwrap();
     for i in 0..30 {
-        q.put(&numbered(i)).unwrap();
+        q.put(numbered(i)).unwrap();
     }
     for i in 0..30 {
         assert_eq!(q.get_timeout(PATIENCE).unwrap(), numbered(i));
@@ -433,7 +436,7 @@ fn fifo_holds_across_inline_and_memfd_items_with_several_consumers() {
             .collect();
         let n = 300;
         for i in 0..n {
-            q.put(&numbered(i)).unwrap();
+            q.put(numbered(i)).unwrap();
         }
         for _ in 0..3 {
             q.put(&(u64::MAX, Vec::new())).unwrap();
@@ -486,7 +489,7 @@ fn a_dead_lock_holder_is_recovered() {
     for method in METHODS {
         let q = Queue::<(u64, Vec<u8>)>::unbounded().unwrap();
         let held = Event::new().unwrap();
-        q.put(&numbered(1)).unwrap();
+        q.put(numbered(1)).unwrap();
         // Killed mid-put, a small item then a large one (its memfd already
         // sent: an orphan on the socket).
         for item in [100, 99] {
@@ -505,13 +508,13 @@ fn a_dead_lock_holder_is_recovered() {
         assert_eq!(q.get_timeout(PATIENCE).unwrap(), numbered(3), "{method}");
         // Killed after taking large item 6, before receiving its memfd:
         // item 6 is lost, large item 9 comes with its own bytes.
-        q.put(&numbered(6)).unwrap();
-        q.put(&numbered(9)).unwrap();
+        q.put(numbered(6)).unwrap();
+        q.put(numbered(9)).unwrap();
         held.clear();
         kill_when_held(method, stall_in_get, (q.clone(), true, held.clone()), &held);
         assert_eq!(q.get_timeout(PATIENCE).unwrap(), numbered(9), "{method}");
         assert!(q.is_empty());
-        q.put(&numbered(10)).unwrap();
+        q.put(numbered(10)).unwrap();
         assert_eq!(q.get_timeout(PATIENCE).unwrap(), numbered(10), "{method}");
     }
 }
@@ -525,7 +528,7 @@ fn consumers_killed_mid_get_leave_the_rest_in_order() {
         let q = Queue::<(u64, Vec<u8>)>::unbounded().unwrap();
         let n = 600;
         for i in 0..n {
-            q.put(&numbered(i)).unwrap();
+            q.put(numbered(i)).unwrap();
         }
         for _ in 0..2 {
             let before = q.qsize();
@@ -545,7 +548,7 @@ fn consumers_killed_mid_get_leave_the_rest_in_order() {
         }
         assert!(rest.windows(2).all(|w| w[0] < w[1]), "{method}: {rest:?}");
         assert!(rest.last().is_none_or(|&l| l == n - 1), "{method}");
-        q.put(&numbered(n)).unwrap();
+        q.put(numbered(n)).unwrap();
         assert_eq!(q.get_timeout(PATIENCE).unwrap(), numbered(n), "{method}");
     }
 }
@@ -555,7 +558,7 @@ fn consumers_killed_mid_get_leave_the_rest_in_order() {
 #[process_fn]
 fn put_then_linger(q: Queue<u64>, n: u64, done: Event) {
     for i in 0..n {
-        q.put(&i).unwrap();
+        q.put(i).unwrap();
     }
     done.set();
     std::thread::sleep(Duration::from_secs(600));
@@ -607,21 +610,21 @@ fn a_blocked_get_learns_promptly_that_every_writer_died() {
 #[test]
 fn bad_bytes_in_the_ring_are_a_codec_error() {
     let q = Queue::<String>::unbounded().unwrap();
-    q.put(&"a".to_string()).unwrap();
+    q.put("a".to_string()).unwrap();
     q.test_put_raw_record(3, &[2, 0xff, 0xfe]).unwrap(); // not UTF-8
-    q.put(&"b".to_string()).unwrap();
+    q.put("b".to_string()).unwrap();
     assert_eq!(q.get_timeout(PATIENCE).unwrap(), "a");
     assert!(matches!(q.get_timeout(PATIENCE), Err(Error::Codec(_))));
     assert_eq!(q.get_timeout(PATIENCE).unwrap(), "b");
     for claimed in [u32::MAX, 1 << 20, 1000] {
-        q.put(&"c".to_string()).unwrap();
+        q.put("c".to_string()).unwrap();
         q.test_put_raw_record(claimed, &[1, b'x']).unwrap();
-        q.put(&"d".to_string()).unwrap();
+        q.put("d".to_string()).unwrap();
         assert_eq!(q.get_timeout(PATIENCE).unwrap(), "c");
         // The bad header: what follows it cannot be trusted and is dropped.
         assert!(matches!(q.get_timeout(PATIENCE), Err(Error::Codec(_))), "{claimed}");
         assert!(q.is_empty());
-        q.put(&"e".to_string()).unwrap();
+        q.put("e".to_string()).unwrap();
         assert_eq!(q.get_timeout(PATIENCE).unwrap(), "e");
     }
 }
@@ -640,7 +643,7 @@ fn a_full_ring_makes_an_unbounded_put_wait() {
     assert!(n >= 16, "only {n} items of 60 KiB fit");
     assert!(matches!(
         q.put_timeout(&item, Duration::from_millis(20)),
-        Err(Error::Full)
+        Err(PutError::Full(_))
     ));
     // A consumer thread drains one: the waiting put goes on.
     let getter = {
@@ -684,7 +687,7 @@ fn sleeping_consumers_are_woken_for_every_item() {
         std::thread::sleep(Duration::from_millis(2));
         for _ in 0..burst {
             if next < 4 * per {
-                q.put(&next).unwrap();
+                q.put(next).unwrap();
                 next += 1;
             }
         }
@@ -747,7 +750,7 @@ fn take_and_report(q: Queue<(u64, Vec<u8>)>, taken: Queue<u64>) {
     loop {
         let Ok(item) = q.get_timeout(PATIENCE) else { return };
         check_numbered(&item);
-        taken.put(&item.0).unwrap();
+        taken.put(item.0).unwrap();
     }
 }
 
@@ -778,7 +781,7 @@ fn consumers_killed_at_random_lose_at_most_the_item_in_their_hands() {
     let q = Queue::<(u64, Vec<u8>)>::unbounded().unwrap();
     let taken = Queue::<u64>::unbounded().unwrap();
     for i in 0..n {
-        q.put(&numbered(i)).unwrap();
+        q.put(numbered(i)).unwrap();
     }
     let mut kills = 0;
     for round in 0..6 {
@@ -809,4 +812,66 @@ fn consumers_killed_at_random_lose_at_most_the_item_in_their_hands() {
     assert_eq!(before_dedup, seen.len(), "seed {seed}: an item was taken twice");
     let lost = n as usize - seen.len();
     assert!(lost <= kills, "seed {seed}: {lost} items lost in {kills} kills");
+}
+
+/// An item whose encoding fails.
+struct Unencodable;
+
+impl serde::Serialize for Unencodable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("this item refuses to be encoded"))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Unencodable {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Ok(Unencodable)
+    }
+}
+
+#[test]
+fn a_process_queue_takes_items_as_its_thread_twin_does() {
+    // The same lines run on both twins: items by value, given back when
+    // a put fails.
+    let q = Queue::bounded(1).unwrap();
+    let t = multiproc::thread::Queue::bounded(1).unwrap();
+    q.put(String::from("a")).unwrap();
+    t.put(String::from("a")).unwrap();
+    assert!(matches!(q.try_put(String::from("b")), Err(PutError::Full(back)) if back == "b"));
+    assert!(matches!(t.try_put(String::from("b")), Err(PutError::Full(back)) if back == "b"));
+    let d = Duration::from_millis(10);
+    assert_eq!(q.put_timeout(String::from("c"), d).unwrap_err().into_inner(), "c");
+    assert_eq!(t.put_timeout(String::from("c"), d).unwrap_err().into_inner(), "c");
+    assert_eq!(q.get().unwrap(), "a");
+    assert_eq!(t.get().unwrap(), "a");
+    // A reference still works on the process queue, which only encodes.
+    let kept = String::from("d");
+    q.put(&kept).unwrap();
+    assert_eq!(q.get().unwrap(), kept);
+    q.close();
+    assert!(matches!(q.try_put(String::from("e")), Err(PutError::Closed(back)) if back == "e"));
+    // A failure to encode gives the item back with the codec's error.
+    let bad = Queue::<Unencodable>::unbounded().unwrap();
+    match bad.try_put(Unencodable) {
+        Err(PutError::Failed(Unencodable, Error::Codec(why))) => assert!(why.contains("refuses"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn async_results_of_both_pools_give_their_value_once_without_clone() {
+    #[derive(Debug, PartialEq)]
+    struct NotClone(u8);
+    let threads = multiproc::thread::Pool::new(1).unwrap();
+    assert_eq!(
+        threads.apply_async(|| NotClone(3), ()).unwrap().into_result().unwrap(),
+        NotClone(3)
+    );
+    let pool = Pool::new(1).unwrap();
+    assert_eq!(pool.apply_async(seven, ()).unwrap().into_result().unwrap(), 7);
+}
+
+#[process_fn]
+fn seven() -> u8 {
+    7
 }

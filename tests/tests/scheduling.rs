@@ -46,7 +46,7 @@ fn hold(long: bool) -> bool {
     let Some((long_gate, short_gate, whose)) = GATES.get() else {
         return false;
     };
-    whose.put(&(long, std::process::id() as i32)).unwrap();
+    whose.put((long, std::process::id() as i32)).unwrap();
     if long { long_gate } else { short_gate }.wait_timeout(PATIENCE)
 }
 

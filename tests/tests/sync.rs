@@ -937,7 +937,7 @@ fn the_longest_timeouts_mean_for_ever_and_never_panic() {
     let ex = multiproc::executor::ThreadPoolExecutor::new(1).unwrap();
     assert_eq!(ex.submit(|| 7).unwrap().result_timeout(Duration::MAX).unwrap(), 7);
     let q = multiproc::queue::Queue::<u8>::unbounded().unwrap();
-    q.put(&3).unwrap();
+    q.put(3).unwrap();
     assert_eq!(q.get_timeout(Duration::MAX).unwrap(), 3);
 }
 

@@ -55,7 +55,7 @@ fn sink(conn: Connection, n: u64) {
 fn put_ints(q: Queue<u64>, go: Event, n: u64) {
     assert!(go.wait_timeout(std::time::Duration::from_secs(60)), "no go");
     for i in 0..n {
-        q.put(&i).unwrap();
+        q.put(i).unwrap();
     }
 }
 

@@ -231,7 +231,7 @@ impl ManagerClient {
     ///     .start()?;
     /// let client = BaseManager::connect(&server.address().to_string(), b"secret")?;
     /// let jobs: QueueProxy<String> = client.get("jobs")?;
-    /// jobs.put(&"first".to_string())?;
+    /// jobs.put("first".to_string())?;
     /// assert!(client.get::<QueueProxy<String>>("nothing").is_err());
     /// # Ok(())
     /// # }
@@ -376,7 +376,7 @@ impl ManagerClient {
     /// ```
     /// let manager = multiproc::manager::Manager::start().unwrap();
     /// let q = manager.queue::<String>(0).unwrap();
-    /// q.put(&"hi".into()).unwrap();
+    /// q.put(String::from("hi")).unwrap();
     /// assert_eq!(q.get().unwrap(), "hi");
     /// ```
     pub fn queue<T: Serialize + DeserializeOwned>(&self, maxsize: usize) -> Result<QueueProxy<T>> {
@@ -393,7 +393,7 @@ impl ManagerClient {
     /// ```
     /// let manager = multiproc::manager::Manager::start().unwrap();
     /// let q = manager.joinable_queue::<u8>(0).unwrap();
-    /// q.put(&1).unwrap();
+    /// q.put(1).unwrap();
     /// q.get().unwrap();
     /// q.task_done().unwrap();
     /// q.join().unwrap();
@@ -823,7 +823,7 @@ type Listeners = (Listener, Option<Listener>);
 /// // Any other process that knows the address and the key.
 /// let client = BaseManager::connect(&server.address().to_string(), b"abracadabra")?;
 /// let queue: QueueProxy<u32> = client.get("get_queue")?;
-/// queue.put(&7)?;
+/// queue.put(7)?;
 /// assert_eq!(queue.get()?, 7);
 ///
 /// // The wrong key is refused before any request is read.

@@ -15,6 +15,7 @@ use super::objects::names;
 use super::{Handle, Proxy};
 use crate::codec;
 use crate::error::{Error, Result};
+use crate::queue::{PutError, PutItem};
 
 fn bytes<T: Serialize + ?Sized>(value: &T) -> Result<ByteBuf> {
     codec::encode(value).map(ByteBuf::from)
@@ -463,28 +464,40 @@ impl<T: Serialize + DeserializeOwned> ArrayProxy<T> {
 /// The methods both queue proxies share.
 macro_rules! queue_methods {
     () => {
-        /// Puts `item`, waiting for room in a bounded queue.
+        /// Puts `item` (or a reference to it, as a process queue's `put`
+        /// takes), waiting for room in a bounded queue.
         ///
         /// # Errors
         /// [`Error::Manager`] when the server is gone.
-        pub fn put(&self, item: &T) -> Result<()> {
-            self.handle.call("put", &(bytes(item)?, None::<Duration>))
+        pub fn put(&self, item: impl PutItem<T>) -> Result<()> {
+            self.put_within(item, None).map_err(Error::from)
         }
 
-        /// Like `put`, waiting at most `timeout` for room.
+        /// Like `put`, waiting at most `timeout` for room; a failed put
+        /// gives back what it was given.
         ///
         /// # Errors
-        /// [`Error::Full`] once the time is up.
-        pub fn put_timeout(&self, item: &T, timeout: Duration) -> Result<()> {
-            self.handle.call("put", &(bytes(item)?, Some(timeout)))
+        /// [`PutError::Full`] once the time is up; [`PutError::Failed`]
+        /// with [`Error::Manager`] when the server is gone.
+        pub fn put_timeout<B: PutItem<T>>(&self, item: B, timeout: Duration) -> std::result::Result<(), PutError<B>> {
+            self.put_within(item, Some(timeout))
         }
 
-        /// Puts `item` only if there is room now.
+        /// Puts `item` only if there is room now, as `put_timeout`.
         ///
         /// # Errors
-        /// [`Error::Full`].
-        pub fn try_put(&self, item: &T) -> Result<()> {
-            self.put_timeout(item, Duration::ZERO)
+        /// As `put_timeout`.
+        pub fn try_put<B: PutItem<T>>(&self, item: B) -> std::result::Result<(), PutError<B>> {
+            self.put_within(item, Some(Duration::ZERO))
+        }
+
+        fn put_within<B: PutItem<T>>(
+            &self,
+            item: B,
+            timeout: Option<Duration>,
+        ) -> std::result::Result<(), PutError<B>> {
+            let sent = bytes(item.as_item()).and_then(|b| self.handle.call("put", &(b, timeout)));
+            sent.map_err(|e| PutError::new(item, e))
         }
 
         /// Takes the oldest item, waiting for one.
@@ -546,8 +559,8 @@ proxy!(
     /// use std::time::Duration;
     /// let manager = multiproc::manager::Manager::start().unwrap();
     /// let q = manager.queue::<u32>(1).unwrap();
-    /// q.put(&1).unwrap();
-    /// assert!(matches!(q.try_put(&2), Err(multiproc::Error::Full)));
+    /// q.put(1).unwrap();
+    /// assert!(matches!(q.try_put(2), Err(multiproc::queue::PutError::Full(2))));
     /// assert_eq!(q.get().unwrap(), 1);
     /// assert!(matches!(q.get_timeout(Duration::from_millis(1)), Err(multiproc::Error::Empty)));
     /// ```
@@ -569,7 +582,7 @@ proxy!(
     /// use std::time::Duration;
     /// let manager = multiproc::manager::Manager::start().unwrap();
     /// let q = manager.joinable_queue::<u32>(0).unwrap();
-    /// q.put(&1).unwrap();
+    /// q.put(1).unwrap();
     /// assert!(!q.join_timeout(Duration::from_millis(1)).unwrap());
     /// q.get().unwrap();
     /// q.task_done().unwrap();

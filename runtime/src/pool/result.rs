@@ -358,6 +358,29 @@ impl<R> AsyncResult<R> {
         (self.decode)(&self.collector)
     }
 
+    /// Waits for the result and returns it, consuming the handle — the
+    /// same as [`get`](AsyncResult::get) here; it exists so that code
+    /// written for the [thread twin](crate::thread::AsyncResult), whose
+    /// `get` needs `R: Clone`, runs on both.
+    ///
+    /// # Errors
+    /// As [`get`](AsyncResult::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use multiproc::prelude::*;
+    /// # #[process_fn] fn one() -> u8 { 1 }
+    /// # fn main() -> multiproc::Result<()> {
+    /// let pool = Pool::new(1)?;
+    /// assert_eq!(pool.apply_async(one, ())?.into_result()?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_result(self) -> Result<R> {
+        self.get()
+    }
+
     /// `Some(true)` when the call completed without error, `Some(false)`
     /// when it failed, `None` while it runs (Python raises there).
     ///

@@ -577,7 +577,7 @@ impl Pool {
         T: Send + 'static,
         I: IntoIterator<Item = T>,
     {
-        self.map_chunks(f, items, None, Callbacks::new())?.take()
+        self.map_chunks(f, items, None, Callbacks::new())?.into_result()
     }
 
     /// Like [`map`](Pool::map), with the guide's `chunksize`.
@@ -600,7 +600,8 @@ impl Pool {
         T: Send + 'static,
         I: IntoIterator<Item = T>,
     {
-        self.map_chunks(f, items, Some(chunksize), Callbacks::new())?.take()
+        self.map_chunks(f, items, Some(chunksize), Callbacks::new())?
+            .into_result()
     }
 
     /// Like [`map`](Pool::map), returning at once — the guide's `map_async`.
@@ -717,7 +718,7 @@ impl Pool {
         A: Send + 'static,
         I: IntoIterator<Item = A>,
     {
-        self.starmap_chunks(f, items, None, Callbacks::new())?.take()
+        self.starmap_chunks(f, items, None, Callbacks::new())?.into_result()
     }
 
     /// Like [`starmap`](Pool::starmap), with the guide's `chunksize`.
@@ -741,7 +742,8 @@ impl Pool {
         A: Send + 'static,
         I: IntoIterator<Item = A>,
     {
-        self.starmap_chunks(f, items, Some(chunksize), Callbacks::new())?.take()
+        self.starmap_chunks(f, items, Some(chunksize), Callbacks::new())?
+            .into_result()
     }
 
     /// Like [`starmap`](Pool::starmap), returning at once — the guide's
@@ -1110,15 +1112,32 @@ impl<R> AsyncResult<R> {
         self.ready().then(|| !self.future.failed())
     }
 
-    /// Consumes the result: the value, without cloning it.
-    fn take(self) -> Result<R> {
+    /// Waits for the result and returns it, consuming the handle: unlike
+    /// [`get`](AsyncResult::get), no `R: Clone` is needed. The process
+    /// pool's [`AsyncResult`](crate::pool::AsyncResult) has the same
+    /// method, so code written for one twin runs on the other.
+    ///
+    /// # Errors
+    /// As [`get`](AsyncResult::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// struct NotClone(u8);
+    /// let pool = multiproc::thread::Pool::new(1).unwrap();
+    /// let r = pool.apply_async(|| NotClone(5), ()).unwrap();
+    /// assert_eq!(r.into_result().unwrap().0, 5);
+    /// ```
+    pub fn into_result(self) -> Result<R> {
         self.future.wait_until(None);
         self.future.take_result()
     }
 }
 
 impl<R: Clone> AsyncResult<R> {
-    /// Waits for the result and returns (a clone of) it.
+    /// Waits for the result and returns (a clone of) it; as often as asked,
+    /// as in Python. For a result that is not `Clone`, use
+    /// [`into_result`](AsyncResult::into_result).
     ///
     /// # Errors
     /// The task's panic ([`Error::Panicked`]; for `map_async`,

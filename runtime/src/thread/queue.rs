@@ -61,6 +61,7 @@ use std::time::{Duration, Instant};
 
 use crate::bell::Bell;
 use crate::error::{Error, Result};
+pub use crate::queue::PutError;
 
 struct State<T> {
     items: VecDeque<T>,
@@ -101,138 +102,6 @@ impl<T> Shared<T> {
 
 fn expired(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
-}
-
-/// Why [`try_put`](Queue::try_put) or [`put_timeout`](Queue::put_timeout)
-/// did not put its item — with the item, given back (as crossbeam's
-/// `TrySendError` does). `?` turns it into [`Error::Full`] or
-/// [`Error::QueueClosed`], dropping the item.
-///
-/// # Examples
-///
-/// ```
-/// use multiproc::thread::{PutError, Queue};
-///
-/// # fn main() -> multiproc::Result<()> {
-/// let q = Queue::bounded(1)?;
-/// q.put(String::from("first"))?;
-/// match q.try_put(String::from("second")) {
-///     Err(PutError::Full(back)) => assert_eq!(back, "second"), // not lost
-///     other => panic!("{other:?}"),
-/// }
-/// // Where only the error matters, `?` makes it a `multiproc::Error`.
-/// fn put_now(q: &Queue<u8>) -> multiproc::Result<()> {
-///     q.try_put(7)?;
-///     Ok(())
-/// }
-/// let small = Queue::bounded(1)?;
-/// put_now(&small)?;
-/// assert!(matches!(put_now(&small), Err(multiproc::Error::Full)));
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum PutError<T> {
-    /// No room now, or none came in time: Python's `queue.Full`
-    /// ([`Error::Full`]).
-    Full(T),
-    /// This handle was [closed](Queue::close) ([`Error::QueueClosed`]).
-    Closed(T),
-}
-
-impl<T> PutError<T> {
-    /// The item that was not put.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # fn main() -> multiproc::Result<()> {
-    /// let q = multiproc::thread::Queue::bounded(1)?;
-    /// q.put(vec![1])?;
-    /// let back = q.try_put(vec![2]).unwrap_err().into_inner();
-    /// assert_eq!(back, [2]);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn into_inner(self) -> T {
-        match self {
-            PutError::Full(item) | PutError::Closed(item) => item,
-        }
-    }
-
-    /// Whether the queue was full.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # fn main() -> multiproc::Result<()> {
-    /// let q = multiproc::thread::Queue::bounded(1)?;
-    /// q.put(1)?;
-    /// assert!(q.try_put(2).unwrap_err().is_full());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn is_full(&self) -> bool {
-        matches!(self, PutError::Full(_))
-    }
-
-    /// Whether the handle was closed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # fn main() -> multiproc::Result<()> {
-    /// let q = multiproc::thread::Queue::unbounded()?;
-    /// q.close();
-    /// assert!(q.try_put(1).unwrap_err().is_closed());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn is_closed(&self) -> bool {
-        matches!(self, PutError::Closed(_))
-    }
-
-    /// The [`Error`] this is, without the item.
-    fn error(&self) -> Error {
-        match self {
-            PutError::Full(_) => Error::Full,
-            PutError::Closed(_) => Error::QueueClosed,
-        }
-    }
-}
-
-impl<T> fmt::Debug for PutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PutError::Full(_) => f.write_str("Full(..)"),
-            PutError::Closed(_) => f.write_str("Closed(..)"),
-        }
-    }
-}
-
-impl<T> fmt::Display for PutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.error(), f)
-    }
-}
-
-impl<T> std::error::Error for PutError<T> {}
-
-/// So that `q.try_put(x)?` works in a function that returns
-/// [`multiproc::Result`](crate::Result): the item is dropped.
-///
-/// # Examples
-///
-/// ```
-/// let q = multiproc::thread::Queue::<u8>::bounded(1).unwrap();
-/// q.put(1).unwrap();
-/// let e: multiproc::Error = q.try_put(2).unwrap_err().into();
-/// assert!(matches!(e, multiproc::Error::Full));
-/// ```
-impl<T> From<PutError<T>> for Error {
-    fn from(e: PutError<T>) -> Error {
-        e.error()
-    }
 }
 
 /// A multi-producer, multi-consumer queue of `T` between threads — the

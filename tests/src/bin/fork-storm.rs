@@ -46,7 +46,7 @@ fn use_everything(address: &str) -> multiproc::Result<u64> {
     let lock = Lock::new()?;
     drop(lock.acquire().map_err(|e| usage(e.to_string()))?);
     let queue = Queue::<u64>::unbounded()?;
-    queue.put(&7)?;
+    queue.put(7)?;
     let mut sum = queue.get()?;
     let (a, b) = multiproc::pipe::Pipe::new()?;
     a.send(&5u64)?;
@@ -71,7 +71,7 @@ fn one(address: &str) -> multiproc::Result<(usize, usize)> {
         s.spawn(move || {
             start.wait();
             let q = Queue::<u64>::unbounded().expect("queue");
-            q.put(&1).expect("put");
+            q.put(1).expect("put");
             q.get().expect("get");
         });
         s.spawn(move || {
