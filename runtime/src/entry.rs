@@ -36,7 +36,8 @@ use crate::error::{Error, Result};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a #[process_fn]",
     label = "only a function marked #[process_fn] can be started by name in a child",
-    note = "mark the function `#[multiproc::process_fn]`; to run a closure, use `Process::builder().fork(closure)`"
+    note = "mark the function `#[multiproc::process_fn]`",
+    note = "a closure has no name a child can find it by: `par_map!(|x: T| ..., data)` lifts one into an entry for a process pool; `multiproc::thread::Pool` takes closures as they are; `Process::builder().fork(closure)` runs one in a forked child"
 )]
 pub trait ProcessFn: Copy + Send + Sync + 'static {
     /// The arguments, as a tuple (`(u64,)` for one argument, `()` for none).
