@@ -35,9 +35,11 @@ pub fn process_fn(attr: proc_macro::TokenStream, item: proc_macro::TokenStream) 
 /// - `data` is anything `IntoIterator`: a `Vec`, a range, an iterator (and,
 ///   on threads, a slice or `&Vec`);
 /// - options, in any order: `procs = n` or `threads = n` (neither: one
-///   worker process per CPU); for processes also `chunksize = n`,
-///   `ordered = false`, `start = fork | forkserver | spawn`, `pool = &pool`
-///   (reuse a pool), `timeout = duration` and `progress = true`.
+///   worker process per CPU); `progress = true` (a bar on stderr while it
+///   runs, when stderr is a terminal, and a one-line summary at the end);
+///   for processes also `chunksize = n`, `ordered = false`,
+///   `start = fork | forkserver | spawn`, `pool = &pool` (reuse a pool)
+///   and `timeout = duration`.
 ///
 /// ```ignore
 /// use multiproc::prelude::*;

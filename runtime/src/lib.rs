@@ -83,6 +83,7 @@ mod par_map;
 pub mod pipe;
 pub mod pool;
 pub mod process;
+mod progress;
 pub mod queue;
 pub mod shared;
 pub mod sync;

@@ -20,6 +20,7 @@ use crate::entry::{EntryDesc, ProcessFn};
 use crate::error::{Error, Result};
 use crate::pool::Pool;
 use crate::process::StartMethod;
+use crate::progress::Progress;
 
 /// The options of a process-mode `par_map!`.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +37,7 @@ pub struct ProcOptions<'p> {
     pub pool: Option<&'p Pool>,
     /// `timeout = duration`: for the whole call.
     pub timeout: Option<Duration>,
-    /// `progress = true`: a progress bar on stderr.
+    /// `progress = true`: a progress bar on stderr, and a summary line.
     pub progress: bool,
 }
 
@@ -98,21 +99,14 @@ where
         };
     }
     let deadline = opts.timeout.and_then(crate::deadline::after);
-    let bar = opts.progress.then(|| {
-        let bar = indicatif::ProgressBar::new(len as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} items, {per_sec}, eta {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let bar = opts.progress.then(|| Progress::stderr(Some(len)));
     let mut results = pool.map_stream(f, items, chunksize, opts.ordered);
     let mut out = Vec::with_capacity(len);
     let mut first_error: Option<Error> = None;
     loop {
         let Some(next) = results.next_before(deadline) else {
             if let Some(bar) = &bar {
-                bar.abandon();
+                bar.finish(Some("timed out"));
             }
             drop(results);
             return Err(give_up(Error::Timeout(opts.timeout.unwrap_or_default())));
@@ -129,7 +123,7 @@ where
         }
     }
     if let Some(bar) = bar {
-        bar.finish_and_clear();
+        bar.finish(None);
     }
     match first_error {
         Some(e) => Err(e),
@@ -316,31 +310,53 @@ fn on_threads<R: Send>(n: usize, job: impl FnOnce() -> R + Send) -> Result<R> {
     })
 }
 
+/// Maps `data` with `f` on `n` threads, counting items on a progress bar
+/// when asked; the summary comes once every item is in.
+fn map_on_threads<P, R, F>(n: usize, progress: bool, data: P, f: F) -> Result<Vec<R>>
+where
+    P: ParallelIterator,
+    R: Send,
+    F: Fn(P::Item) -> R + Sync + Send,
+{
+    let Some(bar) = progress.then(|| Progress::stderr(data.opt_len())) else {
+        return on_threads(n, move || data.map(f).collect());
+    };
+    let out = on_threads(n, || {
+        data.map(|item| {
+            let r = f(item);
+            bar.inc(1);
+            r
+        })
+        .collect()
+    });
+    bar.finish(out.as_ref().err().map(|_| "a task panicked"));
+    out
+}
+
 /// Thread mode for data that rayon can split directly (ranges, `Vec`s,
 /// slices, `&Vec`, …): no copy of the input.
 pub trait ViaRayon<D: IntoParallelIterator> {
-    /// Maps on `n` threads.
-    fn par_map_threads<R, F>(&self, n: usize, f: F) -> Result<Vec<R>>
+    /// Maps on `n` threads, with a progress bar when `progress`.
+    fn par_map_threads<R, F>(&self, n: usize, progress: bool, f: F) -> Result<Vec<R>>
     where
         R: Send,
         F: Fn(D::Item) -> R + Sync + Send;
 }
 
 impl<D: IntoParallelIterator + Send> ViaRayon<D> for &ThreadData<D> {
-    fn par_map_threads<R, F>(&self, n: usize, f: F) -> Result<Vec<R>>
+    fn par_map_threads<R, F>(&self, n: usize, progress: bool, f: F) -> Result<Vec<R>>
     where
         R: Send,
         F: Fn(D::Item) -> R + Sync + Send,
     {
-        let data = self.take()?;
-        on_threads(n, move || data.into_par_iter().map(f).collect())
+        map_on_threads(n, progress, self.take()?.into_par_iter(), f)
     }
 }
 
 /// Thread mode for any other `IntoIterator`: collected first, then split.
 pub trait ViaIter<D: IntoIterator> {
-    /// Maps on `n` threads.
-    fn par_map_threads<R, F>(&self, n: usize, f: F) -> Result<Vec<R>>
+    /// Maps on `n` threads, with a progress bar when `progress`.
+    fn par_map_threads<R, F>(&self, n: usize, progress: bool, f: F) -> Result<Vec<R>>
     where
         R: Send,
         F: Fn(D::Item) -> R + Sync + Send;
@@ -350,12 +366,12 @@ impl<D: IntoIterator> ViaIter<D> for ThreadData<D>
 where
     D::Item: Send,
 {
-    fn par_map_threads<R, F>(&self, n: usize, f: F) -> Result<Vec<R>>
+    fn par_map_threads<R, F>(&self, n: usize, progress: bool, f: F) -> Result<Vec<R>>
     where
         R: Send,
         F: Fn(D::Item) -> R + Sync + Send,
     {
         let items: Vec<D::Item> = self.take()?.into_iter().collect();
-        on_threads(n, move || items.into_par_iter().map(f).collect())
+        map_on_threads(n, progress, items.into_par_iter(), f)
     }
 }

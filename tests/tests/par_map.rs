@@ -197,3 +197,30 @@ fn closures_repeated_by_a_macro_rules_get_distinct_names() {
         assert_eq!(result.unwrap(), vec![1, 2, 3]);
     }
 }
+
+/// Runs both modes of `par_map!` with `progress = true`; what it wrote to
+/// stderr is the test's to read.
+#[process_fn]
+fn map_with_progress() -> usize {
+    let procs = par_map!(square, 0..50u64, procs = 2, progress = true).unwrap();
+    let threads = par_map!(|x: u64| x + 1, 0..30u64, threads = 2, progress = true).unwrap();
+    procs.len() + threads.len()
+}
+
+/// `progress = true` leaves one summary line per call, in process and
+/// thread mode alike; with no terminal, no bar is drawn.
+#[test]
+fn progress_leaves_a_summary_line_in_both_modes() {
+    let mut p = Process::builder()
+        .capture_output(true)
+        .start(map_with_progress, ())
+        .unwrap();
+    assert_eq!(p.join_timeout(PATIENCE).unwrap(), 80);
+    let stderr = String::from_utf8(p.output().expect("captured").stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr:?}");
+    assert!(lines[0].starts_with("par_map!: 50 items in "), "{stderr:?}");
+    assert!(lines[1].starts_with("par_map!: 30 items in "), "{stderr:?}");
+    assert!(lines.iter().all(|l| l.ends_with("items/s)")), "{stderr:?}");
+    assert!(!stderr.contains('\r'), "a bar was drawn without a terminal: {stderr:?}");
+}

@@ -39,10 +39,14 @@ pub(crate) fn expand(input: Input, options: Options) -> TokenStream {
                 })
             }
         };
+        let progress = match &options.progress {
+            Some(v) => quote!(#v),
+            None => quote!(false),
+        };
         return quote! {{
             #[allow(unused_imports)]
             use ::multiproc::__private::{ViaIter as _, ViaRayon as _};
-            (&&::multiproc::__private::ThreadData::new(#data)).par_map_threads(#threads, #f)
+            (&&::multiproc::__private::ThreadData::new(#data)).par_map_threads(#threads, #progress, #f)
         }};
     }
 

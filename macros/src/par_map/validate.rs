@@ -26,7 +26,7 @@ const NAMES: [&str; 8] = [
 ];
 
 /// The options that only mean something for worker processes.
-const PROCESS_ONLY: [&str; 6] = ["chunksize", "ordered", "start", "pool", "timeout", "progress"];
+const PROCESS_ONLY: [&str; 5] = ["chunksize", "ordered", "start", "pool", "timeout"];
 
 /// `start = fork | forkserver | spawn`, as the variant of `StartMethod`.
 pub(crate) struct Start {
