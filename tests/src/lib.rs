@@ -250,3 +250,27 @@ pub struct GuideZhCnMigration;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/guide/zh-CN/benchmarks.md")]
 pub struct GuideZhCnBenchmarks;
+
+/// A minimal `block_on`: a future of this crate must work with any async
+/// runtime, so the tests bring none. It sleeps until woken; a future that
+/// never wakes its task fails the test after [`PATIENCE`] rather than
+/// passing by polling again.
+pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let std::task::Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        let parked = std::time::Instant::now();
+        std::thread::park_timeout(PATIENCE);
+        assert!(parked.elapsed() < PATIENCE, "a pending future never woke its task");
+    }
+}

@@ -2,12 +2,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use multiproc::executor::{as_completed, wait, AnyFuture, Future, ReturnWhen, ThreadPoolExecutor};
 use multiproc::Error;
-use multiproc_tests::PATIENCE;
+use multiproc_tests::{block_on, PATIENCE};
 
 #[test]
 fn results_errors_and_panics() {
@@ -210,25 +209,6 @@ fn done_callbacks_run_once_and_may_panic() {
     });
     assert!(multiproc_tests::eventually(|| count.load(Ordering::SeqCst) == 2));
     assert_eq!(pool.submit(|| 2).unwrap().result().unwrap(), 2);
-}
-
-/// A minimal `block_on`: the future must work with any async runtime.
-fn block_on<F: std::future::Future>(fut: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut fut = std::pin::pin!(fut);
-    loop {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::park_timeout(Duration::from_millis(100));
-    }
 }
 
 #[test]

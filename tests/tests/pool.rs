@@ -473,3 +473,36 @@ fn zero_chunksizes_and_task_limits_are_refused() {
             .map(drop)
     ));
 }
+
+/// Both pools' `AsyncResult`s can be awaited: the task sleeps until the
+/// last worker answers and is woken then (the `block_on` here fails a
+/// future that never wakes it); a failure arrives as `get` gives it.
+#[test]
+fn async_results_can_be_awaited() {
+    use multiproc_tests::block_on;
+    let pool = Pool::new(2).unwrap();
+    let slow = pool.apply_async(sleep_ms, (200,)).unwrap();
+    let squares = pool.map_async(square, 0..100u64).unwrap();
+    let failing = pool.starmap_async(fail_on, [(1, 3), (3, 3)]).unwrap();
+    let (ms, squares, failed) = block_on(async { (slow.await, squares.await, failing.await) });
+    assert_eq!(ms.unwrap(), 200);
+    assert_eq!(squares.unwrap()[99], 99 * 99);
+    assert!(matches!(failed, Err(Error::ItemFailed { index: 1, .. })));
+    // An empty map is ready at once.
+    let empty = pool.map_async(square, Vec::<u64>::new()).unwrap();
+    assert!(block_on(empty).unwrap().is_empty());
+
+    let threads = multiproc::thread::Pool::new(2).unwrap();
+    #[derive(Debug, PartialEq)]
+    struct NotClone(u32);
+    let r = threads
+        .apply_async(
+            || {
+                std::thread::sleep(Duration::from_millis(100));
+                NotClone(5)
+            },
+            (),
+        )
+        .unwrap();
+    assert_eq!(block_on(r).unwrap(), NotClone(5));
+}

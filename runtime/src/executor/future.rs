@@ -416,6 +416,16 @@ impl<R> Future<R> {
     }
 
     /// Takes the value out (for a sole owner that reads it once).
+    /// Whether it is done; if not, `cx`'s task is woken when it is.
+    pub(crate) fn poll_done(&self, cx: &Context<'_>) -> bool {
+        let mut state = self.lock();
+        let done = matches!(state.status, Status::Finished | Status::Cancelled);
+        if !done {
+            state.wakers.push(cx.waker().clone());
+        }
+        done
+    }
+
     pub(crate) fn take_result(&self) -> Result<R> {
         let mut state = self.lock();
         match state.status {
@@ -554,13 +564,10 @@ impl<R: Clone> std::future::Future for Future<R> {
     type Output = Result<R>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
-        {
-            let mut state = self.lock();
-            if !matches!(state.status, Status::Finished | Status::Cancelled) {
-                state.wakers.push(cx.waker().clone());
-                return Poll::Pending;
-            }
+        if self.poll_done(cx) {
+            Poll::Ready(self.outcome())
+        } else {
+            Poll::Pending
         }
-        Poll::Ready(self.outcome())
     }
 }

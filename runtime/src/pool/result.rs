@@ -7,7 +7,9 @@
 //! I/O thread, before the result is marked ready, as in Python).
 
 use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -79,6 +81,8 @@ struct CollectorState {
     missing: usize,
     done: bool,
     callback: Option<Callback>,
+    /// Tasks that `.await` the result.
+    wakers: Vec<Waker>,
 }
 
 impl Collector {
@@ -96,6 +100,7 @@ impl Collector {
                 missing: chunks,
                 done: chunks == 0,
                 callback,
+                wakers: Vec::new(),
             }),
             ready: Bell::default(),
             chunksize,
@@ -120,6 +125,16 @@ impl Collector {
             state = self.ready.wait(state, deadline);
         }
         true
+    }
+
+    /// Whether every chunk arrived; if not, `cx`'s task is woken when
+    /// they have.
+    fn poll_done(&self, cx: &Context<'_>) -> bool {
+        let mut state = self.lock();
+        if !state.done {
+            state.wakers.push(cx.waker().clone());
+        }
+        state.done
     }
 
     /// Waits for chunk `i` (which must exist).
@@ -180,7 +195,9 @@ impl Sink for Collector {
         }
         let mut state = self.lock();
         state.done = true;
+        let wakers = std::mem::take(&mut state.wakers);
         self.ready.ring_all(state);
+        wakers.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -399,5 +416,48 @@ impl<R> AsyncResult<R> {
     /// ```
     pub fn successful(&self) -> Option<bool> {
         self.ready().then(|| (self.decode)(&self.collector).is_ok())
+    }
+}
+
+/// An `AsyncResult` can be `.await`ed: the task sleeps (no thread waits)
+/// until every worker involved has answered, then gets what
+/// [`get`](AsyncResult::get) gives. Any executor runs it.
+///
+/// # Examples
+///
+/// ```
+/// # use multiproc::prelude::*;
+/// # #[process_fn] fn square(x: u64) -> u64 { x * x }
+/// # fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+/// #     struct Unpark(std::thread::Thread);
+/// #     impl std::task::Wake for Unpark {
+/// #         fn wake(self: std::sync::Arc<Self>) { self.0.unpark() }
+/// #     }
+/// #     let waker = std::sync::Arc::new(Unpark(std::thread::current())).into();
+/// #     let mut cx = std::task::Context::from_waker(&waker);
+/// #     let mut fut = std::pin::pin!(fut);
+/// #     loop {
+/// #         match fut.as_mut().poll(&mut cx) {
+/// #             std::task::Poll::Ready(v) => return v,
+/// #             std::task::Poll::Pending => std::thread::park(),
+/// #         }
+/// #     }
+/// # }
+/// # fn main() -> multiproc::Result<()> {
+/// let pool = Pool::new(2)?;
+/// let squares = pool.map_async(square, 0..4u64)?;
+/// assert_eq!(block_on(async { squares.await })?, vec![0, 1, 4, 9]);
+/// # Ok(())
+/// # }
+/// ```
+impl<R> std::future::Future for AsyncResult<R> {
+    type Output = Result<R>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
+        if self.collector.poll_done(cx) {
+            Poll::Ready((self.decode)(&self.collector))
+        } else {
+            Poll::Pending
+        }
     }
 }

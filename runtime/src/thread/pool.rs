@@ -1171,6 +1171,44 @@ impl<R: Clone> AsyncResult<R> {
     }
 }
 
+/// An `AsyncResult` can be `.await`ed, as the process pool's can: the
+/// task sleeps until the result is in, then takes it (no `Clone` needed,
+/// as with [`into_result`](AsyncResult::into_result)).
+///
+/// # Examples
+///
+/// ```
+/// # fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+/// #     struct Unpark(std::thread::Thread);
+/// #     impl std::task::Wake for Unpark {
+/// #         fn wake(self: std::sync::Arc<Self>) { self.0.unpark() }
+/// #     }
+/// #     let waker = std::sync::Arc::new(Unpark(std::thread::current())).into();
+/// #     let mut cx = std::task::Context::from_waker(&waker);
+/// #     let mut fut = std::pin::pin!(fut);
+/// #     loop {
+/// #         match fut.as_mut().poll(&mut cx) {
+/// #             std::task::Poll::Ready(v) => return v,
+/// #             std::task::Poll::Pending => std::thread::park(),
+/// #         }
+/// #     }
+/// # }
+/// let pool = multiproc::thread::Pool::new(2).unwrap();
+/// let r = pool.apply_async(|| String::from("done"), ()).unwrap();
+/// assert_eq!(block_on(async { r.await }).unwrap(), "done");
+/// ```
+impl<R> std::future::Future for AsyncResult<R> {
+    type Output = Result<R>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<R>> {
+        if self.future.poll_done(cx) {
+            std::task::Poll::Ready(self.future.take_result())
+        } else {
+            std::task::Poll::Pending
+        }
+    }
+}
+
 /// The lazy iterator of [`Pool::imap`] and [`Pool::imap_unordered`]:
 /// each item's result, a failure as [`Error::ItemFailed`] in its place.
 ///
