@@ -29,6 +29,7 @@
 //! - [`manager`] — `Manager`, `BaseManager` and proxies to objects in a
 //!   server process; [`#[managed]`](managed) for your own types;
 //! - [`pipe`] — `Pipe` and its `Connection` ends;
+//! - [`connection`] — `wait` on pipe ends and processes at once;
 //! - [`queue`] — `Queue`, `SimpleQueue`, `JoinableQueue`;
 //! - [`shared`] — `Value`, `Array`, `RawValue`, `RawArray`, `SharedMemory`;
 //! - [`sync`] — `Lock`, `RLock`, `Event`, `Semaphore`, `BoundedSemaphore`,
@@ -68,6 +69,7 @@ pub struct CrateReadme;
 
 mod bell;
 pub mod codec;
+pub mod connection;
 mod deadline;
 pub mod entry;
 mod error;

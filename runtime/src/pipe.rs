@@ -465,6 +465,48 @@ impl Connection {
         }
     }
 
+    /// For [`connection::wait`](crate::connection::wait), before it
+    /// sleeps: whether a whole message is buffered already (its descriptor
+    /// would not say so).
+    pub(crate) fn message_buffered(&self) -> bool {
+        self.readable && self.try_lock_reader().is_some_and(|r| r.complete())
+    }
+
+    /// For [`connection::wait`](crate::connection::wait), once the
+    /// descriptor polled readable: takes in what the kernel holds, and says
+    /// whether a `recv` would return at once (a whole message, end of
+    /// file, an error). A half-arrived message is not ready: its bytes are
+    /// kept and the wait goes on. An end another thread is receiving on
+    /// counts as ready (that thread may take the message).
+    pub(crate) fn settle(&self) -> bool {
+        if !self.readable {
+            return true; // a send-only end polls readable at end of file
+        }
+        let Some(mut reader) = self.try_lock_reader() else {
+            return true;
+        };
+        loop {
+            if reader.complete() {
+                return true;
+            }
+            match reader.read_from(self.fd.as_fd()) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return true,
+            }
+        }
+    }
+
+    fn try_lock_reader(&self) -> Option<MutexGuard<'_, FrameReader>> {
+        match self.reader.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     /// Closes this end (the guide's `close()`); the other end's `recv` then
     /// fails with [`Error::Disconnected`]. Dropping does the same.
     ///

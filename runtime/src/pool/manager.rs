@@ -520,7 +520,7 @@ impl Manager {
             for w in self.workers.iter().flatten() {
                 let out = if w.out.is_empty() { 0 } else { libc::POLLOUT };
                 fds.push((w.channel.as_fd(), sys::POLLIN | out));
-                fds.push((w.process.exit_fd(), sys::POLLIN));
+                fds.push((w.process.sentinel(), sys::POLLIN));
             }
             sys::poll(&fds, deadline).map_err(Error::io("poll"))?
         };

@@ -935,8 +935,27 @@ impl<R> Process<R> {
         sys::pidfd_send_signal(self.shared.pidfd.as_fd(), signal).map_err(Error::io("pidfd_send_signal"))
     }
 
-    /// Readable once the child has exited: its pidfd.
-    pub(crate) fn exit_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+    /// The child's pidfd, readable once the child has exited — Python's
+    /// `Process.sentinel`. Give the handle itself to
+    /// [`connection::wait`](crate::connection::wait) to wait for it among
+    /// pipes; or poll this descriptor in an event loop of your own. It
+    /// stays readable after the child has been joined, and stays valid as
+    /// long as the handle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use multiproc::connection::wait;
+    /// # fn main() -> multiproc::Result<()> {
+    /// let p = multiproc::Process::builder().fork(|| ())?;
+    /// // The pidfd of the child, as a descriptor anyone can poll.
+    /// let sentinel = p.sentinel();
+    /// assert_eq!(wait(&[&sentinel], Some(Duration::from_secs(60)))?, [0]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn sentinel(&self) -> std::os::fd::BorrowedFd<'_> {
         self.shared.pidfd.as_fd()
     }
 
@@ -1147,6 +1166,13 @@ impl<R> Process<R> {
                 })
             }
         }
+    }
+}
+
+/// The [`sentinel`](Process::sentinel): the child's pidfd.
+impl<R> AsFd for Process<R> {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.sentinel()
     }
 }
 
