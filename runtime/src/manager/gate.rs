@@ -79,54 +79,95 @@ fn turn_away(mut stream: Stream) {
     let _ = stream.write_some(&BUSY_REPLY);
 }
 
-/// Accepts on `listeners` and runs handshakes under `key` until `stop`
-/// says so (checked whenever `wake` is readable); hands every connection
-/// that proved it knows the key to `serve`.
-pub(crate) fn run(
-    listeners: &[Listener],
-    key: &[u8],
-    wake: BorrowedFd<'_>,
-    stop: impl Fn() -> bool,
-    mut serve: impl FnMut(Stream),
-) -> Result<()> {
-    let cap = max_pending();
-    let mut pending: VecDeque<Pending> = VecDeque::new();
-    let mut spare = File::open("/dev/null").ok();
-    let urandom = File::open("/dev/urandom").map_err(Error::io("opening /dev/urandom"))?;
-    let mut paused_until: Option<Instant> = None;
-    for l in listeners {
-        sys::set_nonblocking(l.fd(), true).map_err(Error::io("fcntl"))?;
-        sys::set_backlog(l.fd(), BACKLOG).map_err(Error::io("listen"))?;
+/// What became of a connection whose handshake ended.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    /// It proved it knows the key: authenticated, ready to frame.
+    Accepted(Stream),
+    /// It answered, wrongly: told so and closed.
+    Refused,
+}
+
+/// The gate's state between turns: the connections whose handshake is
+/// under way, and what it keeps for a moment without descriptors.
+pub(crate) struct Gate {
+    cap: usize,
+    pending: VecDeque<Pending>,
+    spare: Option<File>,
+    urandom: File,
+    paused_until: Option<Instant>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
     }
-    loop {
-        let now = Instant::now();
-        if paused_until.is_some_and(|t| now >= t) {
-            paused_until = None;
+}
+
+impl Gate {
+    /// A gate for `listeners` (made non-blocking, with a deep backlog).
+    pub(crate) fn new(listeners: &[Listener]) -> Result<Gate> {
+        for l in listeners {
+            sys::set_nonblocking(l.fd(), true).map_err(Error::io("fcntl"))?;
+            sys::set_backlog(l.fd(), BACKLOG).map_err(Error::io("listen"))?;
         }
-        let accepting = paused_until.is_none();
-        let mut fds: Vec<(BorrowedFd<'_>, i16)> = Vec::with_capacity(1 + listeners.len() + pending.len());
-        fds.push((wake, sys::POLLIN));
+        Ok(Gate {
+            cap: max_pending(),
+            pending: VecDeque::new(),
+            spare: File::open("/dev/null").ok(),
+            urandom: File::open("/dev/urandom").map_err(Error::io("opening /dev/urandom"))?,
+            paused_until: None,
+        })
+    }
+
+    /// One turn: sleeps until something happens on `listeners`, on a
+    /// handshake under way, on `wake` (when given: then `stop` is asked,
+    /// and `Ok(None)` returned if it says so) or until `deadline`; then
+    /// accepts and greets new connections, reads answers, and returns the
+    /// verdicts of the handshakes that ended (none, often).
+    pub(crate) fn turn(
+        &mut self,
+        listeners: &[Listener],
+        key: &[u8],
+        wake: Option<(BorrowedFd<'_>, &dyn Fn() -> bool)>,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Vec<Verdict>>> {
+        let now = Instant::now();
+        if self.paused_until.is_some_and(|t| now >= t) {
+            self.paused_until = None;
+        }
+        let accepting = self.paused_until.is_none();
+        let mut fds: Vec<(BorrowedFd<'_>, i16)> = Vec::with_capacity(1 + listeners.len() + self.pending.len());
+        if let Some((fd, _)) = wake {
+            fds.push((fd, sys::POLLIN));
+        }
+        let first_listener = fds.len();
         if accepting {
             fds.extend(listeners.iter().map(|l| (l.fd(), sys::POLLIN)));
         }
-        fds.extend(pending.iter().map(|p| (p.stream.as_fd(), sys::POLLIN)));
-        let deadline = pending
+        let first_pending = fds.len();
+        fds.extend(self.pending.iter().map(|p| (p.stream.as_fd(), sys::POLLIN)));
+        let wake_at = self
+            .pending
             .iter()
             .map(|p| p.deadline)
             .min()
             .into_iter()
-            .chain(paused_until)
+            .chain(self.paused_until)
+            .chain(deadline)
             .min();
-        let ready = sys::poll(&fds, deadline).map_err(Error::io("poll"))?;
+        let ready = sys::poll(&fds, wake_at).map_err(Error::io("poll"))?;
         drop(fds);
-        if stop() {
-            return Ok(());
+        if wake.is_some_and(|(_, stop)| stop()) {
+            return Ok(None);
         }
-        let first_pending = 1 + if accepting { listeners.len() } else { 0 };
+        let mut verdicts = Vec::new();
 
         // Handshakes first (by index, before new ones join the queue).
         let mut done: Vec<usize> = Vec::new();
-        for (i, p) in pending.iter_mut().enumerate() {
+        for (i, p) in self.pending.iter_mut().enumerate() {
             let revents = ready[first_pending + i];
             if revents == 0 {
                 continue;
@@ -148,7 +189,7 @@ pub(crate) fn run(
             }
         }
         for i in done.into_iter().rev() {
-            let Some(mut p) = pending.remove(i) else { continue };
+            let Some(mut p) = self.pending.remove(i) else { continue };
             if p.got < ANSWER_LEN {
                 continue; // hung up: dropped
             }
@@ -157,59 +198,93 @@ pub(crate) fn run(
             // greeting always fits the socket's buffer; if it does not,
             // the connection is dropped.
             let sent = matches!(p.stream.write_some(&verdict), Ok(n) if n == verdict.len());
-            if let (Some(keys), true) = (keys, sent) {
-                p.stream.authenticated(keys);
-                serve(p.stream);
+            match (keys, sent) {
+                (Some(keys), true) => {
+                    p.stream.authenticated(keys);
+                    verdicts.push(Verdict::Accepted(p.stream));
+                }
+                (None, _) => verdicts.push(Verdict::Refused),
+                (Some(_), false) => {}
             }
         }
+        // In the order they came.
+        verdicts.reverse();
 
         // Out of time, all reads together.
         let now = Instant::now();
-        pending.retain(|p| p.deadline > now);
+        self.pending.retain(|p| p.deadline > now);
 
         if !accepting {
-            continue;
+            return Ok(Some(verdicts));
         }
         for (li, listener) in listeners.iter().enumerate() {
-            if ready[1 + li] == 0 {
+            if ready[first_listener + li] == 0 {
                 continue;
             }
-            for _ in 0..ACCEPT_BURST {
-                match listener.accept() {
-                    Ok(stream) => {
-                        if let Some(p) = greet(stream, &urandom) {
-                            if pending.len() >= cap {
-                                if let Some(oldest) = pending.pop_front() {
-                                    turn_away(oldest.stream);
-                                }
+            self.accept_burst(listener);
+        }
+        Ok(Some(verdicts))
+    }
+
+    /// Accepts and greets what `listener` has waiting, up to
+    /// [`ACCEPT_BURST`] connections.
+    fn accept_burst(&mut self, listener: &Listener) {
+        for _ in 0..ACCEPT_BURST {
+            match listener.accept() {
+                Ok(stream) => {
+                    if let Some(p) = greet(stream, &self.urandom) {
+                        if self.pending.len() >= self.cap {
+                            if let Some(oldest) = self.pending.pop_front() {
+                                turn_away(oldest.stream);
                             }
-                            pending.push_back(p);
                         }
+                        self.pending.push_back(p);
                     }
-                    Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::WouldBlock => break,
-                    Err(Error::Io { source, .. }) if out_of_descriptors(&source) => {
-                        // Give up the spare to answer one waiting
-                        // connection; pause if there is none to give.
-                        if let Some(f) = spare.take() {
-                            drop(f);
-                            if let Ok(stream) = listener.accept() {
-                                turn_away(stream);
-                            }
-                            spare = File::open("/dev/null").ok();
-                        }
-                        if spare.is_none() {
-                            paused_until = Some(Instant::now() + ACCEPT_PAUSE);
-                        }
-                        break;
-                    }
-                    // A connection that went away before we took it, a
-                    // local peer of another user (closed), a transient
-                    // error: the next one.
-                    Err(_) => {}
                 }
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(Error::Io { source, .. }) if out_of_descriptors(&source) => {
+                    // Give up the spare to answer one waiting
+                    // connection; pause if there is none to give.
+                    if let Some(f) = self.spare.take() {
+                        drop(f);
+                        if let Ok(stream) = listener.accept() {
+                            turn_away(stream);
+                        }
+                        self.spare = File::open("/dev/null").ok();
+                    }
+                    if self.spare.is_none() {
+                        self.paused_until = Some(Instant::now() + ACCEPT_PAUSE);
+                    }
+                    break;
+                }
+                // A connection that went away before we took it, a
+                // local peer of another user (closed), a transient
+                // error: the next one.
+                Err(_) => {}
             }
         }
     }
+}
+
+/// Accepts on `listeners` and runs handshakes under `key` until `stop`
+/// says so (checked whenever `wake` is readable); hands every connection
+/// that proved it knows the key to `serve`.
+pub(crate) fn run(
+    listeners: &[Listener],
+    key: &[u8],
+    wake: BorrowedFd<'_>,
+    stop: impl Fn() -> bool,
+    mut serve: impl FnMut(Stream),
+) -> Result<()> {
+    let mut gate = Gate::new(listeners)?;
+    while let Some(verdicts) = gate.turn(listeners, key, Some((wake, &stop)), None)? {
+        for v in verdicts {
+            if let Verdict::Accepted(stream) = v {
+                serve(stream);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Starts the handshake on a new connection: sends the greeting.
