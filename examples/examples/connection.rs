@@ -1,5 +1,6 @@
 //! `multiprocessing.connection`, ported: `wait` on several workers' pipes
-//! and on their processes at once.
+//! and on their processes at once; then a `Listener` and a `Client` that
+//! share an authkey.
 //!
 //! Python:
 //! ```python
@@ -23,17 +24,30 @@
 //!                 print(r.recv())
 //!             except EOFError:
 //!                 readers.remove(r)
+//!
+//!     with Listener(("127.0.0.1", 0), authkey=b"secret") as listener:
+//!         Process(target=client, args=(listener.address,)).start()
+//!         with listener.accept() as conn:
+//!             print(conn.recv())
 //! ```
 //!
 //! Run with `cargo run -p multiproc-examples --example connection`.
 
-use multiproc::connection::{wait, Waitable};
+use multiproc::connection::{wait, Client, Listener, Waitable};
 use multiproc::pipe::{Connection, Pipe};
 use multiproc::prelude::*;
 
 #[process_fn]
 fn work(conn: Connection, n: u64) -> multiproc::Result<()> {
     conn.send(&(n * n))
+}
+
+/// Connects to the listener at `address` as an unrelated process would:
+/// knowing only the address and the key.
+#[process_fn]
+fn client(address: String) -> multiproc::Result<()> {
+    let conn = Client::connect(&address.parse()?, b"secret")?;
+    conn.send(&format!("hello from {}", std::process::id()))
 }
 
 fn main() -> multiproc::Result<()> {
@@ -72,5 +86,11 @@ fn main() -> multiproc::Result<()> {
             workers.remove(i).join()??;
         }
     }
+
+    let listener = Listener::bind(&"127.0.0.1:0".parse()?, b"secret")?;
+    let mut p = Process::builder().start(client, (listener.address().to_string(),))?;
+    let conn = listener.accept()?;
+    println!("{}", conn.recv::<String>()?);
+    p.join()??;
     Ok(())
 }

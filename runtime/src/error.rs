@@ -187,25 +187,30 @@ pub enum Error {
     /// before `close` or `terminate`).
     #[error("{0}")]
     Usage(std::borrow::Cow<'static, str>),
-    /// A manager's server refused the authkey, or could not prove that it
-    /// knows it.
-    #[error("authentication with the manager failed: {0}")]
+    /// A manager's server or a [`Listener`](crate::connection::Listener)
+    /// refused the authkey, or could not prove that it knows it; or (on
+    /// the listener's side) a client answered with another key; or a
+    /// frame failed its check after the handshake. The message says which.
+    #[error("authentication failed: {0}")]
     AuthenticationFailed(String),
     /// A manager call failed on the way: the server is gone, the object or
     /// the name is unknown, or its type is not the one asked for.
     #[error("manager: {0}")]
     Manager(String),
-    /// A manager's server could not take the connection: it is out of
-    /// descriptors, or made room for newer connections that had not
-    /// authenticated yet — and still was after a few quick retries
-    /// (75 ms in all). Retrying later may work.
+    /// A manager's server (or a [`Listener`](crate::connection::Listener))
+    /// could not take the connection: it is out of descriptors, or made
+    /// room for newer connections that had not authenticated yet — and
+    /// still was after a few quick retries (75 ms in all). Retrying later
+    /// may work.
     #[error("the manager is busy: {0}")]
     ManagerBusy(String),
-    /// Connecting to a manager's server and the handshake with it did not
-    /// finish within this total time (however the bytes trickled in): 10 s,
-    /// or the timeout given to
-    /// [`BaseManager::connect_timeout`](crate::manager::BaseManager::connect_timeout).
-    #[error("the handshake with the manager did not finish within {0:?}")]
+    /// Connecting to a manager's server or a
+    /// [`Listener`](crate::connection::Listener) and the handshake with it
+    /// did not finish within this total time (however the bytes trickled
+    /// in): 10 s, or the timeout given to
+    /// [`BaseManager::connect_timeout`](crate::manager::BaseManager::connect_timeout)
+    /// or [`Client::connect_timeout`](crate::connection::Client::connect_timeout).
+    #[error("the handshake did not finish within {0:?}")]
     HandshakeTimeout(Duration),
     /// A lock was acquired from a holder that died while holding it (what
     /// it guarded may be half-updated), and given up again: what `?` makes

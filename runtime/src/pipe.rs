@@ -20,6 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::codec::{self, Frame, FrameReader, MAX_FRAME_LEN};
 use crate::error::{Error, Result};
 use crate::handoff::{TrackedFd, TravelFd};
+use crate::manager::conn::{FrameAuth, FrameDir, TAG};
 use crate::sys;
 
 /// A pair of connected ends — the guide's `multiprocessing.Pipe()`.
@@ -111,6 +112,35 @@ pub struct Connection {
     writable: bool,
     reader: Mutex<FrameReader>,
     writer: Mutex<()>,
+    /// A connection made by [`Listener`](crate::connection::Listener) and
+    /// [`Client`](crate::connection::Client): each direction's frame
+    /// protection, taken under that direction's lock (`writer`, `reader`)
+    /// so that the counts follow the frames' order.
+    auth: Option<Box<FrameLocks>>,
+}
+
+/// The frame protection of an authenticated connection, a direction each.
+struct FrameLocks {
+    send: Mutex<FrameDir>,
+    recv: Mutex<FrameDir>,
+}
+
+/// A received message's body: the frame itself, or what was left of it
+/// once its tag was checked (and it was decrypted).
+enum Message {
+    Plain(Frame),
+    Opened(Vec<u8>),
+}
+
+impl std::ops::Deref for Message {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Message::Plain(frame) => frame,
+            Message::Opened(body) => body,
+        }
+    }
 }
 
 impl fmt::Debug for Connection {
@@ -119,6 +149,7 @@ impl fmt::Debug for Connection {
             .field("fd", &self.fd.as_raw_fd())
             .field("readable", &self.readable)
             .field("writable", &self.writable)
+            .field("authenticated", &self.auth.is_some())
             .finish()
     }
 }
@@ -132,7 +163,39 @@ impl Connection {
             writable,
             reader: Mutex::new(FrameReader::new(MAX_FRAME_LEN)),
             writer: Mutex::new(()),
+            auth: None,
         })
+    }
+
+    /// A connection that passed the authkey handshake (see
+    /// [`connection`](crate::connection)): every frame carries a tag, and
+    /// is encrypted over TCP.
+    pub(crate) fn authenticated(fd: OwnedFd, auth: FrameAuth) -> Result<Self> {
+        let mut conn = Connection::from_fd(fd, true, true)?;
+        let (send, recv) = auth.split();
+        conn.auth = Some(Box::new(FrameLocks {
+            send: Mutex::new(send),
+            recv: Mutex::new(recv),
+        }));
+        conn.reader = Mutex::new(FrameReader::new(conn.max_frame()));
+        Ok(conn)
+    }
+
+    /// The longest frame this end reads: a message and its tag.
+    fn max_frame(&self) -> usize {
+        MAX_FRAME_LEN + if self.auth.is_some() { TAG } else { 0 }
+    }
+
+    /// Checks and strips a received frame's tag, on an authenticated
+    /// connection; called under the reader's lock, in the frames' order.
+    fn open(&self, frame: Frame) -> Result<Message> {
+        match &self.auth {
+            None => Ok(Message::Plain(frame)),
+            Some(auth) => {
+                let mut recv = auth.recv.lock().unwrap_or_else(|p| p.into_inner());
+                Ok(Message::Opened(recv.open(frame.to_vec())?))
+            }
+        }
     }
 
     /// Whether this end can receive.
@@ -177,8 +240,19 @@ impl Connection {
             });
         }
         let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let header = (body.len() as u32).to_le_bytes();
-        sys::write_all_vectored(self.fd.as_fd(), &[&header, body]).map_err(|e| {
+        let written = match &self.auth {
+            None => {
+                let header = (body.len() as u32).to_le_bytes();
+                sys::write_all_vectored(self.fd.as_fd(), &[&header, body])
+            }
+            Some(auth) => {
+                let mut sealed = body.to_vec();
+                let tag = auth.send.lock().unwrap_or_else(|p| p.into_inner()).seal(&mut sealed);
+                let header = ((sealed.len() + TAG) as u32).to_le_bytes();
+                sys::write_all_vectored(self.fd.as_fd(), &[&header, &sealed, &tag])
+            }
+        };
+        written.map_err(|e| {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
                 Error::Disconnected { partial: false }
             } else {
@@ -295,11 +369,13 @@ impl Connection {
         }
     }
 
-    fn recv_frame(&self, timeout: Option<Duration>) -> Result<Frame> {
+    fn recv_frame(&self, timeout: Option<Duration>) -> Result<Message> {
         let mut reader = self.lock_reader()?;
         let deadline = timeout.and_then(crate::deadline::after);
-        self.read_frame(&mut reader, deadline)?
-            .ok_or(Error::Timeout(timeout.unwrap_or_default()))
+        let frame = self
+            .read_frame(&mut reader, deadline)?
+            .ok_or(Error::Timeout(timeout.unwrap_or_default()))?;
+        self.open(frame)
     }
 
     /// Receives a serde value, waiting as long as it takes (the guide's
@@ -385,12 +461,12 @@ impl Connection {
     /// ```
     pub fn recv_bytes_max(&self, maxlength: usize) -> Result<Vec<u8>> {
         let mut reader = self.lock_reader()?;
-        reader.set_max(maxlength);
+        let tag = self.max_frame() - MAX_FRAME_LEN;
+        reader.set_max(maxlength.saturating_add(tag));
         let frame = self.read_frame(&mut reader, None);
-        reader.set_max(MAX_FRAME_LEN);
-        Ok(frame?
-            .ok_or(Error::Usage("no deadline, yet no message".into()))?
-            .to_vec())
+        reader.set_max(self.max_frame());
+        let frame = frame?.ok_or(Error::Usage("no deadline, yet no message".into()))?;
+        Ok(self.open(frame)?.to_vec())
     }
 
     /// Receives one message into `buf`, returning its length (the guide's
@@ -555,6 +631,12 @@ struct WireRef<'a> {
 
 impl Serialize for Connection {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        if self.auth.is_some() {
+            return Err(serde::ser::Error::custom(
+                "a connection from a Listener or Client cannot travel to another process: \
+                 its frame keys and counts stay with this end",
+            ));
+        }
         WireRef {
             fd: self.fd.as_fd(),
             readable: self.readable,

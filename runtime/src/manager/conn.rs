@@ -90,7 +90,7 @@ impl Deadline {
     }
 
     /// What is left, or the timeout error once nothing is.
-    fn left(&self) -> Result<Duration> {
+    pub(crate) fn left(&self) -> Result<Duration> {
         let left = self.at.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(self.expired());
@@ -612,6 +612,23 @@ impl Stream {
         }
     }
 
+    /// After the handshake: the socket and its frame protection, for a
+    /// [`Connection`](crate::pipe::Connection) to carry on with. The
+    /// handshake reads exact sizes, so nothing is buffered here.
+    pub(crate) fn into_parts(self) -> Result<(std::os::fd::OwnedFd, FrameAuth)> {
+        let auth = self.auth.ok_or(Error::AuthenticationFailed(
+            "the connection is not authenticated".into(),
+        ))?;
+        if self.reader.has_partial() || self.slot.is_some() {
+            return Err(Error::Usage("a connection that framed messages already".into()));
+        }
+        let fd = match self.sock {
+            Sock::Tcp(s) => s.into(),
+            Sock::Unix(s) => s.into(),
+        };
+        Ok((fd, *auth))
+    }
+
     /// Server side: the keys the handshake gave (frames over TCP are
     /// encrypted too).
     pub(crate) fn authenticated(&mut self, keys: FrameKeys) {
@@ -816,20 +833,53 @@ impl FrameKey {
 /// relayed the handshake without the authkey can neither make a frame the
 /// other side accepts nor read, change, replay, reorder or drop one
 /// unnoticed.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(crate) struct FrameAuth {
-    send: FrameKey,
-    recv: FrameKey,
-    sent: u64,
-    received: u64,
+    send: FrameDir,
+    recv: FrameDir,
 }
 
-impl std::fmt::Debug for FrameAuth {
+/// One direction of a connection's frame protection: its key and the
+/// count of frames so far. A [`Connection`](crate::pipe::Connection) keeps
+/// each under the lock of its own direction.
+#[derive(Clone)]
+pub(crate) struct FrameDir {
+    key: FrameKey,
+    count: u64,
+}
+
+impl std::fmt::Debug for FrameDir {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FrameAuth")
-            .field("sent", &self.sent)
-            .field("received", &self.received)
+        f.debug_struct("FrameDir")
+            .field("count", &self.count)
             .finish_non_exhaustive()
+    }
+}
+
+impl FrameDir {
+    /// Protects the next frame's `body` (encrypting it in place when
+    /// sealed); the tag that follows it.
+    pub(crate) fn seal(&mut self, body: &mut [u8]) -> [u8; TAG] {
+        let tag = self.key.seal(self.count, body);
+        self.count += 1;
+        tag
+    }
+
+    /// Checks and strips the tag of the next frame's `body`: a frame that
+    /// a relay made, changed, dropped, replayed or reordered fails here.
+    pub(crate) fn open(&mut self, mut body: Vec<u8>) -> Result<Vec<u8>> {
+        let tampered =
+            || Error::AuthenticationFailed("a frame failed its check: the connection was tampered with".into());
+        let Some(split) = body.len().checked_sub(TAG) else {
+            return Err(tampered());
+        };
+        let (text, tag) = body.split_at_mut(split);
+        if !self.key.open(self.count, text, tag) {
+            return Err(tampered());
+        }
+        self.count += 1;
+        body.truncate(split);
+        Ok(body)
     }
 }
 
@@ -838,10 +888,8 @@ impl FrameAuth {
         let (c2s, s2c) = (FrameKey::new(&keys.c2s, sealed), FrameKey::new(&keys.s2c, sealed));
         let (send, recv) = if server_side { (s2c, c2s) } else { (c2s, s2c) };
         FrameAuth {
-            send,
-            recv,
-            sent: 0,
-            received: 0,
+            send: FrameDir { key: send, count: 0 },
+            recv: FrameDir { key: recv, count: 0 },
         }
     }
 
@@ -856,29 +904,19 @@ impl FrameAuth {
         )
     }
 
-    /// Protects the next frame's `body` (encrypting it in place when
-    /// sealed); the tag that follows it.
+    /// Protects the next frame's `body`; see [`FrameDir::seal`].
     pub(crate) fn seal(&mut self, body: &mut [u8]) -> [u8; TAG] {
-        let tag = self.send.seal(self.sent, body);
-        self.sent += 1;
-        tag
+        self.send.seal(body)
     }
 
-    /// Checks and strips the tag of the next frame's `body`: a frame that
-    /// a relay made, changed, dropped, replayed or reordered fails here.
-    pub(crate) fn open(&mut self, mut body: Vec<u8>) -> Result<Vec<u8>> {
-        let tampered =
-            || Error::AuthenticationFailed("a frame failed its check: the connection was tampered with".into());
-        let Some(split) = body.len().checked_sub(TAG) else {
-            return Err(tampered());
-        };
-        let (text, tag) = body.split_at_mut(split);
-        if !self.recv.open(self.received, text, tag) {
-            return Err(tampered());
-        }
-        self.received += 1;
-        body.truncate(split);
-        Ok(body)
+    /// Checks the next frame's `body`; see [`FrameDir::open`].
+    pub(crate) fn open(&mut self, body: Vec<u8>) -> Result<Vec<u8>> {
+        self.recv.open(body)
+    }
+
+    /// The sending and the receiving direction, apart.
+    pub(crate) fn split(self) -> (FrameDir, FrameDir) {
+        (self.send, self.recv)
     }
 }
 
@@ -928,6 +966,24 @@ impl Stream {
     }
 }
 
+/// Runs `open` (a connect and a handshake) until it succeeds or fails
+/// otherwise than busy, retrying a busy server after each pause of
+/// [`BUSY_RETRIES`] while time is left before `by`: under a flood of
+/// connects a gate makes room by dropping the oldest connections not yet
+/// authenticated, and an honest client can be one of them.
+pub(crate) fn retry_busy<T>(by: Deadline, mut open: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut retries = BUSY_RETRIES.iter();
+    loop {
+        match open() {
+            Err(Error::ManagerBusy(m)) => match retries.next() {
+                Some(pause) if Instant::now() + *pause < by.at() => std::thread::sleep(*pause),
+                _ => return Err(Error::ManagerBusy(m)),
+            },
+            other => return other,
+        }
+    }
+}
+
 /// The client's side of the handshake, all of it before `deadline`
 /// (by default [`CLIENT_HANDSHAKE_TIMEOUT`] from the connect).
 pub(crate) fn client_handshake(stream: &mut Stream, key: &[u8], deadline: Deadline) -> Result<()> {
@@ -939,7 +995,7 @@ pub(crate) fn client_handshake(stream: &mut Stream, key: &[u8], deadline: Deadli
         BUSY => return Err(busy()),
         other => {
             return Err(Error::AuthenticationFailed(format!(
-                "the server greeted with byte {other}: not a multiproc manager of this version"
+                "the server greeted with byte {other}: not a multiproc manager or listener of this version"
             )))
         }
     }
@@ -1168,16 +1224,7 @@ impl Client {
     /// the oldest connections not yet authenticated, and an honest client
     /// can be one of them.
     fn open_by(&self, by: Deadline) -> Result<Stream> {
-        let mut retries = BUSY_RETRIES.iter();
-        loop {
-            match self.open_once(by) {
-                Err(Error::ManagerBusy(m)) => match retries.next() {
-                    Some(pause) if Instant::now() + *pause < by.at() => std::thread::sleep(*pause),
-                    _ => return Err(Error::ManagerBusy(m)),
-                },
-                other => return other,
-            }
-        }
+        retry_busy(by, || self.open_once(by))
     }
 
     fn open_once(&self, by: Deadline) -> Result<Stream> {

@@ -31,11 +31,11 @@
 //! ```
 
 pub(crate) mod conn;
-mod gate;
-mod local;
+pub(crate) mod gate;
+pub(crate) mod local;
 mod objects;
 mod proxy;
-mod server;
+pub(crate) mod server;
 
 use std::collections::HashMap;
 use std::fmt;
