@@ -222,6 +222,24 @@ pub enum Error {
     /// what `?` makes of [`LockError::Timeout`](crate::sync::LockError::Timeout).
     #[error("the lock was not acquired in time")]
     NotAcquired,
+    /// [`SharedMemory::create`](crate::shared::SharedMemory::create) found
+    /// the name taken (Python's `FileExistsError`): an existing block is
+    /// never reused, whoever made it.
+    #[error("shared memory `{0}` already exists")]
+    SharedMemoryExists(String),
+    /// No shared memory block has this name (Python's `FileNotFoundError`).
+    #[error("no shared memory is named `{0}`")]
+    SharedMemoryNotFound(String),
+    /// A shared memory block was found under the name, but not one to
+    /// trust: it belongs to another user, gives access to group or others,
+    /// or is not a plain block (`reason` says which).
+    #[error("refusing shared memory `{name}`: {reason}")]
+    SharedMemoryRefused {
+        /// The name asked for.
+        name: String,
+        /// What is wrong with what was found.
+        reason: String,
+    },
     /// An operating-system call failed.
     #[error("{context}: {source}")]
     Io {
@@ -311,6 +329,12 @@ impl Clone for Error {
             Error::HandshakeTimeout(d) => Error::HandshakeTimeout(*d),
             Error::OwnerDied => Error::OwnerDied,
             Error::NotAcquired => Error::NotAcquired,
+            Error::SharedMemoryExists(n) => Error::SharedMemoryExists(n.clone()),
+            Error::SharedMemoryNotFound(n) => Error::SharedMemoryNotFound(n.clone()),
+            Error::SharedMemoryRefused { name, reason } => Error::SharedMemoryRefused {
+                name: name.clone(),
+                reason: reason.clone(),
+            },
             Error::Io { context, source } => Error::Io {
                 context,
                 source: std::io::Error::new(source.kind(), source.to_string()),
@@ -398,6 +422,9 @@ enum Wire {
     OutOfMemory(i32, Option<u64>, String),
     OwnerDied,
     NotAcquired,
+    SharedMemoryExists(String),
+    SharedMemoryNotFound(String),
+    SharedMemoryRefused(String, String),
 }
 
 /// The source of an `ItemFailed`, decoded with a depth limit: bytes from
@@ -481,6 +508,9 @@ impl From<&Error> for Wire {
             Error::HandshakeTimeout(d) => Wire::HandshakeTimeout(d),
             Error::OwnerDied => Wire::OwnerDied,
             Error::NotAcquired => Wire::NotAcquired,
+            Error::SharedMemoryExists(n) => Wire::SharedMemoryExists(n),
+            Error::SharedMemoryNotFound(n) => Wire::SharedMemoryNotFound(n),
+            Error::SharedMemoryRefused { name, reason } => Wire::SharedMemoryRefused(name, reason),
             Error::Io { context, source } => Wire::Io(context.to_string(), source.to_string()),
         }
     }
@@ -531,6 +561,9 @@ impl From<Wire> for Error {
             Wire::HandshakeTimeout(d) => Error::HandshakeTimeout(d),
             Wire::OwnerDied => Error::OwnerDied,
             Wire::NotAcquired => Error::NotAcquired,
+            Wire::SharedMemoryExists(n) => Error::SharedMemoryExists(n),
+            Wire::SharedMemoryNotFound(n) => Error::SharedMemoryNotFound(n),
+            Wire::SharedMemoryRefused(name, reason) => Error::SharedMemoryRefused { name, reason },
             // The context was a static string in the other process; its text
             // stays, in the message.
             Wire::Io(context, message) => Error::Io {

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 mod fork_safe;
 pub(crate) mod peercred;
+pub(crate) mod shm;
 pub(crate) use fork_safe::{fork_generation, ForkLocal};
 
 /// Turns a libc return value into an `io::Result`, reading `errno` on `-1`.
