@@ -419,3 +419,59 @@ fn an_oversized_request_or_reply_is_frame_too_large() {
     assert!(matches!(list.to_vec(), Err(Error::FrameTooLarge { .. })));
     assert_eq!(list.len().unwrap(), 4);
 }
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Point {
+    x: i32,
+    y: Option<f64>,
+}
+
+#[process_fn]
+fn set_field(ns: multiproc::manager::NamespaceProxy, name: String, value: u64) -> multiproc::Result<()> {
+    ns.set(&name, &value)
+}
+
+#[test]
+fn proxies_debug_their_contents_and_fall_back_to_the_handle() {
+    let manager = Manager::start().unwrap();
+    let ns = manager.namespace().unwrap();
+    assert_eq!(format!("{ns:?}"), "Namespace");
+    ns.set("a", &10).unwrap();
+    assert_eq!(format!("{ns:?}"), "Namespace { a: 10 }");
+    // A field set by another process shows the same way.
+    Process::builder()
+        .start(set_field, (ns.clone(), "b".to_string(), 7))
+        .unwrap()
+        .join_timeout(PATIENCE)
+        .unwrap()
+        .unwrap();
+    ns.set("p", &Point { x: 1, y: Some(2.5) }).unwrap();
+    ns.set("s", "hi").unwrap();
+    ns.set("a", &11).unwrap(); // keeps its place
+    assert_eq!(
+        format!("{ns:?}"),
+        r#"Namespace { a: 11, b: 7, p: Point { x: 1, y: Some(2.5) }, s: "hi" }"#
+    );
+    assert!(format!("{ns:#?}").contains("\n    a: 11,\n"), "{ns:#?}");
+
+    let list = manager.list::<u32>().unwrap();
+    list.extend(&[1, 2, 3]).unwrap();
+    assert_eq!(format!("{list:?}"), "ListProxy([1, 2, 3])");
+    let dict = manager.dict::<String, u8>().unwrap();
+    dict.insert(&"k".to_string(), &1).unwrap();
+    dict.insert(&"j".to_string(), &2).unwrap();
+    assert_eq!(format!("{dict:?}"), r#"DictProxy({"k": 1, "j": 2})"#);
+
+    manager.shutdown().unwrap();
+    for (shown, name) in [
+        (format!("{ns:?}"), "NamespaceProxy"),
+        (format!("{list:?}"), "ListProxy"),
+        (format!("{dict:?}"), "DictProxy"),
+    ] {
+        assert!(
+            shown.starts_with(&format!("{name} {{ handle: Handle {{ address: ")),
+            "{shown}"
+        );
+        assert!(shown.contains(", error: manager: "), "{shown}");
+    }
+}

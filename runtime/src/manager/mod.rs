@@ -36,6 +36,7 @@ pub(crate) mod local;
 mod objects;
 mod proxy;
 pub(crate) mod server;
+mod shown;
 
 use std::collections::HashMap;
 use std::fmt;

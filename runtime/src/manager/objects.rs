@@ -237,8 +237,23 @@ impl Object for Dict {
     }
 }
 
+/// Fields by name: each with its insertion number, its value's encoding,
+/// and its value's text for the proxy's `Debug` (see `shown.rs`); the next
+/// number.
+type Fields = (HashMap<String, (u64, Vec<u8>, String)>, u64);
+
 #[derive(Default)]
-struct Namespace(Mutex<Ordered<String>>);
+struct Namespace(Mutex<Fields>);
+
+impl Namespace {
+    /// The fields in the order they were first set.
+    fn ordered(fields: &HashMap<String, (u64, Vec<u8>, String)>) -> Vec<(&String, &String)> {
+        let mut entries: Vec<(&u64, &String, &String)> =
+            fields.iter().map(|(k, (seq, _, text))| (seq, k, text)).collect();
+        entries.sort_unstable();
+        entries.into_iter().map(|(_, k, text)| (k, text)).collect()
+    }
+}
 
 impl Object for Namespace {
     fn type_name(&self) -> &str {
@@ -252,26 +267,29 @@ impl Object for Namespace {
             "get" => {
                 let name: String = decode(args)?;
                 match fields.get(&name) {
-                    Some((_, v)) => encode(&serde_bytes::Bytes::new(v)),
+                    Some((_, v, _)) => encode(&serde_bytes::Bytes::new(v)),
                     None => Err(Error::Usage(format!("the namespace has no field `{name}`").into())),
                 }
             }
             "set" => {
-                let (name, v): (String, ByteBuf) = decode(args)?;
+                let (name, v, text): (String, ByteBuf, String) = decode(args)?;
+                // A client's text is kept no longer than a proxy writes it.
+                let text = if text.len() > super::shown::MAX_SHOWN + '…'.len_utf8() {
+                    super::shown::clipped(text)
+                } else {
+                    text
+                };
                 *next += 1;
-                let seq = fields.get(&name).map_or(*next, |(seq, _)| *seq);
-                fields.insert(name, (seq, v.into_vec()));
+                let seq = fields.get(&name).map_or(*next, |(seq, _, _)| *seq);
+                fields.insert(name, (seq, v.into_vec(), text));
                 encode(&())
             }
             "remove" => {
                 let name: String = decode(args)?;
                 encode(&fields.remove(&name).is_some())
             }
-            "fields" => {
-                let mut names: Vec<(&u64, &String)> = fields.iter().map(|(k, (seq, _))| (seq, k)).collect();
-                names.sort_unstable();
-                encode(&names.into_iter().map(|(_, k)| k).collect::<Vec<_>>())
-            }
+            "fields" => encode(&Self::ordered(fields).into_iter().map(|(k, _)| k).collect::<Vec<_>>()),
+            "shown" => encode(&Self::ordered(fields)),
             _ => Err(unknown(names::NAMESPACE, method)),
         }
     }

@@ -35,10 +35,20 @@ fn acquire(handle: &Handle, timeout: Option<Duration>) -> Result<()> {
     }
 }
 
-/// Declares a proxy type: the struct, `Clone`, `Debug`, serde (as its
-/// handle) and [`Proxy`].
+/// Declares a proxy type: the struct, `Clone`, `Debug` (showing the
+/// handle), serde (as its handle) and [`Proxy`]. With `own_debug`, no
+/// `Debug`: the type writes its own, showing its contents.
 macro_rules! proxy {
     ($(#[$doc:meta])* $name:ident <$($t:ident),*>, $type_name:expr) => {
+        proxy!($(#[$doc])* $name<$($t),*>, $type_name, own_debug);
+
+        impl<$($t),*> fmt::Debug for $name<$($t),*> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple(stringify!($name)).field(&self.handle).finish()
+            }
+        }
+    };
+    ($(#[$doc:meta])* $name:ident <$($t:ident),*>, $type_name:expr, own_debug) => {
         $(#[$doc])*
         pub struct $name<$($t),*> {
             handle: Handle,
@@ -48,12 +58,6 @@ macro_rules! proxy {
         impl<$($t),*> Clone for $name<$($t),*> {
             fn clone(&self) -> Self {
                 $name { handle: self.handle.clone(), _items: PhantomData }
-            }
-        }
-
-        impl<$($t),*> fmt::Debug for $name<$($t),*> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_tuple(stringify!($name)).field(&self.handle).finish()
             }
         }
 
@@ -97,10 +101,43 @@ proxy!(
     /// assert_eq!(l.get(0).unwrap(), "z");
     /// assert_eq!(l.pop().unwrap(), Some("c".to_string()));
     /// assert_eq!(l.len().unwrap(), 2);
+    /// assert_eq!(format!("{l:?}"), r#"ListProxy(["z", "b"])"#);
     /// ```
+    ///
+    /// Its `Debug` fetches the items from the server; if that fails, it
+    /// shows the handle and the error instead.
     ListProxy<T>,
-    names::LIST
+    names::LIST,
+    own_debug
 );
+
+/// What a proxy's `Debug` shows when fetching its contents failed: the
+/// handle and the error.
+fn debug_unfetched(f: &mut fmt::Formatter<'_>, proxy: &str, handle: &Handle, error: &Error) -> fmt::Result {
+    f.debug_struct(proxy)
+        .field("handle", handle)
+        .field("error", &format_args!("{error}"))
+        .finish()
+}
+
+impl<T: DeserializeOwned + fmt::Debug> fmt::Debug for ListProxy<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.fetch_all() {
+            Ok(items) => f.debug_tuple("ListProxy").field(&items).finish(),
+            Err(e) => debug_unfetched(f, "ListProxy", &self.handle, &e),
+        }
+    }
+}
+
+impl<T: DeserializeOwned> ListProxy<T> {
+    fn fetch_all(&self) -> Result<Vec<T>> {
+        self.handle
+            .call::<_, Vec<ByteBuf>>("items", &())?
+            .iter()
+            .map(decoded)
+            .collect()
+    }
+}
 
 impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// Appends `item`.
@@ -192,11 +229,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
     /// # Errors
     /// As [`push`](ListProxy::push).
     pub fn to_vec(&self) -> Result<Vec<T>> {
-        self.handle
-            .call::<_, Vec<ByteBuf>>("items", &())?
-            .iter()
-            .map(decoded)
-            .collect()
+        self.fetch_all()
     }
 }
 
@@ -213,11 +246,44 @@ proxy!(
     /// assert_eq!(d.insert(&"a".into(), &2).unwrap(), Some(1));
     /// assert!(d.contains_key(&"a".into()).unwrap());
     /// assert_eq!(d.items().unwrap(), [("a".to_string(), 2)]);
+    /// assert_eq!(format!("{d:?}"), r#"DictProxy({"a": 2})"#);
     /// assert_eq!(d.remove(&"a".into()).unwrap(), Some(2));
     /// ```
+    ///
+    /// Its `Debug` fetches the pairs from the server; if that fails, it
+    /// shows the handle and the error instead.
     DictProxy<K, V>,
-    names::DICT
+    names::DICT,
+    own_debug
 );
+
+/// Pairs written as a map: `{k: v, …}`.
+struct Pairs<'a, K, V>(&'a [(K, V)]);
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Pairs<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.0.iter().map(|(k, v)| (k, v))).finish()
+    }
+}
+
+impl<K: DeserializeOwned + fmt::Debug, V: DeserializeOwned + fmt::Debug> fmt::Debug for DictProxy<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.fetch_items() {
+            Ok(items) => f.debug_tuple("DictProxy").field(&Pairs(&items)).finish(),
+            Err(e) => debug_unfetched(f, "DictProxy", &self.handle, &e),
+        }
+    }
+}
+
+impl<K: DeserializeOwned, V: DeserializeOwned> DictProxy<K, V> {
+    fn fetch_items(&self) -> Result<Vec<(K, V)>> {
+        self.handle
+            .call::<_, Vec<(ByteBuf, ByteBuf)>>("items", &())?
+            .iter()
+            .map(|(k, v)| Ok((decoded(k)?, decoded(v)?)))
+            .collect()
+    }
+}
 
 impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy<K, V> {
     /// Sets `key` to `value`; the value it replaced.
@@ -290,11 +356,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
     /// # Errors
     /// As [`insert`](DictProxy::insert).
     pub fn items(&self) -> Result<Vec<(K, V)>> {
-        self.handle
-            .call::<_, Vec<(ByteBuf, ByteBuf)>>("items", &())?
-            .iter()
-            .map(|(k, v)| Ok((decoded(k)?, decoded(v)?)))
-            .collect()
+        self.fetch_items()
     }
 
     /// A copy of every key, in insertion order.
@@ -324,10 +386,33 @@ proxy!(
     /// assert_eq!(ns.get::<String>("y").unwrap(), "two");
     /// assert_eq!(ns.fields().unwrap(), ["x", "y"]);
     /// assert!(ns.get::<i32>("z").is_err());
+    /// assert_eq!(format!("{ns:?}"), r#"Namespace { x: 1, y: "two" }"#);
     /// ```
+    ///
+    /// Its `Debug` shows the fields, fetched from the server (if that
+    /// fails: the handle and the error). The server keeps only each
+    /// value's bytes, so `set` writes down how the value shows: as serde
+    /// describes it, laid out like `#[derive(Debug)]` (`10`, `"two"`,
+    /// `Some(3)`, `Point { x: 1, y: 2 }`), at most 1 KiB of it.
     NamespaceProxy<>,
-    names::NAMESPACE
+    names::NAMESPACE,
+    own_debug
 );
+
+impl fmt::Debug for NamespaceProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.handle.call::<_, Vec<(String, String)>>("shown", &()) {
+            Ok(fields) => {
+                let mut d = f.debug_struct("Namespace");
+                for (name, text) in &fields {
+                    d.field(name, &super::shown::Shown(text));
+                }
+                d.finish()
+            }
+            Err(e) => debug_unfetched(f, "NamespaceProxy", &self.handle, &e),
+        }
+    }
+}
 
 impl NamespaceProxy {
     /// The field `name`, decoded as `T`.
@@ -344,7 +429,8 @@ impl NamespaceProxy {
     /// # Errors
     /// [`Error::Manager`] when the server is gone.
     pub fn set<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<()> {
-        self.handle.call("set", &(name, bytes(value)?))
+        let shown = super::shown::show(value);
+        self.handle.call("set", &(name, bytes(value)?, shown))
     }
 
     /// Removes field `name`; whether it was set.
