@@ -240,6 +240,16 @@ pub enum Error {
         /// What is wrong with what was found.
         reason: String,
     },
+    /// An index past the end of a fixed-length sequence, such as a
+    /// [`ShareableList`](crate::shared::ShareableList) (Python's
+    /// `IndexError`).
+    #[error("index {index} is out of range for length {len}")]
+    IndexOutOfRange {
+        /// The index asked for.
+        index: usize,
+        /// The length of the sequence.
+        len: usize,
+    },
     /// An operating-system call failed.
     #[error("{context}: {source}")]
     Io {
@@ -335,6 +345,10 @@ impl Clone for Error {
                 name: name.clone(),
                 reason: reason.clone(),
             },
+            Error::IndexOutOfRange { index, len } => Error::IndexOutOfRange {
+                index: *index,
+                len: *len,
+            },
             Error::Io { context, source } => Error::Io {
                 context,
                 source: std::io::Error::new(source.kind(), source.to_string()),
@@ -425,6 +439,7 @@ enum Wire {
     SharedMemoryExists(String),
     SharedMemoryNotFound(String),
     SharedMemoryRefused(String, String),
+    IndexOutOfRange(u64, u64),
 }
 
 /// The source of an `ItemFailed`, decoded with a depth limit: bytes from
@@ -511,6 +526,7 @@ impl From<&Error> for Wire {
             Error::SharedMemoryExists(n) => Wire::SharedMemoryExists(n),
             Error::SharedMemoryNotFound(n) => Wire::SharedMemoryNotFound(n),
             Error::SharedMemoryRefused { name, reason } => Wire::SharedMemoryRefused(name, reason),
+            Error::IndexOutOfRange { index, len } => Wire::IndexOutOfRange(index as u64, len as u64),
             Error::Io { context, source } => Wire::Io(context.to_string(), source.to_string()),
         }
     }
@@ -564,6 +580,10 @@ impl From<Wire> for Error {
             Wire::SharedMemoryExists(n) => Error::SharedMemoryExists(n),
             Wire::SharedMemoryNotFound(n) => Error::SharedMemoryNotFound(n),
             Wire::SharedMemoryRefused(name, reason) => Error::SharedMemoryRefused { name, reason },
+            Wire::IndexOutOfRange(index, len) => Error::IndexOutOfRange {
+                index: usize::try_from(index).unwrap_or(usize::MAX),
+                len: usize::try_from(len).unwrap_or(usize::MAX),
+            },
             // The context was a static string in the other process; its text
             // stays, in the message.
             Wire::Io(context, message) => Error::Io {

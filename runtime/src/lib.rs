@@ -31,7 +31,8 @@
 //! - [`pipe`] — `Pipe` and its `Connection` ends;
 //! - [`connection`] — `wait` on pipe ends and processes at once;
 //! - [`queue`] — `Queue`, `SimpleQueue`, `JoinableQueue`;
-//! - [`shared`] — `Value`, `Array`, `RawValue`, `RawArray`, `SharedMemory`;
+//! - [`shared`] — `Value`, `Array`, `RawValue`, `RawArray`, `SharedMemory`
+//!   (anonymous or by name), `ShareableList`;
 //! - [`sync`] — `Lock`, `RLock`, `Event`, `Semaphore`, `BoundedSemaphore`,
 //!   `Condition`, `Barrier`;
 //! - [`codec`] — the one wire format of every channel;

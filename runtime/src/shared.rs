@@ -1,6 +1,7 @@
 //! The guide's shared state in memory that several processes map:
 //! [`Value`] and [`Array`] of plain data, each behind a lock that survives
-//! the death of its holder, and a raw [`SharedMemory`] block.
+//! the death of its holder, a raw [`SharedMemory`] block (anonymous or
+//! named), and a [`ShareableList`] of plain values in one.
 //!
 //! The memory is an anonymous `memfd` mapped shared: the kernel frees it
 //! with its last descriptor and mapping, so nothing is left in `/dev/shm`
@@ -53,8 +54,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 use crate::handoff::{TrackedFd, TravelFd};
+
+mod list;
 use crate::sync::{Lock, LockError, LockResult, RLock};
 use crate::sys::{Locked, LockedSlice, SharedRegion};
+pub use list::ShareableList;
 
 /// A shared memory segment and its descriptor: what every shared object
 /// is made of, and what travels to a child.

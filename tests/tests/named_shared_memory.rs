@@ -1,13 +1,13 @@
 //! `SharedMemory` by name: create in one process, open in another by the
 //! name alone; names taken, missing, bad or untrustworthy are typed errors;
 //! the creator (and only the creator) removes the name, and a killed
-//! creator's name can be removed by hand.
+//! creator's name can be removed by hand. `ShareableList` on top of it.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use multiproc::prelude::*;
-use multiproc::shared::SharedMemory;
+use multiproc::shared::{ShareableList, SharedMemory};
 use multiproc::Error;
 use multiproc_tests::{send_signal, METHODS, PATIENCE};
 
@@ -292,4 +292,99 @@ fn a_killed_creator_leaves_the_name_until_unlink_name() {
     assert!(!file(&name).exists());
     let r = SharedMemory::unlink_name(&name);
     assert!(matches!(r, Err(Error::SharedMemoryNotFound(_))), "{r:?}");
+}
+
+#[process_fn]
+fn bump_list(name: Option<String>, given: ShareableList<u64>) -> multiproc::Result<Vec<u64>> {
+    let list = match name {
+        Some(name) => ShareableList::<u64>::open(&name)?,
+        None => given,
+    };
+    for i in 0..list.len() {
+        list.set(i, list.get(i)? + 100)?;
+    }
+    let past = list.get(list.len());
+    assert!(
+        matches!(past, Err(Error::IndexOutOfRange { index, len }) if index == len && len == list.len()),
+        "{past:?}"
+    );
+    list.to_vec()
+}
+
+#[test]
+fn a_shareable_list_round_trips_through_a_child() {
+    for method in METHODS {
+        // By name: the child is given only the name (and a dummy list).
+        let name = unique(&format!("list-{method}"));
+        let list = ShareableList::create(&name, &[1u64, 2, 3]).unwrap();
+        let dummy = ShareableList::new(&[0u64]).unwrap();
+        let seen = Process::builder()
+            .start_method(method)
+            .start(bump_list, (Some(name.clone()), dummy))
+            .unwrap()
+            .join_timeout(PATIENCE)
+            .unwrap()
+            .unwrap();
+        assert_eq!(seen, [101, 102, 103], "{method}");
+        assert_eq!(list.to_vec().unwrap(), [101, 102, 103], "{method}");
+        assert_eq!(
+            format!("{list:?}"),
+            format!("ShareableList {{ name: {name:?}, items: [101, 102, 103] }}")
+        );
+        // Anonymous, as an argument.
+        let anon = ShareableList::new(&[5u64, 6]).unwrap();
+        let seen = Process::builder()
+            .start_method(method)
+            .start(bump_list, (None, anon.clone()))
+            .unwrap()
+            .join_timeout(PATIENCE)
+            .unwrap()
+            .unwrap();
+        assert_eq!(seen, [105, 106], "{method}");
+        assert_eq!(anon.to_vec().unwrap(), [105, 106], "{method}");
+        drop(list);
+        assert!(!file(&name).exists(), "{method}");
+    }
+}
+
+#[test]
+fn a_block_that_is_not_such_a_list_is_refused() {
+    let name = unique("list-check");
+    let list = ShareableList::create(&name, &[1u32, 2, 3]).unwrap();
+    let r = ShareableList::<u64>::open(&name);
+    assert!(
+        matches!(&r, Err(Error::SharedMemoryRefused { reason, .. }) if reason.contains("4 bytes")),
+        "{r:?}"
+    );
+    // A forged length that runs past the block.
+    list.shm().write_at(16, &u64::MAX.to_le_bytes()).unwrap();
+    let r = ShareableList::<u32>::open(&name);
+    assert!(matches!(r, Err(Error::SharedMemoryRefused { .. })), "{r:?}");
+    list.shm().write_at(16, &4u64.to_le_bytes()).unwrap(); // 4 items in room for 3
+    let r = ShareableList::<u32>::open(&name);
+    assert!(matches!(r, Err(Error::SharedMemoryRefused { .. })), "{r:?}");
+    // The handle made at creation keeps its own length, whatever the header says.
+    assert_eq!(list.len(), 3);
+    assert!(matches!(
+        list.set(3, 0),
+        Err(Error::IndexOutOfRange { index: 3, len: 3 })
+    ));
+
+    // Raw shared memory is not a list, nor is a tiny block.
+    let raw = unique("list-raw");
+    let _raw = SharedMemory::create(&raw, 4096).unwrap();
+    let r = ShareableList::<u8>::open(&raw);
+    assert!(
+        matches!(&r, Err(Error::SharedMemoryRefused { reason, .. }) if reason.contains("not a ShareableList")),
+        "{r:?}"
+    );
+    let tiny = unique("list-tiny");
+    let _tiny = SharedMemory::create(&tiny, 3).unwrap();
+    let r = ShareableList::<u8>::open(&tiny);
+    assert!(matches!(r, Err(Error::SharedMemoryRefused { .. })), "{r:?}");
+
+    let r = ShareableList::<()>::new(&[(), ()]);
+    assert!(matches!(r, Err(Error::Usage(_))), "{r:?}");
+    let empty = ShareableList::<u16>::new(&[]).unwrap();
+    assert!(empty.is_empty() && empty.to_vec().unwrap().is_empty());
 }
