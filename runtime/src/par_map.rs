@@ -80,9 +80,6 @@ where
             &owned
         }
     };
-    let chunksize = opts
-        .chunksize
-        .unwrap_or_else(|| pool.default_chunksize_for(f.name(), len));
     let give_up = |e: Error| {
         if opts.pool.is_none() && matches!(e, Error::Timeout(_)) {
             pool.terminate();
@@ -90,14 +87,20 @@ where
         e
     };
     // In input order without a progress bar: the pool's own map, which
-    // decodes whole chunks (no per-item hand-off).
+    // decodes whole chunks (no per-item hand-off), sized as `map` is.
     if opts.ordered && !opts.progress {
-        let pending = pool.map_async_chunked(f, items, chunksize)?;
+        let pending = match opts.chunksize {
+            Some(chunksize) => pool.map_async_chunked(f, items, chunksize)?,
+            None => pool.map_async_probed(f, items)?,
+        };
         return match opts.timeout {
             None => pending.get(),
             Some(t) => pending.get_timeout(t).map_err(give_up),
         };
     }
+    let chunksize = opts
+        .chunksize
+        .unwrap_or_else(|| pool.default_chunksize_for(f.name(), len));
     let deadline = opts.timeout.and_then(crate::deadline::after);
     let bar = opts.progress.then(|| Progress::stderr(Some(len)));
     let mut results = pool.map_stream(f, items, chunksize, opts.ordered);

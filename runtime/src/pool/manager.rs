@@ -92,7 +92,8 @@ pub(crate) struct Shared {
     /// asked otherwise).
     pub(crate) stop_signal: std::sync::atomic::AtomicI32,
     /// Nanoseconds per item of each entry, as its slow tasks measured them
-    /// (a moving average): sizes the default chunks of later maps.
+    /// (a moving average): sizes the default chunks of later maps. 0 means
+    /// "measured, and faster than the timing threshold".
     pub(crate) per_item: Mutex<std::collections::HashMap<&'static str, f64>>,
 }
 
@@ -765,13 +766,21 @@ fn read_replies(
             Err(_) => break,
         }
     }
+    // Results are handed over after the whole read is routed: a task's
+    // time comes in the frame after its result, and whoever waits on the
+    // result (a map sizing its chunks) must find the time recorded.
+    let mut delivered = Vec::new();
+    let mut init_failed = None;
     for frame in frames {
         let task = match frame.as_deref().map_err(Clone::clone).and_then(Reply::parse) {
             Ok(Reply::Ready) => {
                 w.ready = true;
                 None
             }
-            Ok(Reply::InitFailed(message)) => return Some(message.to_string()),
+            Ok(Reply::InitFailed(message)) => {
+                init_failed = Some(message.to_string());
+                break;
+            }
             Ok(Reply::Panicked { seq, message, location }) => {
                 w.panicked = Some((seq, message.to_string(), location.map(str::to_string)));
                 None
@@ -781,7 +790,13 @@ fn read_replies(
                     let sample = nanos as f64 / items.max(1) as f64;
                     let mut table = per_item.lock().unwrap_or_else(|p| p.into_inner());
                     let average = table.entry(entry).or_insert(sample);
-                    *average = 0.5 * *average + 0.5 * sample;
+                    // 0 says "under the timing threshold" (a probe saw no
+                    // time): a measured time replaces it.
+                    *average = if *average > 0.0 {
+                        0.5 * *average + 0.5 * sample
+                    } else {
+                        sample
+                    };
                 }
                 None
             }
@@ -816,13 +831,16 @@ fn read_replies(
         let result = result.and_then(|len| frame.map(|f| Outcome::tail(f.into_vec(), len)));
         if let Some((_, job)) = w.inflight.pop_front() {
             w.last_ran = Some((seq, job.entry, job.items));
-            job.sink.complete(job.index, (w.pid, result));
+            delivered.push((job.sink, job.index, (w.pid, result)));
         }
         while w.batches.front().is_some_and(|last| *last <= seq) {
             w.batches.pop_front();
         }
     }
-    None
+    for (sink, index, result) in delivered {
+        sink.complete(index, result);
+    }
+    init_failed
 }
 
 /// An empty batch: asks a worker to exit.

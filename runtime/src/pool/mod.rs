@@ -306,6 +306,19 @@ pub(crate) fn default_chunksize(len: usize, processes: usize) -> usize {
     len.div_ceil(8 * processes).max(1)
 }
 
+/// How a map's chunks are sized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Chunking {
+    /// As the caller said.
+    Given(usize),
+    /// By the entry's measured time per item, if any (calls that return at
+    /// once: `map_async`).
+    Learned,
+    /// The same, and when nothing is measured yet, by timing the first
+    /// items of this call before sizing the rest (calls that wait anyway).
+    Probe,
+}
+
 /// How long a default chunk should run, once the entry's time per item is
 /// known: long enough that its overhead (tens of microseconds) is noise,
 /// short enough that a worker's last chunk leaves the others little idle.
@@ -407,6 +420,18 @@ impl Pool {
         chunksize: usize,
         sink: Arc<dyn Sink>,
     ) -> Result<()> {
+        self.submit_from(f, items, chunksize, sink, 0)
+    }
+
+    /// [`submit`](Pool::submit), numbering the chunks from `first`.
+    fn submit_from<F: ProcessFn>(
+        &self,
+        f: &F,
+        items: impl Iterator<Item = F::Args>,
+        chunksize: usize,
+        sink: Arc<dyn Sink>,
+        first: usize,
+    ) -> Result<()> {
         if chunksize == 0 {
             return Err(crate::error::zero_chunksize());
         }
@@ -414,7 +439,7 @@ impl Pool {
         crate::entry::lookup(f.name())?;
         let mut items = items.fuse();
         let mut chunk: Vec<F::Args> = Vec::new();
-        let mut index = 0;
+        let mut index = first;
         while let Some(first) = items.next() {
             let bytes = if chunksize == 1 {
                 // One item (`apply_async`, `submit`): no vector to build.
@@ -446,15 +471,15 @@ impl Pool {
         &self,
         f: &F,
         items: I,
-        chunksize: Option<usize>,
+        chunking: Chunking,
         callback: Option<Callback>,
     ) -> Result<Arc<Collector>> {
         match items.size_hint() {
-            (low, Some(high)) if low == high => self.start_exact(f, items, low, chunksize, callback),
+            (low, Some(high)) if low == high => self.start_exact(f, items, low, chunking, callback),
             _ => {
                 let items: Vec<F::Args> = items.collect();
                 let len = items.len();
-                self.start_exact(f, items.into_iter(), len, chunksize, callback)
+                self.start_exact(f, items.into_iter(), len, chunking, callback)
             }
         }
     }
@@ -464,22 +489,59 @@ impl Pool {
         f: &F,
         items: impl Iterator<Item = F::Args>,
         len: usize,
-        chunksize: Option<usize>,
+        chunking: Chunking,
         callback: Option<Callback>,
     ) -> Result<Arc<Collector>> {
-        if chunksize == Some(0) {
+        if chunking == Chunking::Given(0) {
             return Err(crate::error::zero_chunksize());
         }
-        let chunksize = chunksize.unwrap_or_else(|| self.default_chunksize_for(f.name(), len));
         // Refused calls are refused before the collector exists: an empty
         // map's collector runs its callback at once.
         self.sender()?;
         crate::entry::lookup(f.name())?;
-        let collector = Collector::new(len.div_ceil(chunksize), chunksize, callback);
         // An iterator that lies about its exact length must not leave the
         // collector waiting for chunks that never come.
-        self.submit(f, items.take(len), chunksize, collector.clone())?;
+        let mut items = items.take(len);
+        let probe = match chunking {
+            Chunking::Probe if !self.measured(f.name()) && default_chunksize(len, self.processes) > 1 => {
+                self.processes.min(len)
+            }
+            _ => 0,
+        };
+        if probe == 0 {
+            let chunksize = match chunking {
+                Chunking::Given(n) => n,
+                Chunking::Learned | Chunking::Probe => self.default_chunksize_for(f.name(), len),
+            };
+            let collector = Collector::new(len.div_ceil(chunksize), chunksize, callback);
+            self.submit(f, items, chunksize, collector.clone())?;
+            return Ok(collector);
+        }
+        // The entry's time per item is unknown: one item to each worker
+        // first, and the rest sized by what the first one to finish took
+        // (a map of 100 ms items is not batched by fifty, one of
+        // microsecond items is by thousands). The other workers run their
+        // items meanwhile: nobody idles.
+        let collector = Collector::probing(probe, callback);
+        self.submit(f, items.by_ref().take(probe), 1, collector.clone())?;
+        collector.wait_first();
+        self.shared
+            .per_item
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(f.name())
+            .or_insert(0.0);
+        let rest = len - probe;
+        let chunksize = self.default_chunksize_for(f.name(), rest);
+        collector.seal(chunksize, rest.div_ceil(chunksize));
+        self.submit_from(f, items, chunksize, collector.clone(), probe)?;
         Ok(collector)
+    }
+
+    /// Whether the entry's time per item is known.
+    fn measured(&self, entry: &str) -> bool {
+        let per_item = self.shared.per_item.lock().unwrap_or_else(|p| p.into_inner());
+        per_item.contains_key(entry)
     }
 
     /// Runs `f(args…)` in a worker and waits for the result — the guide's
@@ -568,7 +630,7 @@ impl Pool {
         callbacks: Callbacks<F::Output>,
     ) -> Result<AsyncResult<F::Output>> {
         let hook = hook(callbacks, decode_one::<F::Output>);
-        let collector = self.start_all(&f, std::iter::once(args), Some(1), hook)?;
+        let collector = self.start_all(&f, std::iter::once(args), Chunking::Given(1), hook)?;
         Ok(AsyncResult::new(collector, decode_one::<F::Output>))
     }
 
@@ -610,7 +672,9 @@ impl Pool {
 
     /// Applies `f` to every item and returns the results in input order —
     /// the guide's `map`, with a default chunk size like Python's (about eight
-    /// chunks per worker).
+    /// chunks per worker), made smaller for slow items: about 2 ms of work
+    /// per chunk once the pool knows `f`'s time per item. The first call of
+    /// an `f` times one item on each worker before it sizes the rest.
     ///
     /// # Errors
     /// The first failed item, by index, as [`Error::ItemFailed`] — returned
@@ -643,7 +707,7 @@ impl Pool {
         F: ProcessFn<Args = (A,)>,
         I: IntoIterator<Item = A>,
     {
-        self.map_async_inner(f, items.into_iter().map(|a| (a,)), None, Callbacks::new())?
+        self.map_async_inner(f, items.into_iter().map(|a| (a,)), Chunking::Probe, Callbacks::new())?
             .get()
     }
 
@@ -668,8 +732,13 @@ impl Pool {
         F: ProcessFn<Args = (A,)>,
         I: IntoIterator<Item = A>,
     {
-        self.map_async_inner(f, items.into_iter().map(|a| (a,)), Some(chunksize), Callbacks::new())?
-            .get()
+        self.map_async_inner(
+            f,
+            items.into_iter().map(|a| (a,)),
+            Chunking::Given(chunksize),
+            Callbacks::new(),
+        )?
+        .get()
     }
 
     /// Queues a `map` and returns at once — the guide's `map_async`.
@@ -694,7 +763,7 @@ impl Pool {
         F: ProcessFn<Args = (A,)>,
         I: IntoIterator<Item = A>,
     {
-        self.map_async_inner(f, items.into_iter().map(|a| (a,)), None, Callbacks::new())
+        self.map_async_inner(f, items.into_iter().map(|a| (a,)), Chunking::Learned, Callbacks::new())
     }
 
     /// Like [`map_async`](Pool::map_async), with the guide's optional
@@ -729,18 +798,18 @@ impl Pool {
         F: ProcessFn<Args = (A,)>,
         I: IntoIterator<Item = A>,
     {
-        self.map_async_inner(f, items.into_iter().map(|a| (a,)), None, callbacks)
+        self.map_async_inner(f, items.into_iter().map(|a| (a,)), Chunking::Learned, callbacks)
     }
 
     fn map_async_inner<F: ProcessFn>(
         &self,
         f: F,
         items: impl Iterator<Item = F::Args>,
-        chunksize: Option<usize>,
+        chunking: Chunking,
         callbacks: Callbacks<Vec<F::Output>>,
     ) -> Result<AsyncResult<Vec<F::Output>>> {
         let hook = hook(callbacks, decode_all::<F::Output>);
-        let collector = self.start_all(&f, items, chunksize, hook)?;
+        let collector = self.start_all(&f, items, chunking, hook)?;
         Ok(AsyncResult::new(collector, decode_all::<F::Output>))
     }
 
@@ -769,7 +838,7 @@ impl Pool {
         F: ProcessFn,
         I: IntoIterator<Item = F::Args>,
     {
-        self.map_async_inner(f, items.into_iter(), None, Callbacks::new())?
+        self.map_async_inner(f, items.into_iter(), Chunking::Probe, Callbacks::new())?
             .get()
     }
 
@@ -795,7 +864,7 @@ impl Pool {
         F: ProcessFn,
         I: IntoIterator<Item = F::Args>,
     {
-        self.map_async_inner(f, items.into_iter(), Some(chunksize), Callbacks::new())?
+        self.map_async_inner(f, items.into_iter(), Chunking::Given(chunksize), Callbacks::new())?
             .get()
     }
 
@@ -820,7 +889,7 @@ impl Pool {
         F: ProcessFn,
         I: IntoIterator<Item = F::Args>,
     {
-        self.map_async_inner(f, items.into_iter(), None, Callbacks::new())
+        self.map_async_inner(f, items.into_iter(), Chunking::Learned, Callbacks::new())
     }
 
     /// Like [`starmap_async`](Pool::starmap_async), with the guide's
@@ -858,7 +927,7 @@ impl Pool {
         F: ProcessFn,
         I: IntoIterator<Item = F::Args>,
     {
-        self.map_async_inner(f, items.into_iter(), None, callbacks)
+        self.map_async_inner(f, items.into_iter(), Chunking::Learned, callbacks)
     }
 
     /// A lazy, ordered map — the guide's `imap`. It pulls from `items` only
@@ -966,7 +1035,17 @@ impl Pool {
         items: impl Iterator<Item = F::Args>,
         chunksize: usize,
     ) -> Result<AsyncResult<Vec<F::Output>>> {
-        self.map_async_inner(f, items, Some(chunksize), Callbacks::new())
+        self.map_async_inner(f, items, Chunking::Given(chunksize), Callbacks::new())
+    }
+
+    /// `map_async` sized as the blocking `map` is (timing the first items
+    /// when the entry is new): for callers that wait on it at once.
+    pub(crate) fn map_async_probed<F: ProcessFn>(
+        &self,
+        f: F,
+        items: impl Iterator<Item = F::Args>,
+    ) -> Result<AsyncResult<Vec<F::Output>>> {
+        self.map_async_inner(f, items, Chunking::Probe, Callbacks::new())
     }
 
     /// Every item at once (no window), ordered or not: `par_map!`'s engine.
@@ -1322,7 +1401,7 @@ impl<F: ProcessFn, I: Iterator<Item = F::Args>> Iterator for IMap<'_, F, I> {
 mod tests {
     use std::time::Duration;
 
-    use super::Pool;
+    use super::{default_chunksize, Chunking, Pool};
     use crate::process_fn;
 
     #[process_fn]
@@ -1350,5 +1429,40 @@ mod tests {
         // Microsecond items stay batched by thousands (a chunk of about 2 ms
         // at most, here in a debug build).
         assert!(pool.default_chunksize_for(tiny, 200_000) >= 1_000);
+    }
+
+    /// A blocking map of an entry nobody has timed sends one item to each
+    /// worker, then sizes the rest by what the first one took, in the same
+    /// call: slow items go one per chunk, tiny ones in the base size. Once
+    /// the entry is timed, no probe; `map_async` never waits for one.
+    #[test]
+    fn a_first_map_times_its_first_items_before_sizing_the_rest() {
+        let pool = Pool::new(2).unwrap();
+        let three_ms = || std::iter::repeat_n((3u64,), 64);
+        let slow = pool
+            .start_all(&nap_and_return, three_ms(), Chunking::Probe, None)
+            .unwrap();
+        assert_eq!(slow.shape(), (2, 62, 1));
+        let again = pool
+            .start_all(&nap_and_return, three_ms(), Chunking::Probe, None)
+            .unwrap();
+        assert_eq!(again.shape(), (0, 64, 1), "timed: no probe");
+
+        let tiny = pool
+            .start_all(&plus_one, (0..64_000u64).map(|x| (x,)), Chunking::Probe, None)
+            .unwrap();
+        let base = default_chunksize(63_998, 2);
+        assert_eq!(tiny.shape(), (2, 63_998usize.div_ceil(base), base));
+        assert_eq!(tiny.values::<u64>().unwrap(), (1..=64_000u64).collect::<Vec<_>>());
+        let unprobed = pool
+            .start_all(&plus_one, (0..64_000u64).map(|x| (x,)), Chunking::Learned, None)
+            .unwrap();
+        assert_eq!(unprobed.shape().0, 0);
+        // Every item lands where it belongs.
+        let values = pool.map(plus_one, 0..1_000u64).unwrap();
+        assert!(values.iter().enumerate().all(|(i, v)| *v == i as u64 + 1));
+        for c in [slow, again, tiny, unprobed] {
+            assert!(c.values::<u64>().is_ok());
+        }
     }
 }

@@ -73,12 +73,43 @@ pub(crate) type Callback = Box<dyn FnOnce(&Collector) + Send>;
 pub(crate) struct Collector {
     state: Mutex<CollectorState>,
     ready: Bell,
+}
+
+/// Where a job's items sit among its chunks: the first `head` chunks hold
+/// one item each (a map's probe), the others `chunksize` (the last one
+/// maybe fewer).
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    head: usize,
     chunksize: usize,
+}
+
+impl Layout {
+    /// The index of chunk `i`'s first item.
+    fn start(&self, i: usize) -> usize {
+        match i.checked_sub(self.head) {
+            None => i,
+            Some(k) => self.head + k * self.chunksize,
+        }
+    }
+
+    /// The most items chunk `i` holds.
+    fn max_items(&self, i: usize) -> usize {
+        if i < self.head {
+            1
+        } else {
+            self.chunksize
+        }
+    }
 }
 
 struct CollectorState {
     chunks: Vec<Option<Arc<ChunkResult>>>,
+    layout: Layout,
     missing: usize,
+    /// Whether every chunk is known (a probing map adds its later chunks
+    /// once it has timed the first).
+    sealed: bool,
     done: bool,
     callback: Option<Callback>,
     /// Tasks that `.await` the result.
@@ -97,18 +128,68 @@ impl Collector {
         let collector = Arc::new(Collector {
             state: Mutex::new(CollectorState {
                 chunks: (0..chunks).map(|_| None).collect(),
+                layout: Layout { head: 0, chunksize },
                 missing: chunks,
+                sealed: true,
                 done: chunks == 0,
                 callback,
                 wakers: Vec::new(),
             }),
             ready: Bell::default(),
-            chunksize,
         });
         if let Some(callback) = now {
             let _ = panic::catch_unwind(AssertUnwindSafe(|| callback(&collector)));
         }
         collector
+    }
+
+    /// A map's collector that starts with `head` one-item chunks, its
+    /// probe; the rest follow with [`seal`](Collector::seal). `head` must
+    /// not be 0.
+    pub(crate) fn probing(head: usize, callback: Option<Callback>) -> Arc<Self> {
+        Arc::new(Collector {
+            state: Mutex::new(CollectorState {
+                chunks: (0..head).map(|_| None).collect(),
+                layout: Layout { head, chunksize: 1 },
+                missing: head,
+                sealed: false,
+                done: false,
+                callback,
+                wakers: Vec::new(),
+            }),
+            ready: Bell::default(),
+        })
+    }
+
+    /// Waits until a chunk of the probe arrived (or every one did).
+    pub(crate) fn wait_first(&self) {
+        let mut state = self.lock();
+        while state.missing == state.chunks.len() && !state.done {
+            state = self.ready.wait(state, None);
+        }
+    }
+
+    /// The probe is over: `chunks` more follow, of `chunksize` items each
+    /// (the last maybe fewer). Completes the job if nothing is missing.
+    pub(crate) fn seal(&self, chunksize: usize, chunks: usize) {
+        let state = {
+            let mut state = self.lock();
+            state.layout.chunksize = chunksize.max(1);
+            state.chunks.extend((0..chunks).map(|_| None));
+            state.missing += chunks;
+            state.sealed = true;
+            state
+        };
+        self.settle(state);
+    }
+
+    /// The number of chunks of each size: `(one-item probe chunks, the
+    /// others, their size)`.
+    #[cfg(test)]
+    pub(crate) fn shape(&self) -> (usize, usize, usize) {
+        let state = self.lock();
+        let layout = state.layout;
+        (layout.head, state.chunks.len() - layout.head, layout.chunksize)
     }
 
     fn lock(&self) -> MutexGuard<'_, CollectorState> {
@@ -153,18 +234,27 @@ impl Collector {
     /// arrived (so decoding overlaps the work still running); the first
     /// failure (by index) is the error, as `ItemFailed`.
     pub(crate) fn values<T: DeserializeOwned + 'static>(&self) -> Result<Vec<T>> {
-        let chunks = self.lock().chunks.len();
-        let mut out = Vec::with_capacity(chunks * self.chunksize);
+        // A probing map's later chunks are known once it is sealed: wait
+        // for that (its probe is timed in the caller's own thread, so this
+        // is a short wait) before counting them.
+        let (chunks, layout) = {
+            let mut state = self.lock();
+            while !state.sealed {
+                state = self.ready.wait(state, None);
+            }
+            (state.chunks.len(), state.layout)
+        };
+        let mut out = Vec::with_capacity(layout.start(chunks));
         for i in 0..chunks {
             let chunk = self.chunk(i).ok_or(Error::Usage("a chunk vanished".into()))?;
             let (pid, result) = &*chunk;
-            let start = i * self.chunksize;
+            let start = layout.start(i);
             let item_failed = |k: usize, e: Error| Error::ItemFailed {
                 index: start + k,
                 source: Box::new(e),
             };
             let bytes = result.as_ref().map_err(|e| item_failed(0, e.clone()))?;
-            if let Some((k, e)) = decode_until_failure(bytes, self.chunksize, &mut out, *pid)? {
+            if let Some((k, e)) = decode_until_failure(bytes, layout.max_items(i), &mut out, *pid)? {
                 return Err(item_failed(k, e));
             }
         }
@@ -172,17 +262,13 @@ impl Collector {
     }
 }
 
-impl Sink for Collector {
-    fn complete(&self, index: usize, result: ChunkResult) {
+impl Collector {
+    /// Rings whoever waits; when every chunk is in, runs the callback and
+    /// marks the job done.
+    fn settle(&self, state: MutexGuard<'_, CollectorState>) {
         let callback = {
-            let mut state = self.lock();
-            if let Some(slot) = state.chunks.get_mut(index) {
-                if slot.is_none() {
-                    *slot = Some(Arc::new(result));
-                    state.missing -= 1;
-                }
-            }
-            if state.missing > 0 || state.done {
+            let mut state = state;
+            if state.missing > 0 || !state.sealed || state.done {
                 // Wakes a `get` that decodes chunk by chunk.
                 self.ready.ring_all(state);
                 return;
@@ -198,6 +284,19 @@ impl Sink for Collector {
         let wakers = std::mem::take(&mut state.wakers);
         self.ready.ring_all(state);
         wakers.into_iter().for_each(Waker::wake);
+    }
+}
+
+impl Sink for Collector {
+    fn complete(&self, index: usize, result: ChunkResult) {
+        let mut state = self.lock();
+        if let Some(slot) = state.chunks.get_mut(index) {
+            if slot.is_none() {
+                *slot = Some(Arc::new(result));
+                state.missing -= 1;
+            }
+        }
+        self.settle(state);
     }
 }
 
