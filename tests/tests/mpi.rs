@@ -31,6 +31,12 @@ fn rank_of_worker(_item: u64) -> i32 {
 }
 
 #[process_fn]
+fn nap_ms(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+#[process_fn]
 fn die() -> u8 {
     std::process::abort();
 }
@@ -100,6 +106,18 @@ fn checks() -> multiproc::Result<()> {
     assert_eq!(ranks, [1, 2]);
     let cubes = par_map!(|x: u64| x * x * x, 0..5u64, pool = &pool)?;
     assert_eq!(cubes, [0, 1, 8, 27, 64]);
+    // Quick tasks queued with a slow one never wait behind it on its rank
+    // while the other rank is free (a batch holds no more work than its
+    // measured time allows; a task never timed goes alone).
+    let slow = pool.apply_async(nap_ms, (5_000,))?;
+    let quick: Vec<_> = (0..10u64)
+        .map(|i| pool.apply_async(square, (i,)))
+        .collect::<Result<_, _>>()?;
+    for (i, q) in (0u64..).zip(&quick) {
+        assert_eq!(q.get_timeout(Duration::from_secs(60))?, i * i);
+    }
+    assert!(!slow.ready(), "a quick task waited for the slow one");
+    assert_eq!(slow.get()?, 5_000);
     drop(pool);
     println!("ok pool");
     let ex = world.executor()?;

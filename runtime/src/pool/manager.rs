@@ -742,6 +742,18 @@ impl Manager {
     }
 }
 
+/// Folds a measured time per item of `entry` into the pool's table: a
+/// moving average. A 0 in the table says "under the timing threshold" (a
+/// map's probe saw no time): a measurement replaces it.
+pub(crate) fn record_time(table: &mut std::collections::HashMap<&'static str, f64>, entry: &'static str, sample: f64) {
+    let average = table.entry(entry).or_insert(sample);
+    *average = if *average > 0.0 {
+        0.5 * *average + 0.5 * sample
+    } else {
+        sample
+    };
+}
+
 /// Reads every reply the worker has sent and routes its results; returns
 /// an initializer's failure message. `claim` is the worker's claim word.
 fn read_replies(
@@ -788,15 +800,7 @@ fn read_replies(
             Ok(Reply::Took { seq, nanos }) => {
                 if let Some((_, entry, items)) = w.last_ran.filter(|(s, ..)| *s == seq) {
                     let sample = nanos as f64 / items.max(1) as f64;
-                    let mut table = per_item.lock().unwrap_or_else(|p| p.into_inner());
-                    let average = table.entry(entry).or_insert(sample);
-                    // 0 says "under the timing threshold" (a probe saw no
-                    // time): a measured time replaces it.
-                    *average = if *average > 0.0 {
-                        0.5 * *average + 0.5 * sample
-                    } else {
-                        sample
-                    };
+                    record_time(&mut per_item.lock().unwrap_or_else(|p| p.into_inner()), entry, sample);
                 }
                 None
             }

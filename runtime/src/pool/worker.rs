@@ -44,7 +44,7 @@ const FLUSH_AFTER: Duration = Duration::from_micros(200);
 /// Tasks that run at least this long (in nanoseconds) report their time,
 /// by which the pool sizes the default chunks of later maps of the entry;
 /// shorter ones say nothing, and cost nothing.
-const TIMED_FROM: u64 = 1_000_000;
+pub(crate) const TIMED_FROM: u64 = 1_000_000;
 
 /// A worker initializer as it travels: entry, encoded arguments, and the
 /// descriptors those arguments refer to.
