@@ -73,6 +73,8 @@ pub struct ProcessPoolExecutor {
     pool: Pool,
     submitted: Submitted,
     shut: AtomicBool,
+    /// What `cancel_running` calls: one for all futures.
+    stopper: Arc<dyn Fn() + Send + Sync>,
 }
 
 impl fmt::Debug for ProcessPoolExecutor {
@@ -194,19 +196,15 @@ impl ProcessPoolBuilder {
     /// # drop(ex);
     /// ```
     pub fn build(self) -> Result<ProcessPoolExecutor> {
-        Ok(ProcessPoolExecutor {
-            pool: self.pool.build()?,
-            submitted: Submitted::default(),
-            shut: AtomicBool::new(false),
-        })
+        Ok(ProcessPoolExecutor::over(self.pool.build()?))
     }
 }
 
 impl ProcessPoolExecutor {
     /// An executor over `pool`'s workers (the MPI ranks, for one).
-    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     pub(crate) fn over(pool: Pool) -> Self {
         ProcessPoolExecutor {
+            stopper: pool.stopper(),
             pool,
             submitted: Submitted::default(),
             shut: AtomicBool::new(false),
@@ -284,7 +282,7 @@ impl ProcessPoolExecutor {
             return Err(Error::ExecutorShutdown);
         }
         let future = Future::pending();
-        future.set_stopper(self.pool.stopper());
+        future.set_stopper(Arc::clone(&self.stopper));
         self.pool
             .submit(&f, std::iter::once(args), 1, Arc::new(Settle(future.clone())))
             .map_err(|e| match e {

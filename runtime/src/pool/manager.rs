@@ -95,6 +95,9 @@ pub(crate) struct Shared {
     /// (a moving average): sizes the default chunks of later maps. 0 means
     /// "measured, and faster than the timing threshold".
     pub(crate) per_item: Mutex<std::collections::HashMap<&'static str, f64>>,
+    /// How many stops of running tasks were asked for (`cancel_running`):
+    /// the I/O thread looks for them only when this moved.
+    pub(crate) stops_asked: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -108,6 +111,7 @@ impl Shared {
             pids: Mutex::new(Vec::new()),
             stop_signal: std::sync::atomic::AtomicI32::new(sys::SIGKILL),
             per_item: Mutex::new(std::collections::HashMap::new()),
+            stops_asked: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -207,6 +211,8 @@ pub(crate) struct Manager {
     /// A stop was asked for a task that a worker holds but has not started:
     /// look again soon, since starting it wakes nobody.
     stop_pending: bool,
+    /// `Shared::stops_asked` when the I/O thread last looked.
+    stops_seen: u64,
 }
 
 impl Manager {
@@ -231,6 +237,7 @@ impl Manager {
             startup_deaths: 0,
             steal_check: None,
             stop_pending: false,
+            stops_seen: 0,
         })
     }
 
@@ -648,6 +655,13 @@ impl Manager {
     /// (before, the one wake-up of `cancel_running` found nothing to kill,
     /// and the caller waited for ever).
     fn check_stops(&mut self) {
+        // Asking a sink is a lock per task held: only when a stop was
+        // asked since the last look, or one is still pending.
+        let asked = self.shared.stops_asked.load(Ordering::Acquire);
+        if asked == self.stops_seen && !self.stop_pending {
+            return;
+        }
+        self.stops_seen = asked;
         self.stop_pending = self.workers.iter().flatten().any(|w| {
             w.inflight
                 .iter()

@@ -1119,10 +1119,14 @@ impl Pool {
     }
 
     /// Wakes the I/O thread to look for tasks whose stop was requested
-    /// (see `Sink::stop_requested`).
+    /// (see `Sink::stop_requested`). One per executor: every future shares
+    /// it.
     pub(crate) fn stopper(&self) -> Arc<dyn Fn() + Send + Sync> {
         let shared = self.shared.clone();
-        Arc::new(move || shared.wake.notify())
+        Arc::new(move || {
+            shared.stops_asked.fetch_add(1, Ordering::AcqRel);
+            shared.wake.notify();
+        })
     }
 
     /// [`terminate`](Pool::terminate), stopping the workers with `signal`
