@@ -15,8 +15,8 @@ use crate::error::{Error, Result};
 /// A function marked `#[process_fn]`: callable here, and runnable in another
 /// process by its stable [`name`](ProcessFn::name).
 ///
-/// Implemented only by the macro, on the unit type it generates in place of
-/// the function; the type derefs to the original `fn` pointer, so
+/// Implemented only through the macro, on the unit type it generates in
+/// place of the function; the type derefs to the original `fn` pointer, so
 /// `square(7)` still calls it directly.
 ///
 /// # Examples
@@ -34,9 +34,9 @@ use crate::error::{Error, Result};
 /// assert!(square.name().ends_with("::square"));
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a #[process_fn]",
-    label = "only a function marked #[process_fn] can be started by name in a child",
-    note = "mark the function `#[multiproc::process_fn]`",
+    message = "`{Self}` cannot be run by name in a child process",
+    label = "not a #[process_fn] whose arguments and result are serde types",
+    note = "mark the function `#[multiproc::process_fn]`; if it is marked, one of its argument or result types is not a serde type, and the errors above name it",
     note = "a closure has no name a child can find it by: `par_map!(|x: T| ..., data)` lifts one into an entry for a process pool; `multiproc::thread::Pool` takes closures as they are; `Process::builder().fork(closure)` runs one in a forked child"
 )]
 pub trait ProcessFn: Copy + Send + Sync + 'static {
@@ -49,6 +49,44 @@ pub trait ProcessFn: Copy + Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Calls the function with its arguments as a tuple.
     fn call(&self, args: Self::Args) -> Self::Output;
+}
+
+/// What the macros implement: [`ProcessFn`] without its bounds, which a
+/// blanket impl adds. A type the user wrote that cannot cross a process
+/// boundary then fails the macro's own check first, which names it and
+/// says what to derive; with the bounds on the generated impl, rustc's
+/// well-formedness errors about the argument tuple came first. The
+/// blanket impl is not recommended in diagnostics, so a closure's error
+/// speaks of `ProcessFn`, never of this trait.
+#[doc(hidden)]
+pub trait ProcessFnCore: Copy + Send + Sync + 'static {
+    /// As [`ProcessFn::Args`].
+    type Args;
+    /// As [`ProcessFn::Output`].
+    type Output;
+    /// As [`ProcessFn::name`].
+    fn name(&self) -> &'static str;
+    /// As [`ProcessFn::call`].
+    fn call(&self, args: Self::Args) -> Self::Output;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T> ProcessFn for T
+where
+    T: ProcessFnCore<Args: crate::__private::Portable, Output: crate::__private::Portable>,
+{
+    type Args = <T as ProcessFnCore>::Args;
+    type Output = <T as ProcessFnCore>::Output;
+
+    #[inline]
+    fn name(&self) -> &'static str {
+        ProcessFnCore::name(self)
+    }
+
+    #[inline]
+    fn call(&self, args: Self::Args) -> Self::Output {
+        ProcessFnCore::call(self, args)
+    }
 }
 
 /// One registered entry: its name, where it is defined, and a type-erased

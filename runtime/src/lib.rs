@@ -181,7 +181,7 @@ pub mod prelude {
 /// Paths that generated code names; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::entry::{EntryDesc, ProcessFn, ENTRIES};
+    pub use crate::entry::{EntryDesc, ProcessFn, ProcessFnCore, ENTRIES};
     pub use crate::manager::registry::{ManagedDesc, MANAGED};
     pub use crate::manager::{Handle, Managed, ManagerClient, Proxy};
     pub use crate::par_map::{procs as par_map_procs, Lifted, ProcOptions, ThreadData, ViaIter, ViaRayon};

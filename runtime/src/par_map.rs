@@ -16,7 +16,7 @@ use std::time::Duration;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 use crate::__private::Portable;
-use crate::entry::{EntryDesc, ProcessFn};
+use crate::entry::{EntryDesc, ProcessFn, ProcessFnCore};
 use crate::error::{Error, Result};
 use crate::pool::Pool;
 use crate::process::StartMethod;
@@ -229,11 +229,11 @@ impl<C: Copy, A, R> Default for Lifted<C, A, R> {
     }
 }
 
-impl<C, A, R> ProcessFn for Lifted<C, A, R>
+impl<C, A, R> ProcessFnCore for Lifted<C, A, R>
 where
     C: Fn(A) -> R + Copy + Send + Sync + 'static,
-    A: Portable,
-    R: Portable,
+    A: 'static,
+    R: 'static,
 {
     type Args = (A,);
     type Output = R;

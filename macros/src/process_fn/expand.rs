@@ -3,11 +3,12 @@
 //! `fn square(x: u64) -> u64 { … }` becomes:
 //! - a unit struct `square` (same visibility, the function's docs) that
 //!   derefs to the original `fn(u64) -> u64`, so `square(7)` still calls it;
-//! - `impl ProcessFn for square` with the argument tuple, the result type
-//!   and the stable name;
+//! - `impl ProcessFnCore for square` with the argument tuple, the result
+//!   type and the stable name (the runtime's blanket impl makes it a
+//!   `ProcessFn` when both are serde types);
 //! - an `EntryDesc` in the link-time registry;
 //! - compile-time checks, spanned at each argument and result type, that
-//!   the types are serde types.
+//!   the types are serde types: placed first, so that their errors lead.
 //!
 //! Helpers live inside `const _: () = { … };` so their names never reach the
 //! user's namespace.
@@ -89,6 +90,11 @@ pub(crate) fn expand(input: Input) -> TokenStream {
 
         #(#cfgs)*
         const _: () = {
+            // First: rustc reports these before its errors about the uses.
+            const _: () = {
+                #(#checks)*
+            };
+
             #(#others)*
             #body_sig #block
 
@@ -101,7 +107,7 @@ pub(crate) fn expand(input: Input) -> TokenStream {
                 }
             }
 
-            impl ::multiproc::__private::ProcessFn for #ident {
+            impl ::multiproc::__private::ProcessFnCore for #ident {
                 type Args = #args_tuple;
                 type Output = #output;
                 #[inline]
@@ -113,10 +119,6 @@ pub(crate) fn expand(input: Input) -> TokenStream {
                     __multiproc_body(#(#arg_names),*)
                 }
             }
-
-            const _: () = {
-                #(#checks)*
-            };
 
             #[::multiproc::__private::linkme::distributed_slice(::multiproc::__private::ENTRIES)]
             #[linkme(crate = ::multiproc::__private::linkme)]
