@@ -18,6 +18,19 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+thread_local! {
+    /// Why the encode running on this thread refused a value, if it did:
+    /// serde's error cannot carry our own error, so the text waits here.
+    static REFUSED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Says why the encode running on this thread refuses a value (a shared
+/// object that may not travel this way): its error becomes
+/// [`Error::Usage`] with `why`, not a codec error.
+pub(crate) fn refuse(why: String) {
+    REFUSED.with(|r| *r.borrow_mut() = Some(why));
+}
+
 mod de;
 mod ser;
 
@@ -117,7 +130,7 @@ pub(crate) fn append<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Res
     ser::encode_into(value, out).map_err(|e| {
         out.truncate(start);
         // A shared object that may not travel this way says why.
-        match crate::handoff::take_refusal() {
+        match REFUSED.with(|r| r.borrow_mut().take()) {
             Some(why) => Error::Usage(why.into()),
             None => Error::Codec(format!("encode: {e}")),
         }

@@ -25,13 +25,6 @@ thread_local! {
     static OUTGOING: RefCell<Option<Vec<OwnedFd>>> = const { RefCell::new(None) };
     static ORIGINALS: RefCell<Vec<RawFd>> = const { RefCell::new(Vec::new()) };
     static INCOMING: RefCell<Vec<Option<OwnedFd>>> = const { RefCell::new(Vec::new()) };
-    static REFUSED: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Why the last encode on this thread refused a descriptor, if it did (the
-/// codec's own error cannot carry the text).
-pub(crate) fn take_refusal() -> Option<String> {
-    REFUSED.with(|r| r.borrow_mut().take())
 }
 
 /// An owned descriptor that can be part of a `#[process_fn]` argument.
@@ -65,7 +58,7 @@ pub(crate) fn serialize_fd<S: Serializer>(fd: &BorrowedFd<'_>, serializer: S) ->
         Ok((list.len() - 1) as u32)
     });
     let index = index.map_err(|why| {
-        REFUSED.with(|r| *r.borrow_mut() = Some(why.clone()));
+        crate::codec::refuse(why.clone());
         S::Error::custom(why)
     })?;
     serializer.serialize_u32(index)

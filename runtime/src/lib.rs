@@ -88,6 +88,7 @@ pub mod pool;
 pub mod process;
 mod progress;
 pub mod queue;
+mod segment;
 pub mod shared;
 pub mod sync;
 mod sys;

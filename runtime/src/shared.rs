@@ -35,7 +35,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,93 +53,12 @@ pub use bytemuck::Zeroable;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
-use crate::handoff::{TrackedFd, TravelFd};
 
 mod list;
+use crate::segment::Segment;
 use crate::sync::{Lock, LockError, LockResult, RLock};
-use crate::sys::{Locked, LockedSlice, SharedRegion};
+use crate::sys::LockedSlice;
 pub use list::ShareableList;
-
-/// A shared memory segment and its descriptor: what every shared object
-/// is made of, and what travels to a child.
-pub(crate) struct Segment {
-    pub(crate) region: SharedRegion,
-    fd: TrackedFd,
-}
-
-impl Segment {
-    pub(crate) fn new(name: &str, len: usize) -> Result<Arc<Self>> {
-        let region = SharedRegion::new(name, len).map_err(Error::io("creating shared memory"))?;
-        let fd = TrackedFd::new(region.fd().try_clone_to_owned().map_err(Error::io("dup"))?);
-        Ok(Arc::new(Segment { region, fd }))
-    }
-
-    /// Maps the whole of an object opened elsewhere (a named block).
-    pub(crate) fn from_fd(fd: std::os::fd::OwnedFd) -> Result<Arc<Self>> {
-        let tracked = TrackedFd::new(fd.try_clone().map_err(Error::io("dup"))?);
-        let region = SharedRegion::map(fd).map_err(Error::io("mapping shared memory"))?;
-        Ok(Arc::new(Segment { region, fd: tracked }))
-    }
-
-    /// Locks the robust mutex at offset 0 and lends `len` values of `T` at
-    /// `data`, mapping the outcome to a [`LockResult`].
-    #[inline]
-    pub(crate) fn lock<T: Pod>(
-        &self,
-        data: usize,
-        len: usize,
-        deadline: Option<Instant>,
-        try_only: bool,
-    ) -> LockResult<LockedSlice<'_, T>> {
-        self.lock_data_of(self, data, len, deadline, try_only)
-    }
-
-    /// [`lock`](Segment::lock), lending the data of another segment: a
-    /// `Value` guarded by a lock of the caller's.
-    #[inline]
-    pub(crate) fn lock_data_of<'a, T: Pod>(
-        &'a self,
-        other: &'a Segment,
-        data: usize,
-        len: usize,
-        deadline: Option<Instant>,
-        try_only: bool,
-    ) -> LockResult<LockedSlice<'a, T>> {
-        match self
-            .region
-            .lock_slice_of::<T>(0, &other.region, data, len, deadline, try_only)
-        {
-            Ok((Locked::Yes, Some(guard))) => Ok(guard),
-            Ok((Locked::OwnerDied, Some(guard))) => Err(LockError::OwnerDied(guard)),
-            Ok(_) => Err(LockError::Timeout),
-            Err(e) => Err(LockError::Failed(Error::io("locking")(e))),
-        }
-    }
-}
-
-impl Serialize for Segment {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        crate::handoff::serialize_fd(&self.fd.as_fd(), s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Segment {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let fd = TravelFd::deserialize(d)?.0;
-        let region =
-            SharedRegion::map(fd.try_clone().map_err(serde::de::Error::custom)?).map_err(serde::de::Error::custom)?;
-        Ok(Segment {
-            region,
-            fd: TrackedFd::new(fd),
-        })
-    }
-}
-
-impl AsFd for Segment {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-}
 
 /// Where the data starts in a segment: after the mutex (and the length).
 const DATA: usize = 64;
