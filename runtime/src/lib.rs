@@ -71,6 +71,7 @@ pub struct CrateReadme;
 mod bell;
 pub mod codec;
 pub mod connection;
+mod context;
 mod deadline;
 pub mod entry;
 mod error;
@@ -98,6 +99,7 @@ pub use entry::{registered_entries, ProcessFn};
 pub use error::{Error, Result};
 pub use multiproc_macros::{managed, process_fn};
 
+pub use context::{get_context, Context};
 /// Maps a function over data in parallel — in worker processes, or on
 /// threads — and returns a [`Result`]`<Vec<R>>` in input order.
 ///
@@ -163,8 +165,8 @@ pub use multiproc_macros::{managed, process_fn};
 pub use multiproc_macros::par_map;
 pub use pool::{AsyncResult, Callbacks, IMap, Pool, PoolBuilder};
 pub use process::{
-    active_children, cpu_count, current_process, get_context, get_start_method, parent_process, set_start_method,
-    Context, Process, ProcessBuilder, ProcessInfo, StartMethod,
+    active_children, cpu_count, current_process, get_start_method, parent_process, set_start_method, Process,
+    ProcessBuilder, ProcessInfo, StartMethod,
 };
 
 /// What most programs need, in one `use multiproc::prelude::*;`.

@@ -33,7 +33,6 @@ use self::result::{decode_all, decode_one, Callback, Collector};
 pub(crate) use self::result::{ChunkResult, Sink};
 use self::window::Window;
 pub(crate) use self::wire::{codec_message, decode_item, run_chunk};
-pub(crate) use self::worker::report_panic_before_abort;
 use crate::codec;
 use crate::entry::ProcessFn;
 use crate::error::{Error, Result};

@@ -366,7 +366,7 @@ pub(crate) enum ItemOutcome<T> {
 /// Makes a worker process record where a task panicked and print nothing
 /// (the panic travels to the caller as an error).
 pub(crate) fn install_quiet_panic_hook() {
-    crate::process::panic_hook::set_mode(crate::process::panic_hook::QUIET);
+    crate::process::panic_hook::set_quiet(super::worker::report_panic_before_abort);
 }
 
 impl<T> ItemOutcome<T> {

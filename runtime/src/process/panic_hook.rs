@@ -30,10 +30,20 @@ const NORMAL: u8 = 0;
 pub(crate) const RECORD: u8 = 1;
 /// A pool worker: remember the location, print nothing (the panic travels
 /// to the caller as an error).
-pub(crate) const QUIET: u8 = 2;
+const QUIET: u8 = 2;
 
 static MODE: AtomicU8 = AtomicU8::new(NORMAL);
 static INSTALL: Once = Once::new();
+
+/// What a quiet child's hook calls before a `panic = "abort"` abort: the
+/// pool's report on its worker's channel. The pool sets it, so this module
+/// names nothing of the pool's. Const-initialised, and set only by a
+/// worker at its start, before any task runs (so before any fork of its
+/// own): no fork can find it half-set.
+static QUIET_REPORT: Mutex<Option<Report>> = Mutex::new(None);
+
+/// A report of a panic's message and location, made before an abort.
+pub(crate) type Report = fn(&str, Option<&str>);
 
 thread_local! {
     static LAST_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -52,7 +62,12 @@ pub(crate) fn install() {
                 if cfg!(panic = "abort") {
                     let message = super::child::payload_message(info.payload());
                     match mode {
-                        QUIET => crate::pool::report_panic_before_abort(&message, location.as_deref()),
+                        QUIET => {
+                            // `try_lock`: a panic never waits on the hook's own lock.
+                            if let Some(report) = QUIET_REPORT.try_lock().ok().and_then(|r| *r) {
+                                report(&message, location.as_deref());
+                            }
+                        }
                         _ => super::child::report_panic_before_abort(&message, location.as_deref()),
                     }
                 }
@@ -104,6 +119,15 @@ impl LastWords {
 pub(crate) fn set_mode(mode: u8) {
     install();
     MODE.store(mode, Ordering::Relaxed);
+}
+
+/// Makes this process a quiet child (a pool worker): panics print nothing,
+/// and under `panic = "abort"` the hook hands the panic to `report` first.
+pub(crate) fn set_quiet(report: Report) {
+    if let Ok(mut slot) = QUIET_REPORT.lock() {
+        *slot = Some(report);
+    }
+    set_mode(QUIET);
 }
 
 /// Where this thread's last panic happened, if recorded.
