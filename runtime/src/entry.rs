@@ -133,7 +133,7 @@ pub(crate) fn encode_result<T: serde::Serialize>(what: &str, value: &T) -> Resul
     crate::codec::encode(value).map_err(|e| {
         crate::Error::Codec(format!(
             "the result of `{what}` could not be encoded: {}",
-            crate::pool::codec_message(e)
+            crate::chunk::codec_message(e)
         ))
     })
 }
@@ -142,7 +142,7 @@ pub(crate) fn encode_result<T: serde::Serialize>(what: &str, value: &T) -> Resul
 /// its encoded outcome to `out`: a panic fails its item only.
 fn run_chunk_erased<F: ProcessFn + Default>(chunk: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let f = F::default();
-    crate::pool::run_chunk(chunk, |args| f.call(args), out)
+    crate::chunk::run_chunk(chunk, |args| f.call(args), out)
 }
 
 /// Runs `entry` on encoded arguments, in whatever process this is.

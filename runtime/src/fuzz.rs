@@ -9,10 +9,11 @@ use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+use crate::chunk::{decode_until_failure, run_chunk, ItemOutcome};
 use crate::codec::{self, FrameReader};
 use crate::error::{Error, Result};
 use crate::manager::conn::{client_handshake, Deadline, FrameAuth, Reply, Request, CLIENT_HANDSHAKE_TIMEOUT};
-use crate::pool::wire::{decode_until_failure, run_chunk, ItemOutcome, Replies, Reply as PoolReply, Task};
+use crate::pool::wire::{Replies, Reply as PoolReply, Task};
 
 /// The decoders, by name.
 pub const TARGETS: &[&str] = &[

@@ -69,6 +69,7 @@ compile_error!(
 pub struct CrateReadme;
 
 mod bell;
+mod chunk;
 pub mod codec;
 pub mod connection;
 mod context;
@@ -94,6 +95,7 @@ pub mod shared;
 pub mod sync;
 mod sys;
 pub mod thread;
+mod unwind;
 
 pub use entry::{registered_entries, ProcessFn};
 pub use error::{Error, Result};

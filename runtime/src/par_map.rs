@@ -308,7 +308,7 @@ fn on_threads<R: Send>(n: usize, job: impl FnOnce() -> R + Send) -> Result<R> {
     let pool = rayon_pool(n.max(1))?;
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.install(job))).map_err(|payload| Error::Panicked {
         pid: std::process::id() as i32,
-        message: crate::process::panic_message(&*payload),
+        message: crate::unwind::panic_message(&*payload),
         location: None,
     })
 }

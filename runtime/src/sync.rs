@@ -1025,7 +1025,7 @@ impl Action {
     fn run(&self) -> Result<()> {
         let panicked = |payload: Box<dyn std::any::Any + Send>| Error::Panicked {
             pid: std::process::id() as i32,
-            message: crate::process::panic_message(&*payload),
+            message: crate::unwind::panic_message(&*payload),
             location: None,
         };
         match self {

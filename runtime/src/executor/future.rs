@@ -220,7 +220,7 @@ impl<R> Future<R> {
             // Contained: a callback's panic never reaches the executor.
             eprintln!(
                 "multiproc: a done callback panicked: {}",
-                crate::process::panic_message(&*payload)
+                crate::unwind::panic_message(&*payload)
             );
         }
     }

@@ -15,9 +15,10 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use super::{Future, Submitted};
+use crate::chunk::decode_item;
 use crate::entry::ProcessFn;
 use crate::error::{Error, Result};
-use crate::pool::{decode_item, ChunkResult, Pool, PoolBuilder, Sink};
+use crate::pool::{ChunkResult, Pool, PoolBuilder, Sink};
 use crate::process::StartMethod;
 
 /// Settles one submission's future from its chunk.

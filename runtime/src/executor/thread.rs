@@ -167,7 +167,7 @@ impl ThreadPoolBuilder {
                         if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| init())) {
                             broken.set(Error::InitializerFailed(format!(
                                 "an executor thread's initializer panicked: {}",
-                                crate::process::panic_message(&*payload)
+                                crate::unwind::panic_message(&*payload)
                             )));
                         }
                     }
@@ -260,7 +260,7 @@ impl ThreadPoolExecutor {
             let outcome =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| Error::Panicked {
                     pid: std::process::id() as i32,
-                    message: crate::process::panic_message(&*payload),
+                    message: crate::unwind::panic_message(&*payload),
                     location: None,
                 });
             mine.finish(outcome);

@@ -272,7 +272,7 @@ impl Server {
                         .unwrap_or_else(|payload| {
                             Err(Error::Panicked {
                                 pid: std::process::id() as i32,
-                                message: crate::process::panic_message(&*payload),
+                                message: crate::unwind::panic_message(&*payload),
                                 location: None,
                             })
                         });

@@ -32,7 +32,6 @@ pub use self::result::AsyncResult;
 use self::result::{decode_all, decode_one, Callback, Collector};
 pub(crate) use self::result::{ChunkResult, Sink};
 use self::window::Window;
-pub(crate) use self::wire::{codec_message, decode_item, run_chunk};
 use crate::codec;
 use crate::entry::ProcessFn;
 use crate::error::{Error, Result};
@@ -1344,7 +1343,7 @@ impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
             index: start + k,
             source: Box::new(e),
         };
-        let decoded = result.and_then(|bytes| wire::decode_results::<F::Output>(&bytes, len, pid));
+        let decoded = result.and_then(|bytes| crate::chunk::decode_results::<F::Output>(&bytes, len, pid));
         match decoded {
             Ok(results) => {
                 for (k, r) in results.enumerate() {

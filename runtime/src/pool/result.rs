@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-use super::wire::{decode_item, decode_until_failure};
 use crate::bell::Bell;
+use crate::chunk::{decode_item, decode_until_failure};
 use crate::error::{Error, Result};
 
 /// A chunk's result as the I/O thread delivers it: the worker's pid and

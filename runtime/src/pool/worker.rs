@@ -67,7 +67,7 @@ pub(crate) struct WorkerConfig {
 }
 
 /// The worker's channel, for its panic hook under `panic = "abort"`.
-static CHANNEL: crate::process::panic_hook::LastWords = crate::process::panic_hook::LastWords::new();
+static CHANNEL: crate::unwind::LastWords = crate::unwind::LastWords::new();
 /// The task this worker runs, for the same hook.
 static CURRENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -122,7 +122,7 @@ fn serve(config: WorkerConfig) {
         let failure = match ran {
             Ok(Ok(_)) => None,
             Ok(Err(e)) => Some(e.to_string()),
-            Err(payload) => Some(format!("panicked: {}", crate::process::panic_message(&*payload))),
+            Err(payload) => Some(format!("panicked: {}", crate::unwind::panic_message(&*payload))),
         };
         if let Some(message) = failure {
             replies.init_failed(&message);

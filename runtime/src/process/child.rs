@@ -158,22 +158,12 @@ pub(crate) fn die_with(parent: i32) {
     }
 }
 
-pub(crate) fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "Box<dyn Any>".to_string()
-    }
-}
-
 /// The task's result socket, for the panic hook under `panic = "abort"`.
-static RESULT: super::panic_hook::LastWords = super::panic_hook::LastWords::new();
+static RESULT: crate::unwind::LastWords = crate::unwind::LastWords::new();
 
 /// Under `panic = "abort"`: writes the task's `Panicked` outcome before the
 /// process aborts, so the parent reports the panic, not only SIGABRT.
-pub(crate) fn report_panic_before_abort(message: &str, location: Option<&str>) {
+fn report_panic_before_abort(message: &str, location: Option<&str>) {
     let outcome = Outcome::Panicked {
         message: message.to_string(),
         location: location.map(str::to_string),
@@ -186,7 +176,7 @@ pub(crate) fn report_panic_before_abort(message: &str, location: Option<&str>) {
 
 /// Runs `task`, writes its [`Outcome`] on `result`, and exits the process.
 pub(crate) fn run_and_exit(result: OwnedFd, task: impl FnOnce() -> Result<Vec<u8>>) -> ! {
-    super::panic_hook::set_mode(super::panic_hook::RECORD);
+    crate::unwind::set_record(report_panic_before_abort);
     if cfg!(panic = "abort") {
         RESULT.arm(result.as_fd());
     }
@@ -196,8 +186,8 @@ pub(crate) fn run_and_exit(result: OwnedFd, task: impl FnOnce() -> Result<Vec<u8
         Ok(Err(crate::Error::ChildSetup { message, .. })) => Outcome::SetupFailed(message),
         Ok(Err(e)) => Outcome::SetupFailed(e.to_string()),
         Err(payload) => Outcome::Panicked {
-            message: payload_message(&*payload),
-            location: super::panic_hook::take_location(),
+            message: crate::unwind::panic_message(&*payload),
+            location: crate::unwind::take_location(),
         },
     };
     RESULT.disarm();

@@ -14,7 +14,7 @@ use crate::sys;
 /// tables behind locks are `sys::ForkLocal`s and need nothing here.
 pub(super) fn before_fork() {
     // The panic hook: setting it takes the standard library's hook lock.
-    super::panic_hook::install();
+    crate::unwind::install();
     // The entry registry, built once behind a `OnceLock`.
     crate::entry::prepare_for_fork();
     // The fork generation's `pthread_atfork` handler (registered at load;

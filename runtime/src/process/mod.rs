@@ -8,13 +8,11 @@
 //!   `spawn.rs` also holds the pre-`main` boot that re-executed copies run.
 //! - `output.rs` — the relay that reads children's stderr (and captured
 //!   stdout) for their last words and [`Process::output`];
-//! - `panic_hook.rs` — the one panic hook, installed before any fork.
 
 mod child;
 mod fork;
 mod forkserver;
 mod output;
-pub(crate) mod panic_hook;
 mod spawn;
 
 use std::fmt;
@@ -27,7 +25,6 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub(crate) use self::child::payload_message as panic_message;
 use self::child::{Outcome, Request};
 use crate::codec::{self, FrameReader};
 use crate::entry::{self, ProcessFn};

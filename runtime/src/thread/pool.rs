@@ -98,7 +98,7 @@ fn item_failed(index: usize, e: Error) -> Error {
 fn panicked(payload: &(dyn std::any::Any + Send)) -> Error {
     Error::Panicked {
         pid: std::process::id() as i32,
-        message: crate::process::panic_message(payload),
+        message: crate::unwind::panic_message(payload),
         location: None,
     }
 }
@@ -216,7 +216,7 @@ impl PoolBuilder {
                             shared.broken.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(
                                 Error::InitializerFailed(format!(
                                     "a pool thread's initializer panicked: {}",
-                                    crate::process::panic_message(&*payload)
+                                    crate::unwind::panic_message(&*payload)
                                 )),
                             );
                             shared.state.store(TERMINATING, Ordering::Release);

@@ -1,5 +1,7 @@
-//! One panic hook for every child, installed by the parent before its
-//! first fork.
+//! Panics, in one place: the one panic hook for every child (installed by
+//! the parent before its first fork), and the message of a caught panic.
+//! Below `process`, `pool` and `entry`, which all catch panics and report
+//! them, so none of them reaches another for it.
 //!
 //! A child must learn where its task panicked (for `Error::Panicked`), and
 //! a pool worker must not print a task's panic. Setting a hook takes the
@@ -27,7 +29,7 @@ use crate::sys;
 /// The parent's behaviour: the previous hook, untouched.
 const NORMAL: u8 = 0;
 /// A child's task: remember the location, and print as before.
-pub(crate) const RECORD: u8 = 1;
+const RECORD: u8 = 1;
 /// A pool worker: remember the location, print nothing (the panic travels
 /// to the caller as an error).
 const QUIET: u8 = 2;
@@ -35,12 +37,12 @@ const QUIET: u8 = 2;
 static MODE: AtomicU8 = AtomicU8::new(NORMAL);
 static INSTALL: Once = Once::new();
 
-/// What a quiet child's hook calls before a `panic = "abort"` abort: the
-/// pool's report on its worker's channel. The pool sets it, so this module
-/// names nothing of the pool's. Const-initialised, and set only by a
-/// worker at its start, before any task runs (so before any fork of its
-/// own): no fork can find it half-set.
-static QUIET_REPORT: Mutex<Option<Report>> = Mutex::new(None);
+/// What a child's hook calls before a `panic = "abort"` abort: a process
+/// child's report on its result socket, or a pool worker's on its channel.
+/// Whoever makes the child sets it, so this module names neither.
+/// Const-initialised, and set only in a child at its start, before its
+/// task runs (so before any fork of its own): no fork finds it half-set.
+static REPORT: Mutex<Option<Report>> = Mutex::new(None);
 
 /// A report of a panic's message and location, made before an abort.
 pub(crate) type Report = fn(&str, Option<&str>);
@@ -60,15 +62,10 @@ pub(crate) fn install() {
             if mode != NORMAL {
                 let location = info.location().map(|l| l.to_string());
                 if cfg!(panic = "abort") {
-                    let message = super::child::payload_message(info.payload());
-                    match mode {
-                        QUIET => {
-                            // `try_lock`: a panic never waits on the hook's own lock.
-                            if let Some(report) = QUIET_REPORT.try_lock().ok().and_then(|r| *r) {
-                                report(&message, location.as_deref());
-                            }
-                        }
-                        _ => super::child::report_panic_before_abort(&message, location.as_deref()),
+                    let message = panic_message(info.payload());
+                    // `try_lock`: a panic never waits on the hook's own lock.
+                    if let Some(report) = REPORT.try_lock().ok().and_then(|r| *r) {
+                        report(&message, location.as_deref());
                     }
                 }
                 LAST_LOCATION.with(|l| *l.borrow_mut() = location);
@@ -116,18 +113,38 @@ impl LastWords {
 }
 
 /// Switches this process to `mode` (no lock taken once installed).
-pub(crate) fn set_mode(mode: u8) {
+fn set_mode(mode: u8, report: Report) {
     install();
+    if let Ok(mut slot) = REPORT.lock() {
+        *slot = Some(report);
+    }
     MODE.store(mode, Ordering::Relaxed);
 }
 
-/// Makes this process a quiet child (a pool worker): panics print nothing,
-/// and under `panic = "abort"` the hook hands the panic to `report` first.
+/// Makes this process a child that records where its task panicked, and
+/// prints the panic as before; under `panic = "abort"` the hook hands the
+/// panic to `report` first.
+pub(crate) fn set_record(report: Report) {
+    set_mode(RECORD, report);
+}
+
+/// Makes this process a quiet child (a pool worker): as
+/// [`set_record`], and panics print nothing (they travel to the caller as
+/// errors).
 pub(crate) fn set_quiet(report: Report) {
-    if let Ok(mut slot) = QUIET_REPORT.lock() {
-        *slot = Some(report);
+    set_mode(QUIET, report);
+}
+
+/// The message of a caught panic's payload (`&str` or `String`; other
+/// payloads say what they are not).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_string()
     }
-    set_mode(QUIET);
 }
 
 /// Where this thread's last panic happened, if recorded.
