@@ -435,7 +435,7 @@ impl ProcessPoolExecutor {
             None
         };
         let chunks = buffer.map(|b| b.div_ceil(chunksize.max(1)));
-        let mut results = self.pool.imap_bounded(f, items, chunksize, chunks);
+        let mut results = self.pool.imap_chunked(f, items, chunksize).bounded(chunks);
         let mut over = false;
         std::iter::from_fn(move || {
             if over {

@@ -768,6 +768,13 @@ pub(crate) fn record_time(table: &mut std::collections::HashMap<&'static str, f6
     };
 }
 
+/// Notes that `entry` answered without a time (its items run under the
+/// timing threshold): the 0 that [`record_time`] replaces once a time
+/// comes. An entry already timed keeps its time.
+pub(crate) fn record_untimed(table: &mut std::collections::HashMap<&'static str, f64>, entry: &'static str) {
+    table.entry(entry).or_insert(0.0);
+}
+
 /// Reads every reply the worker has sent and routes its results; returns
 /// an initializer's failure message. `claim` is the worker's claim word.
 fn read_replies(

@@ -523,12 +523,10 @@ impl Pool {
         let collector = Collector::probing(probe, callback);
         self.submit(f, items.by_ref().take(probe), 1, collector.clone())?;
         collector.wait_first();
-        self.shared
-            .per_item
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(f.name())
-            .or_insert(0.0);
+        manager::record_untimed(
+            &mut self.shared.per_item.lock().unwrap_or_else(|p| p.into_inner()),
+            f.name(),
+        );
         let rest = len - probe;
         let chunksize = self.default_chunksize_for(f.name(), rest);
         collector.seal(chunksize, rest.div_ceil(chunksize));
@@ -1059,26 +1057,6 @@ impl Pool {
         it
     }
 
-    /// An ordered lazy map; with `chunks`, at most that many are sent and
-    /// not yet handed out (the executors' `map` with a `buffersize`).
-    pub(crate) fn imap_bounded<F, A, I>(
-        &self,
-        f: F,
-        items: I,
-        chunksize: usize,
-        chunks: Option<usize>,
-    ) -> IMap<'_, F, impl Iterator<Item = F::Args>>
-    where
-        F: ProcessFn<Args = (A,)>,
-        I: IntoIterator<Item = A>,
-    {
-        let mut it = IMap::new(self, f, items.into_iter().map(|a| (a,)), chunksize, true);
-        if let Some(chunks) = chunks {
-            it.window.bound(chunks);
-        }
-        it
-    }
-
     /// Accepts no more work; queued work still runs — the guide's `close`.
     ///
     /// # Examples
@@ -1277,6 +1255,15 @@ impl<F: ProcessFn, I> std::fmt::Debug for IMap<'_, F, I> {
 }
 
 impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
+    /// With `chunks`, at most that many chunks are sent and not yet handed
+    /// out (the executors' `map` with a `buffersize`).
+    pub(crate) fn bounded(mut self, chunks: Option<usize>) -> Self {
+        if let Some(chunks) = chunks {
+            self.window.bound(chunks);
+        }
+        self
+    }
+
     fn new(pool: &'p Pool, f: F, input: I, chunksize: usize, ordered: bool) -> Self {
         // A zero chunksize: the one item is the error saying so.
         let refused = (chunksize == 0).then(crate::error::zero_chunksize);

@@ -25,7 +25,7 @@ use crossbeam_channel::Receiver;
 use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
 use mpi::topology::{Communicator, SimpleCommunicator};
 
-use super::manager::{record_time, Job, Shared, CLOSED, RUNNING, TERMINATING};
+use super::manager::{record_time, record_untimed, Job, Shared, CLOSED, RUNNING, TERMINATING};
 use super::result::Outcome;
 use super::wire::{install_quiet_panic_hook, Replies, Reply, Task};
 use super::worker::TIMED_FROM;
@@ -223,7 +223,7 @@ impl Dispatcher {
                     }
                 }
                 for (_, job) in &rank.held {
-                    table.entry(job.entry).or_insert(0.0);
+                    record_untimed(&mut table, job.entry);
                 }
             }
             // The message is the batch's reply frames, one per task (and

@@ -125,18 +125,7 @@ impl Collector {
         } else {
             (callback, None)
         };
-        let collector = Arc::new(Collector {
-            state: Mutex::new(CollectorState {
-                chunks: (0..chunks).map(|_| None).collect(),
-                layout: Layout { head: 0, chunksize },
-                missing: chunks,
-                sealed: true,
-                done: chunks == 0,
-                callback,
-                wakers: Vec::new(),
-            }),
-            ready: Bell::default(),
-        });
+        let collector = Collector::with(chunks, Layout { head: 0, chunksize }, true, callback);
         if let Some(callback) = now {
             let _ = panic::catch_unwind(AssertUnwindSafe(|| callback(&collector)));
         }
@@ -147,13 +136,19 @@ impl Collector {
     /// probe; the rest follow with [`seal`](Collector::seal). `head` must
     /// not be 0.
     pub(crate) fn probing(head: usize, callback: Option<Callback>) -> Arc<Self> {
+        Collector::with(head, Layout { head, chunksize: 1 }, false, callback)
+    }
+
+    /// A collector waiting for `chunks` chunks laid out as `layout`; done
+    /// at once when it is `sealed` (every chunk known) and there are none.
+    fn with(chunks: usize, layout: Layout, sealed: bool, callback: Option<Callback>) -> Arc<Self> {
         Arc::new(Collector {
             state: Mutex::new(CollectorState {
-                chunks: (0..head).map(|_| None).collect(),
-                layout: Layout { head, chunksize: 1 },
-                missing: head,
-                sealed: false,
-                done: false,
+                chunks: (0..chunks).map(|_| None).collect(),
+                layout,
+                missing: chunks,
+                sealed,
+                done: sealed && chunks == 0,
                 callback,
                 wakers: Vec::new(),
             }),
