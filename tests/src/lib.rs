@@ -274,3 +274,17 @@ pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
         assert!(parked.elapsed() < PATIENCE, "a pending future never woke its task");
     }
 }
+
+/// An endless input, `0, 1, 2, …`, and how many items were read from it:
+/// for checking that a lazy map reads no further ahead than it may.
+pub fn counted_endless() -> (
+    impl Iterator<Item = u64>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = read.clone();
+    let items = (0u64..).inspect(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    (items, read)
+}

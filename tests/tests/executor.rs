@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use multiproc::executor::{as_completed, wait, AnyFuture, Future, ReturnWhen, ThreadPoolExecutor};
 use multiproc::Error;
-use multiproc_tests::{block_on, PATIENCE};
+use multiproc_tests::{block_on, counted_endless, PATIENCE};
 
 #[test]
 fn results_errors_and_panics() {
@@ -97,11 +97,7 @@ fn shutdown_can_cancel_queued_work() {
 #[test]
 fn map_is_lazy_and_ordered() {
     let pool = ThreadPoolExecutor::new(2).unwrap();
-    let pulled = Arc::new(AtomicUsize::new(0));
-    let p = pulled.clone();
-    let endless = (0u64..).inspect(move |_| {
-        p.fetch_add(1, Ordering::Relaxed);
-    });
+    let (endless, pulled) = counted_endless();
     let first: Vec<u64> = pool.map(|x| x * 2, endless, None).take(5).map(Result::unwrap).collect();
     assert_eq!(first, vec![0, 2, 4, 6, 8]);
     assert!(pulled.load(Ordering::Relaxed) <= 5 + 4);
@@ -119,11 +115,7 @@ fn map_is_lazy_and_ordered() {
 #[test]
 fn map_buffered_reads_no_further_than_its_buffer() {
     let pool = ThreadPoolExecutor::new(4).unwrap();
-    let pulled = Arc::new(AtomicUsize::new(0));
-    let p = pulled.clone();
-    let endless = (0u64..).inspect(move |_| {
-        p.fetch_add(1, Ordering::SeqCst);
-    });
+    let (endless, pulled) = counted_endless();
     // Each item outlives the caller's wait for the head, so a bound that
     // leaked would show: idle threads would take more.
     let mut slow = pool.map_buffered(

@@ -190,11 +190,7 @@ fn map_is_ordered_lazy_and_times_out() {
 #[test]
 fn map_buffered_reads_no_further_than_its_buffer() {
     let ex = ProcessPoolExecutor::new(2).unwrap();
-    let pulled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let p = pulled.clone();
-    let endless = (0u64..).inspect(move |_| {
-        p.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    });
+    let (endless, pulled) = multiproc_tests::counted_endless();
     let mut squares = ex.map_buffered(square, endless, 3, None);
     for taken in 0..20u64 {
         assert_eq!(squares.next().unwrap().unwrap(), taken * taken);
