@@ -19,6 +19,9 @@
 //! # }
 //! ```
 //!
+//! New here? Read the [`guide`], in English, or [in Chinese](guide::zh)
+//! (用户指南，中文版): a chapter per concept, each with runnable examples.
+//!
 //! Module map (one module per concept of the guide):
 //! - [`process`] — `Process`, start methods, `current_process`, …;
 //! - [`pool`] — `Pool`, `AsyncResult`, lazy `imap`;
@@ -80,6 +83,7 @@ pub mod executor;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzz;
+pub mod guide;
 mod handoff;
 pub mod manager;
 #[cfg(feature = "mpi")]

@@ -87,9 +87,11 @@ pub fn report_every_method(context: &str) {
     }
 }
 
-// The README and guide pages are compiled and run as doctests here, in
-// this unpublished crate: the published `multiproc` package holds
-// neither, and its own doctests must build from the `.crate` alone.
+// The READMEs of the repository are compiled and run as doctests here, in
+// this unpublished crate: the published `multiproc` package does not hold
+// them, and its own doctests must build from the `.crate` alone. (The
+// guide is inside the package, as the `multiproc::guide` module, and its
+// examples are that crate's doctests.)
 
 /// The README's code blocks, compiled and run as doctests.
 #[cfg(doctest)]
@@ -100,156 +102,6 @@ pub struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.zh-CN.md")]
 pub struct ReadmeZhCnDoctests;
-
-/// The guide's `introduction.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/introduction.md")]
-pub struct GuideIntroduction;
-
-/// The guide's `threads-or-processes.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/threads-or-processes.md")]
-pub struct GuideThreadsOrProcesses;
-
-/// The guide's `process.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/process.md")]
-pub struct GuideProcess;
-
-/// The guide's `pool.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/pool.md")]
-pub struct GuidePool;
-
-/// The guide's `queue.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/queue.md")]
-pub struct GuideQueue;
-
-/// The guide's `shared.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/shared.md")]
-pub struct GuideShared;
-
-/// The guide's `pipe.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/pipe.md")]
-pub struct GuidePipe;
-
-/// The guide's `manager.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/manager.md")]
-pub struct GuideManager;
-
-/// The guide's `sync.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/sync.md")]
-pub struct GuideSync;
-
-/// The guide's `thread.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/thread.md")]
-pub struct GuideThread;
-
-/// The guide's `futures.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/futures.md")]
-pub struct GuideFutures;
-
-/// The guide's `mpi.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/mpi.md")]
-pub struct GuideMpi;
-
-/// The guide's `python-lacks.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/python-lacks.md")]
-pub struct GuidePythonLacks;
-
-/// The guide's `migration.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/migration.md")]
-pub struct GuideMigration;
-
-/// The guide's `benchmarks.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/src/benchmarks.md")]
-pub struct GuideBenchmarks;
-
-/// The Chinese guide's `introduction.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/introduction.md")]
-pub struct GuideZhCnIntroduction;
-
-/// The Chinese guide's `threads-or-processes.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/threads-or-processes.md")]
-pub struct GuideZhCnThreadsOrProcesses;
-
-/// The Chinese guide's `process.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/process.md")]
-pub struct GuideZhCnProcess;
-
-/// The Chinese guide's `pool.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/pool.md")]
-pub struct GuideZhCnPool;
-
-/// The Chinese guide's `queue.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/queue.md")]
-pub struct GuideZhCnQueue;
-
-/// The Chinese guide's `shared.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/shared.md")]
-pub struct GuideZhCnShared;
-
-/// The Chinese guide's `pipe.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/pipe.md")]
-pub struct GuideZhCnPipe;
-
-/// The Chinese guide's `manager.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/manager.md")]
-pub struct GuideZhCnManager;
-
-/// The Chinese guide's `sync.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/sync.md")]
-pub struct GuideZhCnSync;
-
-/// The Chinese guide's `thread.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/thread.md")]
-pub struct GuideZhCnThread;
-
-/// The Chinese guide's `futures.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/futures.md")]
-pub struct GuideZhCnFutures;
-
-/// The Chinese guide's `mpi.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/mpi.md")]
-pub struct GuideZhCnMpi;
-
-/// The Chinese guide's `python-lacks.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/python-lacks.md")]
-pub struct GuideZhCnPythonLacks;
-
-/// The Chinese guide's `migration.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/migration.md")]
-pub struct GuideZhCnMigration;
-
-/// The Chinese guide's `benchmarks.md` page, its code blocks compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/guide/zh-CN/benchmarks.md")]
-pub struct GuideZhCnBenchmarks;
 
 /// A minimal `block_on`: a future of this crate must work with any async
 /// runtime, so the tests bring none. It sleeps until woken; a future that

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p multiproc-benches -- pool executor pipe --json target/bench.jsonl
-//! cargo run -p multiproc-charts -- target/bench.jsonl [--out docs/images] [--subtitle TEXT] [CASE…]
+//! cargo run -p multiproc-charts -- target/bench.jsonl [--out runtime/guide/src/images] [--subtitle TEXT] [CASE…]
 //! ```
 //!
 //! The input is the JSON lines that the harness writes with `--json PATH`
@@ -31,7 +31,7 @@ struct Args {
 
 fn parse_args() -> Result<Option<Args>, String> {
     let mut input = None;
-    let mut out = PathBuf::from("docs/images");
+    let mut out = PathBuf::from("runtime/guide/src/images");
     let mut subtitle = None;
     let mut cases = Vec::new();
     let mut it = std::env::args().skip(1);
