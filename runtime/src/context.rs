@@ -2,7 +2,6 @@
 //! start method. Above `process`, `pool`, `executor` and `manager`, which
 //! it builds, so that none of them reaches back up for it.
 
-use crate::error::Result;
 use crate::process::{Process, ProcessBuilder, StartMethod};
 
 /// Builders bound to one start method — Python's
@@ -102,6 +101,8 @@ impl Context {
         crate::executor::ProcessPoolExecutor::builder().start_method(self.method)
     }
 
+    #[cfg(feature = "manager")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "manager")))]
     /// Starts a [`Manager`](crate::manager::Manager) whose server uses this
     /// start method.
     ///
@@ -117,7 +118,7 @@ impl Context {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn manager(&self) -> Result<crate::manager::Manager> {
+    pub fn manager(&self) -> crate::Result<crate::manager::Manager> {
         crate::manager::Manager::start_with(self.method)
     }
 }

@@ -47,12 +47,22 @@
 //!
 //! Linux only, kernel 5.4 or later: the crate is built on pidfds, memfds,
 //! futexes, `SCM_RIGHTS` and `/proc/self/exe`, and on any other target
-//! stops at compile time saying so. Feature `mpi` (off by default) adds
-//! pools and executors over the ranks of an MPI job. Both `panic =
+//! stops at compile time saying so. Both `panic =
 //! "unwind"` and `panic = "abort"` are supported: a task's panic comes back
 //! as [`Error::Panicked`] either way.
+//!
+//! # Features
+//!
+//! | feature | default | adds |
+//! |---|---|---|
+//! | `manager` | on | [`manager`], [`#[managed]`](managed), [`connection::Listener`] and [`connection::Client`] (hmac, sha2, aes-gcm) |
+//! | `mpi` | off | `mpi`: pools and executors over the ranks of an MPI job (needs an MPI library) |
+//!
+//! Everything else — processes, pools, executors, queues, pipes, shared
+//! memory, locks, [`connection::wait`] and [`par_map!`] — needs no feature.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 // Lets the code that `#[process_fn]` generates (`::multiproc::…`) compile
@@ -85,8 +95,11 @@ pub mod executor;
 pub mod fuzz;
 pub mod guide;
 mod handoff;
+#[cfg(feature = "manager")]
+#[cfg_attr(docsrs, doc(cfg(feature = "manager")))]
 pub mod manager;
 #[cfg(feature = "mpi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mpi")))]
 pub mod mpi;
 mod par_map;
 pub mod pipe;
@@ -103,7 +116,10 @@ mod unwind;
 
 pub use entry::{registered_entries, ProcessFn};
 pub use error::{Error, Result};
-pub use multiproc_macros::{managed, process_fn};
+#[cfg(feature = "manager")]
+#[cfg_attr(docsrs, doc(cfg(feature = "manager")))]
+pub use multiproc_macros::managed;
+pub use multiproc_macros::process_fn;
 
 pub use context::{get_context, Context};
 /// Maps a function over data in parallel — in worker processes, or on
@@ -191,7 +207,9 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::entry::{EntryDesc, ProcessFn, ProcessFnCore, ENTRIES};
+    #[cfg(feature = "manager")]
     pub use crate::manager::registry::{ManagedDesc, MANAGED};
+    #[cfg(feature = "manager")]
     pub use crate::manager::{Handle, Managed, ManagerClient, Proxy};
     pub use crate::par_map::{procs as par_map_procs, Lifted, ProcOptions, ThreadData, ViaIter, ViaRayon};
     pub use crate::process::StartMethod;

@@ -20,6 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::codec::{self, Frame, FrameReader, MAX_FRAME_LEN};
 use crate::error::{Error, Result};
 use crate::handoff::{TrackedFd, TravelFd};
+#[cfg(feature = "manager")]
 use crate::manager::conn::{FrameAuth, FrameDir, TAG};
 use crate::sys;
 
@@ -120,9 +121,49 @@ pub struct Connection {
 }
 
 /// The frame protection of an authenticated connection, a direction each.
+#[cfg(feature = "manager")]
 struct FrameLocks {
     send: Mutex<FrameDir>,
     recv: Mutex<FrameDir>,
+}
+
+#[cfg(feature = "manager")]
+impl FrameLocks {
+    /// What a tag adds to a frame.
+    const TAG: usize = TAG;
+
+    /// The frame that carries `body`: sealed (encrypted over TCP), then
+    /// its tag.
+    fn seal(&self, body: &[u8]) -> Vec<u8> {
+        let mut frame = Vec::with_capacity(body.len() + TAG);
+        frame.extend_from_slice(body);
+        let tag = self.send.lock().unwrap_or_else(|p| p.into_inner()).seal(&mut frame);
+        frame.extend_from_slice(&tag);
+        frame
+    }
+
+    /// Checks a received frame's tag and strips it (and decrypts).
+    fn open(&self, frame: Vec<u8>) -> Result<Vec<u8>> {
+        self.recv.lock().unwrap_or_else(|p| p.into_inner()).open(frame)
+    }
+}
+
+/// Without the `manager` feature there are no authenticated connections
+/// (no [`Listener`](crate::connection) or `Client`): nothing builds this.
+#[cfg(not(feature = "manager"))]
+enum FrameLocks {}
+
+#[cfg(not(feature = "manager"))]
+impl FrameLocks {
+    const TAG: usize = 0;
+
+    fn seal(&self, _: &[u8]) -> Vec<u8> {
+        match *self {}
+    }
+
+    fn open(&self, _: Vec<u8>) -> Result<Vec<u8>> {
+        match *self {}
+    }
 }
 
 /// A received message's body: the frame itself, or what was left of it
@@ -170,6 +211,7 @@ impl Connection {
     /// A connection that passed the authkey handshake (see
     /// [`connection`](crate::connection)): every frame carries a tag, and
     /// is encrypted over TCP.
+    #[cfg(feature = "manager")]
     pub(crate) fn authenticated(fd: OwnedFd, auth: FrameAuth) -> Result<Self> {
         let mut conn = Connection::from_fd(fd, true, true)?;
         let (send, recv) = auth.split();
@@ -183,7 +225,7 @@ impl Connection {
 
     /// The longest frame this end reads: a message and its tag.
     fn max_frame(&self) -> usize {
-        MAX_FRAME_LEN + if self.auth.is_some() { TAG } else { 0 }
+        MAX_FRAME_LEN + if self.auth.is_some() { FrameLocks::TAG } else { 0 }
     }
 
     /// Checks and strips a received frame's tag, on an authenticated
@@ -191,10 +233,7 @@ impl Connection {
     fn open(&self, frame: Frame) -> Result<Message> {
         match &self.auth {
             None => Ok(Message::Plain(frame)),
-            Some(auth) => {
-                let mut recv = auth.recv.lock().unwrap_or_else(|p| p.into_inner());
-                Ok(Message::Opened(recv.open(frame.to_vec())?))
-            }
+            Some(auth) => Ok(Message::Opened(auth.open(frame.to_vec())?)),
         }
     }
 
@@ -246,10 +285,9 @@ impl Connection {
                 sys::write_all_vectored(self.fd.as_fd(), &[&header, body])
             }
             Some(auth) => {
-                let mut sealed = body.to_vec();
-                let tag = auth.send.lock().unwrap_or_else(|p| p.into_inner()).seal(&mut sealed);
-                let header = ((sealed.len() + TAG) as u32).to_le_bytes();
-                sys::write_all_vectored(self.fd.as_fd(), &[&header, &sealed, &tag])
+                let frame = auth.seal(body);
+                let header = (frame.len() as u32).to_le_bytes();
+                sys::write_all_vectored(self.fd.as_fd(), &[&header, &frame])
             }
         };
         written.map_err(|e| {

@@ -1248,7 +1248,7 @@ impl Client {
         Ok(stream)
     }
 
-    #[cfg(any(test, feature = "fuzzing"))]
+    #[cfg(feature = "fuzzing")]
     /// An authenticated, blocking TCP connection to the server, for the
     /// fuzzing command to write raw bytes on.
     pub(crate) fn raw_stream(&self) -> Result<TcpStream> {

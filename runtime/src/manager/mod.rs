@@ -175,7 +175,7 @@ impl fmt::Debug for ManagerClient {
 }
 
 impl ManagerClient {
-    #[cfg(any(test, feature = "fuzzing"))]
+    #[cfg(feature = "fuzzing")]
     /// A client of the server at `address`.
     pub(crate) fn over(address: Address, authkey: &[u8]) -> Result<ManagerClient> {
         Ok(ManagerClient {

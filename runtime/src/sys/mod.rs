@@ -483,6 +483,7 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
 /// Lets up to `backlog` connections wait for `accept` on a listening
 /// socket (std's listeners ask for 128; the kernel caps the number at
 /// `net.core.somaxconn`).
+#[cfg(feature = "manager")]
 pub(crate) fn set_backlog(fd: BorrowedFd<'_>, backlog: i32) -> io::Result<()> {
     // SAFETY: listen on a valid descriptor with an integer argument; on a
     // socket that already listens it only changes the backlog.
@@ -512,6 +513,7 @@ pub(crate) fn set_socket_buffers(sock: BorrowedFd<'_>, bytes: i32) {
 /// backlog is full makes `connect` wait; with a `deadline` it waits no
 /// longer than that (the kernel bounds a blocking `connect` by the
 /// socket's send timeout) and fails with `TimedOut`.
+#[cfg(feature = "manager")]
 pub(crate) fn unix_connect(
     name: &[u8],
     abstract_name: bool,

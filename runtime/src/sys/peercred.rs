@@ -1,11 +1,14 @@
 //! Who is at the other end of a Unix socket (`SO_PEERCRED`), and who we
 //! are: what a manager's local socket checks in both directions.
 
+#[cfg(feature = "manager")]
 use std::io;
+#[cfg(feature = "manager")]
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// The credentials the kernel recorded for a Unix socket's peer: for a
 /// connected client, at `connect`; for a server, at `listen`.
+#[cfg(feature = "manager")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PeerCred {
     pub(crate) pid: i32,
@@ -13,6 +16,7 @@ pub(crate) struct PeerCred {
 }
 
 /// The peer of the connected Unix socket `sock`.
+#[cfg(feature = "manager")]
 pub(crate) fn peer_cred(sock: BorrowedFd<'_>) -> io::Result<PeerCred> {
     let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
     let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
