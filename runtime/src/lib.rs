@@ -56,6 +56,7 @@
 //! | feature | default | adds |
 //! |---|---|---|
 //! | `manager` | on | [`manager`], [`#[managed]`](managed), [`connection::Listener`] and [`connection::Client`] (hmac, sha2, aes-gcm) |
+//! | `stream` | off | [`pool::IMap`] as a `futures_core::Stream` (it is awaitable item by item without it: [`IMap::next_async`](pool::IMap::next_async)) |
 //! | `mpi` | off | `mpi`: pools and executors over the ranks of an MPI job (needs an MPI library) |
 //!
 //! Everything else — processes, pools, executors, queues, pipes, shared

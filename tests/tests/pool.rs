@@ -30,6 +30,12 @@ fn fail_on(x: u64, bad: u64) -> u64 {
     x
 }
 
+#[process_fn]
+fn not_three(x: u64) -> u64 {
+    assert!(x != 3, "item {x} is bad");
+    x
+}
+
 /// Writes this worker's pid to `marker`, then sleeps until killed.
 #[process_fn]
 fn block(marker: String) -> u64 {
@@ -472,6 +478,57 @@ fn zero_chunksizes_and_task_limits_are_refused() {
             .build()
             .map(drop)
     ));
+}
+
+/// An `imap` can be consumed from async code: `next_async` sleeps until a
+/// worker answers and is woken then (the `block_on` here fails a future
+/// that never wakes its task), in order or not, with a failed item in its
+/// place; with the `stream` feature the same items come as a `Stream`.
+#[test]
+fn imap_items_can_be_awaited_and_streamed() {
+    use multiproc_tests::block_on;
+    let pool = Pool::new(2).unwrap();
+    let ordered = block_on(async {
+        let mut it = pool.imap(sleep_ms, [300, 20, 20, 20]);
+        let mut got = Vec::new();
+        while let Some(item) = it.next_async().await {
+            got.push(item.unwrap());
+        }
+        got
+    });
+    assert_eq!(ordered, [300, 20, 20, 20]);
+
+    let mut unordered: Vec<Result<u64, Error>> = block_on(async {
+        let mut it = pool.imap_unordered(square, [1, 2, 3]);
+        let mut got = Vec::new();
+        while let Some(item) = it.next_async().await {
+            got.push(item);
+        }
+        got
+    });
+    unordered.sort_by_key(|r| r.as_ref().map_or(0, |v| *v));
+    assert_eq!(unordered.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [1, 4, 9]);
+
+    let failed = block_on(async { pool.imap(not_three, [1u64, 3]).next_async().await });
+    assert_eq!(failed.unwrap().unwrap(), 1);
+    let mut it = pool.imap(not_three, [1u64, 3]);
+    block_on(it.next_async()).unwrap().unwrap();
+    assert!(matches!(
+        block_on(it.next_async()),
+        Some(Err(Error::ItemFailed { index: 1, .. }))
+    ));
+    assert!(block_on(it.next_async()).is_none());
+
+    use futures_core::Stream;
+    let mut stream = pool.imap(sleep_ms, [100, 1]);
+    let streamed = block_on(async {
+        let mut got = Vec::new();
+        while let Some(item) = std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_next(cx)).await {
+            got.push(item.unwrap());
+        }
+        got
+    });
+    assert_eq!(streamed, [100, 1]);
 }
 
 /// Both pools' `AsyncResult`s can be awaited: the task sleeps until the

@@ -2,13 +2,15 @@
 //! `imap_unordered`, `starmap`, … over worker processes that survive the
 //! failures of the tasks they run.
 //!
-//! - `mod.rs` — [`Pool`], [`PoolBuilder`] and the lazy [`IMap`] iterator;
+//! - `mod.rs` — [`Pool`] and [`PoolBuilder`];
+//! - `imap.rs` — the lazy [`IMap`] iterator, also awaitable;
 //! - `result.rs` — [`AsyncResult`] and the sinks results land in;
 //! - `manager.rs` — the I/O thread: demand-driven dispatch, worker deaths;
 //! - `worker.rs` — the worker process's loop;
 //! - `wire.rs` — the messages between them.
 
 mod callbacks;
+mod imap;
 mod manager;
 #[cfg(feature = "mpi")]
 pub(crate) mod mpi;
@@ -17,21 +19,19 @@ pub(crate) mod window;
 pub(crate) mod wire;
 mod worker;
 
-use std::collections::{BTreeMap, VecDeque};
-use std::marker::PhantomData;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 
 pub use self::callbacks::Callbacks;
+pub use self::imap::IMap;
 use self::manager::{Config, Job, Manager, Shared, CLOSED, RUNNING, TERMINATING};
 pub use self::result::AsyncResult;
 use self::result::{decode_all, decode_one, Callback, Collector};
 pub(crate) use self::result::{ChunkResult, Sink};
-use self::window::Window;
 use crate::codec;
 use crate::entry::ProcessFn;
 use crate::error::{Error, Result};
@@ -1052,9 +1052,7 @@ impl Pool {
         chunksize: usize,
         ordered: bool,
     ) -> IMap<'_, F, I> {
-        let mut it = IMap::new(self, f, items, chunksize, ordered);
-        it.window.unbounded();
-        it
+        IMap::new(self, f, items, chunksize, ordered).unbounded()
     }
 
     /// Accepts no more work; queued work still runs — the guide's `close`.
@@ -1199,190 +1197,6 @@ impl Drop for Pool {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-    }
-}
-
-/// Receives imap chunks as they complete.
-struct ChannelSink(Sender<(usize, ChunkResult)>);
-
-impl Sink for ChannelSink {
-    fn complete(&self, index: usize, result: ChunkResult) {
-        let _ = self.0.send((index, result));
-    }
-}
-
-/// The lazy iterator of [`Pool::imap`] and [`Pool::imap_unordered`].
-///
-/// At most a bounded window of chunks is in flight; more input is pulled
-/// only as results are taken.
-///
-/// # Examples
-///
-/// ```
-/// # use multiproc::prelude::*;
-/// # #[process_fn] fn square(x: u64) -> u64 { x * x }
-/// # fn main() -> multiproc::Result<()> {
-/// let pool = Pool::new(2)?;
-/// let mut it = pool.imap(square, vec![3, 4]);
-/// assert_eq!(it.next().unwrap()?, 9);
-/// assert_eq!(it.next().unwrap()?, 16);
-/// assert!(it.next().is_none());
-/// # Ok(())
-/// # }
-/// ```
-pub struct IMap<'p, F: ProcessFn, I> {
-    pool: &'p Pool,
-    f: F,
-    input: I,
-    exhausted: bool,
-    chunksize: usize,
-    window: Window<ChunkResult>,
-    tx: Arc<ChannelSink>,
-    rx: Receiver<(usize, ChunkResult)>,
-    lengths: BTreeMap<usize, usize>,
-    ready: VecDeque<Result<F::Output>>,
-    failed: Option<Error>,
-    _marker: PhantomData<F>,
-}
-
-impl<F: ProcessFn, I> std::fmt::Debug for IMap<'_, F, I> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IMap")
-            .field("in_flight", &self.window.in_flight())
-            .field("ordered", &self.window.ordered())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
-    /// With `chunks`, at most that many chunks are sent and not yet handed
-    /// out (the executors' `map` with a `buffersize`).
-    pub(crate) fn bounded(mut self, chunks: Option<usize>) -> Self {
-        if let Some(chunks) = chunks {
-            self.window.bound(chunks);
-        }
-        self
-    }
-
-    fn new(pool: &'p Pool, f: F, input: I, chunksize: usize, ordered: bool) -> Self {
-        // A zero chunksize: the one item is the error saying so.
-        let refused = (chunksize == 0).then(crate::error::zero_chunksize);
-        let chunksize = chunksize.max(1);
-        let (tx, rx) = crossbeam_channel::unbounded();
-        IMap {
-            pool,
-            f,
-            input,
-            exhausted: refused.is_some(),
-            chunksize,
-            // Enough in flight to keep every worker busy and batches full,
-            // bounded so memory stays flat however long the input.
-            window: Window::new((4 * pool.processes).max(4096 / chunksize), ordered),
-            tx: Arc::new(ChannelSink(tx)),
-            rx,
-            lengths: BTreeMap::new(),
-            ready: refused.map(Err).into_iter().collect(),
-            failed: None,
-            _marker: PhantomData,
-        }
-    }
-
-    fn top_up(&mut self) {
-        let mut submitted = false;
-        while !self.exhausted && self.window.has_room() && self.failed.is_none() {
-            let chunk: Vec<F::Args> = self.input.by_ref().take(self.chunksize).collect();
-            if chunk.is_empty() {
-                self.exhausted = true;
-                break;
-            }
-            let chunk_len = chunk.len();
-            let job = crate::entry::lookup(self.f.name())
-                .and_then(|_| codec::encode(&chunk))
-                .and_then(|bytes| {
-                    let tx = self.pool.sender()?;
-                    tx.send(Job {
-                        entry: self.f.name(),
-                        chunk: bytes,
-                        sink: self.tx.clone(),
-                        index: self.window.next_index(),
-                        items: chunk_len,
-                    })
-                    .map_err(|_| Error::PoolTerminated)
-                });
-            match job {
-                Ok(()) => {
-                    self.lengths.insert(self.window.next_index(), chunk_len);
-                    self.window.sent();
-                    submitted = true;
-                }
-                Err(e) => self.failed = Some(e),
-            }
-        }
-        if submitted {
-            self.pool.shared.nudge();
-        }
-    }
-
-    fn unpack(&mut self, index: usize, (pid, result): ChunkResult) {
-        let len = self.lengths.remove(&index).unwrap_or(self.chunksize);
-        let start = index * self.chunksize;
-        let item_failed = |k: usize, e: Error| Error::ItemFailed {
-            index: start + k,
-            source: Box::new(e),
-        };
-        let decoded = result.and_then(|bytes| crate::chunk::decode_results::<F::Output>(&bytes, len, pid));
-        match decoded {
-            Ok(results) => {
-                for (k, r) in results.enumerate() {
-                    self.ready.push_back(r.map_err(|e| item_failed(k, e)));
-                }
-            }
-            Err(e) => {
-                // The whole chunk failed: one error per item, in place.
-                for k in 0..len {
-                    self.ready.push_back(Err(item_failed(k, e.clone())));
-                }
-            }
-        }
-    }
-}
-
-impl<F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'_, F, I> {
-    /// The next item, waiting until `deadline` at most: `None` on timeout.
-    pub(crate) fn next_before(&mut self, deadline: Option<Instant>) -> Option<Option<Result<F::Output>>> {
-        loop {
-            if let Some(item) = self.ready.pop_front() {
-                return Some(Some(item));
-            }
-            self.top_up();
-            if let Some((index, chunk)) = self.window.take_turn() {
-                self.unpack(index, chunk);
-                continue;
-            }
-            if self.window.in_flight() == 0 {
-                return Some(self.failed.take().map(Err));
-            }
-            let received = match deadline {
-                None => self.rx.recv().map_err(|_| false),
-                Some(d) => self.rx.recv_deadline(d).map_err(|e| e.is_timeout()),
-            };
-            let (index, chunk) = match received {
-                Ok(v) => v,
-                Err(true) => return None,
-                Err(false) => return Some(Some(Err(Error::PoolTerminated))),
-            };
-            if let Some((index, chunk)) = self.window.arrive(index, chunk) {
-                self.unpack(index, chunk);
-            }
-        }
-    }
-}
-
-impl<F: ProcessFn, I: Iterator<Item = F::Args>> Iterator for IMap<'_, F, I> {
-    type Item = Result<F::Output>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.next_before(None).flatten()
     }
 }
 
