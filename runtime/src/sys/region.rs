@@ -1,0 +1,292 @@
+//! [`SharedRegion`]: a `memfd` mapped shared, the memory of every shared
+//! object, and [`LockedSlice`], plain data read and written under its lock.
+
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::time::Instant;
+
+use super::{cvt, Locked};
+
+/// A block of memory shared with other processes: an anonymous `memfd`
+/// mapped `MAP_SHARED`. The kernel frees it with its last descriptor and
+/// mapping, so nothing is left in `/dev/shm` whatever happens.
+#[derive(Debug)]
+pub(crate) struct SharedRegion {
+    fd: OwnedFd,
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain shared memory; all access goes through
+// atomics (`atomic_u64`), which are safe to use from any thread.
+unsafe impl Send for SharedRegion {}
+// SAFETY: as above.
+unsafe impl Sync for SharedRegion {}
+
+impl SharedRegion {
+    /// A new zeroed region of `len` bytes.
+    pub(crate) fn new(name: &str, len: usize) -> io::Result<Self> {
+        let cname = std::ffi::CString::new(name).map_err(|_| io::ErrorKind::InvalidInput)?;
+        // SAFETY: `cname` is a valid NUL-terminated string.
+        let fd = cvt(unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC) })?;
+        // SAFETY: memfd_create returned a fresh descriptor we alone own.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: ftruncate on a valid descriptor.
+        cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), len as libc::off_t) })?;
+        Self::map(fd)
+    }
+
+    /// A region holding a copy of `bytes`, for a message too large to go
+    /// through a socket in one piece: the receiver maps it, no second copy.
+    pub(crate) fn from_bytes(name: &str, bytes: &[u8]) -> io::Result<OwnedFd> {
+        use std::io::Write;
+        let region = Self::new(name, bytes.len().max(1))?;
+        let fd = region.fd.try_clone()?;
+        drop(region);
+        let mut file = std::fs::File::from(fd);
+        file.write_all(bytes)?;
+        Ok(OwnedFd::from(file))
+    }
+
+    /// Maps a region received from another process.
+    pub(crate) fn map(fd: OwnedFd) -> io::Result<Self> {
+        // SAFETY: fstat fills a plain-data struct.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `st` is valid for writing.
+        cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+        let len = st.st_size as usize;
+        if len == 0 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "empty shared region"));
+        }
+        // SAFETY: mapping a whole regular file read-write and shared; the
+        // kernel validates the descriptor and length.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = std::ptr::NonNull::new(ptr as *mut u8).ok_or(io::ErrorKind::InvalidData)?;
+        Ok(SharedRegion { fd, ptr, len })
+    }
+
+    /// The descriptor, to hand to another process.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// The 4-byte atomic at byte `offset`, or `None` when out of bounds or
+    /// misaligned.
+    pub(crate) fn atomic_u32(&self, offset: usize) -> Option<&std::sync::atomic::AtomicU32> {
+        if offset % 4 != 0 || offset.checked_add(4)? > self.len {
+            return None;
+        }
+        // SAFETY: in bounds and 4-aligned; lives as long as `self`; other
+        // processes only access it atomically too.
+        Some(unsafe { &*(self.ptr.as_ptr().add(offset) as *const std::sync::atomic::AtomicU32) })
+    }
+
+    /// A raw pointer to byte `offset`, when `size` bytes from there are in
+    /// bounds and `align`-aligned.
+    #[inline]
+    pub(super) fn checked_ptr(&self, offset: usize, size: usize, align: usize) -> Option<*mut u8> {
+        (offset % align == 0 && offset.checked_add(size)? <= self.len)
+            // SAFETY: in bounds of the mapping, checked just above.
+            .then(|| unsafe { self.ptr.as_ptr().add(offset) })
+    }
+
+    /// The region's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The whole region as bytes (for a region only this process writes).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping is `len` readable bytes, alive as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The 8-byte atomic at byte `offset`, or `None` when out of bounds or
+    /// misaligned.
+    pub(crate) fn atomic_u64(&self, offset: usize) -> Option<&std::sync::atomic::AtomicU64> {
+        if offset % 8 != 0 || offset.checked_add(8)? > self.len {
+            return None;
+        }
+        // SAFETY: in bounds and 8-aligned (mmap is page-aligned); the memory
+        // lives as long as `self`, and AtomicU64 has the layout of u64. Other
+        // processes only ever access it atomically too.
+        Some(unsafe { &*(self.ptr.as_ptr().add(offset) as *const std::sync::atomic::AtomicU64) })
+    }
+}
+
+impl Drop for SharedRegion {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the mapping made in `map`.
+        unsafe {
+            libc::munmap(self.ptr.as_ptr() as *mut libc::c_void, self.len);
+        }
+    }
+}
+
+/// Plain data of a region, held under the region's robust mutex: derefs to
+/// `[T]` while alive, unlocks on drop. Not `Send`: a pthread mutex must be
+/// unlocked by the thread that locked it.
+pub(crate) struct LockedSlice<'a, T> {
+    region: &'a SharedRegion,
+    mutex: usize,
+    data: *mut T,
+    len: usize,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl<T> fmt::Debug for LockedSlice<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockedSlice").field("len", &self.len).finish()
+    }
+}
+
+impl SharedRegion {
+    /// Locks the mutex at `mutex` here and lends the `len` values of `T` at
+    /// `data` in `region` — this one, or another (a `Value` guarded by a
+    /// `Lock` of the caller's). Every user of that data must take this same
+    /// mutex: the caller's duty. `Busy` comes back without a guard.
+    pub(crate) fn lock_slice_of<'a, T: bytemuck::Pod>(
+        &'a self,
+        mutex: usize,
+        region: &'a SharedRegion,
+        data: usize,
+        len: usize,
+        deadline: Option<Instant>,
+        try_only: bool,
+    ) -> io::Result<(Locked, Option<LockedSlice<'a, T>>)> {
+        let size = std::mem::size_of::<T>()
+            .checked_mul(len)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "too long"))?;
+        let ptr = region
+            .checked_ptr(data, size, std::mem::align_of::<T>())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "data outside the region"))?;
+        let locked = self.lock_mutex(mutex, deadline, try_only)?;
+        if locked == Locked::Busy {
+            return Ok((locked, None));
+        }
+        Ok((
+            locked,
+            Some(LockedSlice {
+                region: self,
+                mutex,
+                data: ptr as *mut T,
+                len,
+                _not_send: std::marker::PhantomData,
+            }),
+        ))
+    }
+}
+
+impl<T> std::ops::Deref for LockedSlice<'_, T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        // SAFETY: the range is in bounds and aligned (checked when the guard
+        // was made) in a region borrowed for as long as the guard lives,
+        // `T: Pod` makes any bytes a valid `T`, and the mutex we hold is
+        // what every process takes before touching this data.
+        unsafe { std::slice::from_raw_parts(self.data, self.len) }
+    }
+}
+
+impl<T> std::ops::DerefMut for LockedSlice<'_, T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        // SAFETY: as in `deref`; `&mut self` makes this the only borrow.
+        unsafe { std::slice::from_raw_parts_mut(self.data, self.len) }
+    }
+}
+
+impl<T> Drop for LockedSlice<'_, T> {
+    fn drop(&mut self) {
+        let _ = self.region.unlock_mutex(self.mutex);
+    }
+}
+
+impl SharedRegion {
+    /// Copies `buf.len()` bytes at `offset` out of the region. Other
+    /// processes may write meanwhile; the bytes are then a mix, as with any
+    /// unsynchronized shared memory — but never undefined behaviour here:
+    /// the copy goes through raw pointers, byte by byte, as volatile reads.
+    pub(crate) fn read_at(&self, offset: usize, buf: &mut [u8]) -> io::Result<()> {
+        let ptr = self
+            .checked_ptr(offset, buf.len(), 1)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "read outside the shared memory"))?;
+        for (i, b) in buf.iter_mut().enumerate() {
+            // SAFETY: in bounds (checked above); a volatile read of a byte
+            // has no validity requirement.
+            *b = unsafe { std::ptr::read_volatile(ptr.add(i)) };
+        }
+        Ok(())
+    }
+
+    /// Copies `bytes` into the region at `offset` (volatile writes; see
+    /// [`read_at`](SharedRegion::read_at)).
+    pub(crate) fn write_at(&self, offset: usize, bytes: &[u8]) -> io::Result<()> {
+        let ptr = self
+            .checked_ptr(offset, bytes.len(), 1)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "write outside the shared memory"))?;
+        for (i, b) in bytes.iter().enumerate() {
+            // SAFETY: in bounds (checked above); the mapping is writable.
+            unsafe { std::ptr::write_volatile(ptr.add(i), *b) };
+        }
+        Ok(())
+    }
+}
+
+impl SharedRegion {
+    /// Reads the `T` at `offset` without any lock.
+    ///
+    /// # Safety
+    /// No other thread or process may write those bytes meanwhile (a data
+    /// race is undefined behaviour even for plain data).
+    pub(crate) unsafe fn read_pod<T: bytemuck::Pod>(&self, offset: usize) -> io::Result<T> {
+        let ptr = self
+            .checked_ptr(offset, std::mem::size_of::<T>(), std::mem::align_of::<T>())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "outside the shared memory"))?;
+        // SAFETY: in bounds and aligned (checked); any bytes are a valid `T`
+        // (`Pod`); no concurrent writer, by the caller's contract.
+        Ok(unsafe { std::ptr::read_volatile(ptr as *const T) })
+    }
+
+    /// Writes `value` at `offset` without any lock.
+    ///
+    /// # Safety
+    /// No other thread or process may read or write those bytes meanwhile.
+    pub(crate) unsafe fn write_pod<T: bytemuck::Pod>(&self, offset: usize, value: T) -> io::Result<()> {
+        let ptr = self
+            .checked_ptr(offset, std::mem::size_of::<T>(), std::mem::align_of::<T>())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "outside the shared memory"))?;
+        // SAFETY: in bounds and aligned (checked); exclusive access by the
+        // caller's contract.
+        unsafe { std::ptr::write_volatile(ptr as *mut T, value) };
+        Ok(())
+    }
+}
+
+impl SharedRegion {
+    /// The `n` 8-byte atomics from byte `offset` on, or `None` when out of
+    /// bounds or misaligned: shared memory that several processes read and
+    /// write word by word (a queue's ring), with no data race possible —
+    /// every access is atomic.
+    pub(crate) fn atomic_u64_slice(&self, offset: usize, n: usize) -> Option<&[std::sync::atomic::AtomicU64]> {
+        let ptr = self.checked_ptr(offset, n.checked_mul(8)?, 8)?;
+        // SAFETY: `n` words from `ptr` are in bounds and 8-aligned (checked
+        // above; mmap is page-aligned); the mapping lives as long as `self`;
+        // AtomicU64 has the layout of u64 and any bit pattern is valid; every
+        // process accesses this memory through atomics only.
+        Some(unsafe { std::slice::from_raw_parts(ptr as *const std::sync::atomic::AtomicU64, n) })
+    }
+}
