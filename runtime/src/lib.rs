@@ -65,6 +65,9 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_op_in_unsafe_fn)]
+// `unsafe` lives in `sys` alone, and in the few places that say why with
+// an `#[allow(unsafe_code)]` of their own (see docs/ARCHITECTURE.md).
+#![deny(unsafe_code)]
 
 // Lets the code that `#[process_fn]` generates (`::multiproc::…`) compile
 // inside this crate too, for its own unit tests and doctests.
@@ -111,6 +114,7 @@ pub mod queue;
 mod segment;
 pub mod shared;
 pub mod sync;
+#[allow(unsafe_code)]
 mod sys;
 pub mod thread;
 mod unwind;

@@ -1354,6 +1354,9 @@ impl<T> fmt::Debug for RawValue<T> {
     }
 }
 
+// The raw accessors are `unsafe fn`s that hand their caller's contract on
+// to `sys` (see `get` and `set`).
+#[allow(unsafe_code)]
 impl<T: Pod> RawValue<T> {
     /// A new unlocked shared value.
     ///
@@ -1453,6 +1456,8 @@ impl<T> fmt::Debug for RawArray<T> {
     }
 }
 
+// As for `RawValue`: the raw accessors forward their caller's contract.
+#[allow(unsafe_code)]
 impl<T: Pod> RawArray<T> {
     /// `len` zeroed values, unlocked.
     ///

@@ -662,13 +662,22 @@ impl Object {
     }
 }
 
-/// The server process's entry: serves the listener it was handed until a
-/// client asks it to shut down.
-#[crate::process_fn]
-fn manager_server(listener: TravelFd, authkey: serde_bytes::ByteBuf) -> Result<()> {
-    let listener = UnixListener::from(listener.0);
-    let server = Server::new(authkey.into_vec().into(), HashMap::new())?;
-    server.serve(vec![Listener::Unix(listener)])
+use self::server_entry::manager_server;
+
+// A `#[process_fn]` in this crate expands linkme's link-section static
+// through a macro of this crate, which `deny(unsafe_code)` looks into.
+#[allow(unsafe_code)]
+mod server_entry {
+    use super::*;
+
+    /// The server process's entry: serves the listener it was handed until
+    /// a client asks it to shut down.
+    #[crate::process_fn(name = "multiproc::manager::manager_server")]
+    pub(super) fn manager_server(listener: TravelFd, authkey: serde_bytes::ByteBuf) -> Result<()> {
+        let listener = UnixListener::from(listener.0);
+        let server = Server::new(authkey.into_vec().into(), HashMap::new())?;
+        server.serve(vec![Listener::Unix(listener)])
+    }
 }
 
 /// A server process that owns shared objects, with this process's

@@ -1201,6 +1201,9 @@ impl Drop for Pool {
 }
 
 #[cfg(test)]
+// A `#[process_fn]` in this crate expands linkme's link-section static
+// through a macro of this crate, which `deny(unsafe_code)` looks into.
+#[allow(unsafe_code)]
 mod tests {
     use std::time::Duration;
 

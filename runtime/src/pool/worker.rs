@@ -23,7 +23,6 @@ use serde::{Deserialize, Serialize};
 use super::wire::{install_quiet_panic_hook, Replies, Task};
 use crate::codec;
 use crate::handoff::TravelFd;
-use crate::process_fn;
 use crate::sys;
 
 /// Set in a progress slot once the task it names has finished.
@@ -80,9 +79,19 @@ pub(crate) fn report_panic_before_abort(message: &str, location: Option<&str>) {
     CHANNEL.say(replies.bytes());
 }
 
-#[process_fn(name = "multiproc::pool::worker")]
-pub(crate) fn pool_worker(config: WorkerConfig) {
-    serve(config);
+pub(crate) use self::entry::pool_worker;
+
+// A `#[process_fn]` in this crate expands linkme's link-section static
+// through a macro of this crate, which `deny(unsafe_code)` looks into.
+#[allow(unsafe_code)]
+mod entry {
+    use super::{serve, WorkerConfig};
+    use crate::process_fn;
+
+    #[process_fn(name = "multiproc::pool::worker")]
+    pub(crate) fn pool_worker(config: WorkerConfig) {
+        serve(config);
+    }
 }
 
 /// Writes the replies out and forgets them; `false` when the parent is gone.

@@ -1237,6 +1237,8 @@ pub fn cpu_count() -> usize {
 }
 
 #[cfg(test)]
+// The test entries, linkme statics: as for `pool::worker`'s entry.
+#[allow(unsafe_code)]
 mod test;
 
 /// The size in the standard library's "memory allocation of N bytes

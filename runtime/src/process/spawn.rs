@@ -22,6 +22,11 @@ use crate::sys;
 pub(crate) const BOOT_ENV: &str = "__MULTIPROC_BOOT";
 
 /// Runs [`boot`] before `main` in every program that links multiproc.
+// SAFETY: the loader calls each `.init_array` entry once, before `main`,
+// with no thread but this one; `boot` is an `extern "C" fn()` as such an
+// entry must be, returns at once unless the environment names a role for
+// this process, and never unwinds (it exits instead).
+#[allow(unsafe_code)]
 #[used]
 #[link_section = ".init_array"]
 static BOOT: extern "C" fn() = boot;
@@ -89,6 +94,7 @@ extern "C" fn boot() {
     };
     // SAFETY: the parent cleared CLOEXEC on exactly this descriptor for us;
     // nothing else in this fresh process knows it.
+    #[allow(unsafe_code)]
     let channel = unsafe { sys::adopt_fd(fd) };
     match role {
         "spawn" => {
