@@ -4,7 +4,7 @@
 //! Transport: a ring of variable-length records in a shared `memfd`
 //! region. A record is an 8-byte header (a tag, a kind and the payload's
 //! length) and the encoded item, padded to 8 bytes. Producers append at the
-//! committed tail under one robust process-shared mutex (the *put lock*),
+//! committed tail under one process-shared lock (the *put lock*),
 //! consumers pop at the head under another (the *get lock*). A `put` or a
 //! `get` of a small item makes no system call while the other side is
 //! awake: a `u64` costs a lock, a 16-byte copy and an unlock on each side.
@@ -26,8 +26,9 @@
 //! last step of a `get` before it returns. A producer killed mid-`put`
 //! leaves a record that was never committed; a consumer killed mid-`get`
 //! before that store, small item or large, leaves the item in place (after
-//! it, the item was taken). The next locker gets `EOWNERDEAD` from the robust
-//! mutex, marks it consistent, and goes on: there is nothing to repair.
+//! it, the item was taken). The next locker finds the holder's thread gone
+//! (the lock word names it; see `sys/lock.rs`), takes the lock over, and
+//! goes on: there is nothing to repair.
 //!
 //! Waiting: a `get` on an empty ring keeps looking for 50 µs (waking a
 //! sleeper on the other CPU costs 40–80 µs here), once a microsecond (see
@@ -58,7 +59,10 @@
 //!
 //! Large items (over 64 KiB) travel in a `memfd` whose descriptor goes over
 //! that socket (SCM_RIGHTS): the receiver maps it, so the bytes are copied
-//! once. FIFO order with the ring holds because the ring carries a *marker*
+//! once. The producer seals it against writes and resizing before it
+//! sends it, and the consumer maps only a memfd so sealed
+//! (`sys::SealedBytes`): a hostile producer cannot change an item under
+//! its reader, nor cut it short under the mapping. FIFO order with the ring holds because the ring carries a *marker*
 //! record in the item's place: under the put lock the producer numbers the
 //! item, sends `(number, length, memfd)` on the socket, and only then
 //! commits the marker; the consumer that pops the marker receives from the
@@ -114,7 +118,7 @@ const SPIN: Duration = Duration::from_micros(50);
 
 // The shared region, by byte offset. Each side's words sit on cache lines
 // of their own (128 bytes apart, past the adjacent-line prefetcher).
-/// Producers' robust mutex.
+/// Producers' lock.
 const PUT_LOCK: usize = 0;
 /// Committed tail: items put (24 bits) above the byte position (40 bits).
 const TAIL: usize = 128;
@@ -122,7 +126,7 @@ const TAIL: usize = 128;
 const NEXT_SEQ: usize = 136;
 /// The producers' last look at `HEAD` (under the put lock).
 const SEEN_HEAD: usize = 144;
-/// Consumers' robust mutex.
+/// Consumers' lock.
 const GET_LOCK: usize = 256;
 /// Head: items taken (24 bits) above the byte position (40 bits).
 const HEAD: usize = 384;
@@ -207,20 +211,6 @@ fn encode<T: Serialize>(item: &T) -> Result<Vec<u8>> {
     codec::encode_with_hint(item, std::mem::size_of::<T>().clamp(16, 256))
 }
 
-/// A robust mutex of the region, held; unlocked on drop. Not `Send`: a
-/// pthread mutex must be unlocked by the thread that locked it.
-struct Held<'a> {
-    region: &'a sys::SharedRegion,
-    mutex: usize,
-    _not_send: PhantomData<*const ()>,
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        let _ = self.region.unlock_mutex(self.mutex);
-    }
-}
-
 /// What one look at the ring found.
 enum Popped<R> {
     /// An item, taken: what decoding it gave.
@@ -233,12 +223,12 @@ enum Popped<R> {
 
 /// Maps a large item's memfd and decodes its first `len` bytes.
 fn decode_memfd<R>(fd: OwnedFd, len: usize, decode: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
-    let region = sys::SharedRegion::map(fd).map_err(Error::io("mapping a queue item"))?;
-    match region.bytes().get(..len) {
+    let bytes = sys::SealedBytes::map(fd).map_err(Error::io("mapping a queue item"))?;
+    match bytes.get(..len) {
         Some(bytes) => decode(bytes),
         None => Err(Error::Codec(format!(
             "a queue item claims {len} bytes, its memfd holds {}",
-            region.len()
+            bytes.len()
         ))),
     }
 }
@@ -273,7 +263,7 @@ impl Inner {
         for lock in [PUT_LOCK, GET_LOCK] {
             region
                 .init_mutex(lock, false)
-                .map_err(Error::io("pthread_mutex_init"))?;
+                .map_err(Error::io("initializing a shared lock"))?;
         }
         region
             .atomic_u64(CAPACITY)
@@ -332,35 +322,27 @@ impl Inner {
         count(tail).wrapping_sub(count(head)) & COUNT_MASK
     }
 
-    /// Locks the robust mutex at `mutex`. A holder keeps it for a copy of a
+    /// Locks the lock at `mutex`. A holder keeps it for a copy of a
     /// few bytes, so a few tries without sleeping come first (sleeping in
     /// the kernel costs a cross-CPU wake-up); then it waits until
     /// `deadline`. `None` when it is still held then. A dead holder needs
     /// no repair: see the module doc.
-    fn lock(&self, mutex: usize, deadline: Option<Instant>) -> Result<Option<Held<'_>>> {
-        let held = || Held {
-            region: &self.region,
-            mutex,
-            _not_send: PhantomData,
-        };
+    fn lock(&self, mutex: usize, deadline: Option<Instant>) -> Result<Option<sys::MutexHeld<'_>>> {
         for round in 0..12 {
             match self
                 .region
                 .lock_mutex(mutex, None, true)
                 .map_err(Error::io("locking a queue"))?
             {
-                sys::Locked::Busy => (0..1 << round.min(7)).for_each(|_| std::hint::spin_loop()),
-                _ => return Ok(Some(held())),
+                (_, Some(held)) => return Ok(Some(held)),
+                (_, None) => (0..1 << round.min(7)).for_each(|_| std::hint::spin_loop()),
             }
         }
-        match self
+        let (_, held) = self
             .region
             .lock_mutex(mutex, deadline, false)
-            .map_err(Error::io("locking a queue"))?
-        {
-            sys::Locked::Busy => Ok(None),
-            _ => Ok(Some(held())),
-        }
+            .map_err(Error::io("locking a queue"))?;
+        Ok(held)
     }
 
     /// Whether a record of `need` bytes fits between these tail and head
@@ -409,7 +391,7 @@ impl Inner {
         let tx = self.tx.read().unwrap_or_else(|p| p.into_inner());
         let tx = tx.as_ref().ok_or(Error::QueueClosed)?;
         let memfd = if item.len() > INLINE_MAX {
-            Some(sys::SharedRegion::from_bytes("multiproc-queue-item", item).map_err(Error::io("memfd"))?)
+            Some(sys::sealed_memfd("multiproc-queue-item", item).map_err(Error::io("memfd"))?)
         } else {
             None
         };

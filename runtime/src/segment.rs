@@ -36,7 +36,7 @@ impl Segment {
         Ok(Arc::new(Segment { region, fd: tracked }))
     }
 
-    /// Locks the robust mutex at offset 0 and lends `len` values of `T` at
+    /// Locks the segment's lock at offset 0 and lends `len` values of `T` at
     /// `data`, mapping the outcome to a [`LockResult`].
     #[inline]
     pub(crate) fn lock<T: Pod>(

@@ -326,7 +326,7 @@ impl<T: Pod> Value<T> {
         let seg = Segment::new("multiproc-value", DATA + std::mem::size_of::<T>())?;
         seg.region
             .init_mutex(0, false)
-            .map_err(Error::io("pthread_mutex_init"))?;
+            .map_err(Error::io("initializing a shared lock"))?;
         let v = Value {
             seg,
             lock: None,
@@ -645,7 +645,7 @@ impl<T: Pod> Array<T> {
         let seg = Segment::new("multiproc-array", DATA + bytes.max(1))?;
         seg.region
             .init_mutex(0, false)
-            .map_err(Error::io("pthread_mutex_init"))?;
+            .map_err(Error::io("initializing a shared lock"))?;
         if let Some(l) = seg.region.atomic_u64(LEN) {
             l.store(len as u64, std::sync::atomic::Ordering::Release);
         }

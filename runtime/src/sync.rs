@@ -3,7 +3,8 @@
 //! [`BoundedSemaphore`], [`Barrier`].
 //!
 //! Each lives in a small shared `memfd` segment. `Lock` and `RLock` are
-//! robust, process-shared pthread mutexes: when a holder dies, the next
+//! process-shared futex locks whose word names the holder's thread
+//! (`sys/lock.rs`), so a holder that died is found: the next
 //! acquirer — one already blocked included — gets
 //! [`LockError::OwnerDied`] carrying the guard, repairs what the dead
 //! holder left half-done, and goes on; once that guard is released the
@@ -65,7 +66,7 @@ macro_rules! robust_lock {
             /// ```
             pub fn new() -> Result<Self> {
                 let seg = Segment::new($seg_name, 64)?;
-                seg.region.init_mutex(0, $recursive).map_err(Error::io("pthread_mutex_init"))?;
+                seg.region.init_mutex(0, $recursive).map_err(Error::io("initializing a shared lock"))?;
                 Ok($name { seg })
             }
 
@@ -713,7 +714,7 @@ impl fmt::Debug for ConditionGuard<'_> {
 }
 
 impl Condition {
-    /// A new condition with its own (robust) lock.
+    /// A new condition with its own lock (which survives its holder's death).
     ///
     /// # Errors
     /// [`Error::Io`] when the shared memory cannot be made.
@@ -728,7 +729,7 @@ impl Condition {
         let seg = Segment::new("multiproc-condition", 64)?;
         seg.region
             .init_mutex(0, false)
-            .map_err(Error::io("pthread_mutex_init"))?;
+            .map_err(Error::io("initializing a shared lock"))?;
         Ok(Condition { seg })
     }
 

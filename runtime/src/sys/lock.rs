@@ -3,6 +3,7 @@
 //! by asking whether that thread still exists.
 
 use std::io;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
@@ -104,8 +105,27 @@ impl SharedRegion {
     /// process killed, say) is found within that period and its lock taken
     /// over. (A thread id reused by a new thread within one hold would
     /// delay that — thread ids cycle through millions.)
+    ///
+    /// The lock is held for as long as the [`MutexHeld`] lives: no one can
+    /// release a lock they do not hold.
     #[inline]
-    pub(crate) fn lock_mutex(&self, offset: usize, deadline: Option<Instant>, try_only: bool) -> io::Result<Locked> {
+    pub(crate) fn lock_mutex(
+        &self,
+        offset: usize,
+        deadline: Option<Instant>,
+        try_only: bool,
+    ) -> io::Result<(Locked, Option<MutexHeld<'_>>)> {
+        let locked = self.acquire(offset, deadline, try_only)?;
+        let held = (locked != Locked::Busy).then(|| MutexHeld {
+            region: self,
+            offset,
+            _not_send: PhantomData,
+        });
+        Ok((locked, held))
+    }
+
+    #[inline]
+    fn acquire(&self, offset: usize, deadline: Option<Instant>, try_only: bool) -> io::Result<Locked> {
         let (word, count, _) = self.mutex_words(offset)?;
         let me = current_tid();
         if word
@@ -178,10 +198,10 @@ impl SharedRegion {
         }
     }
 
-    /// Unlocks the lock at `offset`, held by this thread (a guard, which
-    /// cannot leave its thread, is the only caller).
+    /// Unlocks the lock at `offset`, held by this thread: only the drop of
+    /// its [`MutexHeld`], which cannot leave the thread, calls this.
     #[inline]
-    pub(crate) fn unlock_mutex(&self, offset: usize) -> io::Result<()> {
+    fn release(&self, offset: usize) -> io::Result<()> {
         let (word, count, _) = self.mutex_words(offset)?;
         let c = count.load(Ordering::Relaxed);
         if c > 1 {
@@ -193,5 +213,22 @@ impl SharedRegion {
             futex_wake(word, 1);
         }
         Ok(())
+    }
+}
+
+/// The lock at an offset of a region, held by this thread: released when
+/// dropped. Not `Send`: the lock word names the thread that took it, and
+/// only that thread may release it.
+#[derive(Debug)]
+pub(crate) struct MutexHeld<'a> {
+    region: &'a SharedRegion,
+    offset: usize,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for MutexHeld<'_> {
+    fn drop(&mut self) {
+        // The offset was in bounds when the lock was taken: this cannot fail.
+        let _ = self.region.release(self.offset);
     }
 }

@@ -6,7 +6,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Instant;
 
-use super::{cvt, Locked};
+use super::{cvt, Locked, MutexHeld};
 
 /// A block of memory shared with other processes: an anonymous `memfd`
 /// mapped `MAP_SHARED`. The kernel frees it with its last descriptor and
@@ -18,10 +18,14 @@ pub(crate) struct SharedRegion {
     len: usize,
 }
 
-// SAFETY: the mapping is plain shared memory; all access goes through
-// atomics (`atomic_u64`), which are safe to use from any thread.
+// SAFETY: the region hands out no reference to plain bytes that another
+// thread or process may write: only atomics (`atomic_u32`, `atomic_u64`,
+// whose every access anywhere is atomic), volatile copies (`read_at`,
+// `write_at`), `unsafe fn`s that pass their contract on (`read_pod`,
+// `write_pod`), and slices lent under the region's lock (`LockedSlice`,
+// which cannot leave its thread). The mapping itself lives until drop.
 unsafe impl Send for SharedRegion {}
-// SAFETY: as above.
+// SAFETY: as above: every shared access is atomic, volatile, or locked.
 unsafe impl Sync for SharedRegion {}
 
 impl SharedRegion {
@@ -35,18 +39,6 @@ impl SharedRegion {
         // SAFETY: ftruncate on a valid descriptor.
         cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), len as libc::off_t) })?;
         Self::map(fd)
-    }
-
-    /// A region holding a copy of `bytes`, for a message too large to go
-    /// through a socket in one piece: the receiver maps it, no second copy.
-    pub(crate) fn from_bytes(name: &str, bytes: &[u8]) -> io::Result<OwnedFd> {
-        use std::io::Write;
-        let region = Self::new(name, bytes.len().max(1))?;
-        let fd = region.fd.try_clone()?;
-        drop(region);
-        let mut file = std::fs::File::from(fd);
-        file.write_all(bytes)?;
-        Ok(OwnedFd::from(file))
     }
 
     /// Maps a region received from another process.
@@ -108,12 +100,6 @@ impl SharedRegion {
         self.len
     }
 
-    /// The whole region as bytes (for a region only this process writes).
-    pub(crate) fn bytes(&self) -> &[u8] {
-        // SAFETY: the mapping is `len` readable bytes, alive as long as `self`.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
-    }
-
     /// The 8-byte atomic at byte `offset`, or `None` when out of bounds or
     /// misaligned.
     pub(crate) fn atomic_u64(&self, offset: usize) -> Option<&std::sync::atomic::AtomicU64> {
@@ -136,15 +122,12 @@ impl Drop for SharedRegion {
     }
 }
 
-/// Plain data of a region, held under the region's robust mutex: derefs to
-/// `[T]` while alive, unlocks on drop. Not `Send`: a pthread mutex must be
-/// unlocked by the thread that locked it.
+/// Plain data of a region, held under a lock of the region: derefs to
+/// `[T]` while alive, unlocks on drop. Not `Send`, as the lock it holds.
 pub(crate) struct LockedSlice<'a, T> {
-    region: &'a SharedRegion,
-    mutex: usize,
+    _held: MutexHeld<'a>,
     data: *mut T,
     len: usize,
-    _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl<T> fmt::Debug for LockedSlice<'_, T> {
@@ -173,20 +156,13 @@ impl SharedRegion {
         let ptr = region
             .checked_ptr(data, size, std::mem::align_of::<T>())
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "data outside the region"))?;
-        let locked = self.lock_mutex(mutex, deadline, try_only)?;
-        if locked == Locked::Busy {
-            return Ok((locked, None));
-        }
-        Ok((
-            locked,
-            Some(LockedSlice {
-                region: self,
-                mutex,
-                data: ptr as *mut T,
-                len,
-                _not_send: std::marker::PhantomData,
-            }),
-        ))
+        let (locked, held) = self.lock_mutex(mutex, deadline, try_only)?;
+        let slice = held.map(|held| LockedSlice {
+            _held: held,
+            data: ptr as *mut T,
+            len,
+        });
+        Ok((locked, slice))
     }
 }
 
@@ -206,12 +182,6 @@ impl<T> std::ops::DerefMut for LockedSlice<'_, T> {
     fn deref_mut(&mut self) -> &mut [T] {
         // SAFETY: as in `deref`; `&mut self` makes this the only borrow.
         unsafe { std::slice::from_raw_parts_mut(self.data, self.len) }
-    }
-}
-
-impl<T> Drop for LockedSlice<'_, T> {
-    fn drop(&mut self) {
-        let _ = self.region.unlock_mutex(self.mutex);
     }
 }
 
@@ -288,5 +258,126 @@ impl SharedRegion {
         // AtomicU64 has the layout of u64 and any bit pattern is valid; every
         // process accesses this memory through atomics only.
         Some(unsafe { std::slice::from_raw_parts(ptr as *const std::sync::atomic::AtomicU64, n) })
+    }
+}
+
+/// Seals that make a memfd's bytes fixed: no write, no resize, no more
+/// seals (so no one can lift them).
+const FIXED: libc::c_int = libc::F_SEAL_WRITE | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+
+/// A sealed `memfd` holding a copy of `bytes`, for a message too large to
+/// go through a socket in one piece: the receiver maps it
+/// ([`SealedBytes::map`]), with no second copy. Sealed, so that nothing,
+/// the sender included, can change the bytes once they are handed over.
+pub(crate) fn sealed_memfd(name: &str, bytes: &[u8]) -> io::Result<OwnedFd> {
+    let cname = std::ffi::CString::new(name).map_err(|_| io::ErrorKind::InvalidInput)?;
+    // SAFETY: `cname` is a valid NUL-terminated string.
+    let fd = cvt(unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) })?;
+    // SAFETY: memfd_create returned a fresh descriptor we alone own.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut file = std::fs::File::from(fd);
+    std::io::Write::write_all(&mut file, bytes)?;
+    let fd = OwnedFd::from(file);
+    // SAFETY: fcntl on a valid descriptor with an integer argument; no
+    // mapping of it exists, so the write seal can be added.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, FIXED) })?;
+    Ok(fd)
+}
+
+/// The bytes of a sealed `memfd` from another process, mapped read-only:
+/// derefs to `[u8]`.
+#[derive(Debug)]
+pub(crate) struct SealedBytes {
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+impl SealedBytes {
+    /// Maps `fd` read-only, if its sender sealed it against writes and
+    /// shrinking: otherwise the sender could change the bytes while they
+    /// are read, or cut them short under the mapping (a `SIGBUS`), and the
+    /// descriptor is refused with `InvalidData`.
+    pub(crate) fn map(fd: OwnedFd) -> io::Result<Self> {
+        // SAFETY: fcntl on a valid descriptor; F_GET_SEALS takes no argument.
+        let seals = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) })?;
+        let needed = libc::F_SEAL_WRITE | libc::F_SEAL_SHRINK;
+        if seals & needed != needed {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a memfd that its sender did not seal against writes and shrinking",
+            ));
+        }
+        let len = std::fs::File::from(fd.try_clone()?).metadata()?.len();
+        let len = usize::try_from(len).map_err(|_| io::ErrorKind::InvalidData)?;
+        if len == 0 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "an empty memfd"));
+        }
+        // SAFETY: mapping a whole regular file read-only; the kernel
+        // validates the descriptor and length.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = std::ptr::NonNull::new(ptr.cast::<u8>()).ok_or(io::ErrorKind::InvalidData)?;
+        Ok(SealedBytes { ptr, len })
+    }
+}
+
+impl std::ops::Deref for SealedBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        // SAFETY: `len` mapped bytes, alive as long as `self`; sealed
+        // against writes and shrinking (checked in `map`), so no one can
+        // change them or take them away while this borrow lasts.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for SealedBytes {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the mapping made in `map`.
+        unsafe {
+            libc::munmap(self.ptr.as_ptr().cast::<libc::c_void>(), self.len);
+        }
+    }
+}
+
+// SAFETY: read-only memory that no one can change (sealed): sharing or
+// sending a view of it is as safe as for a `Box<[u8]>`.
+unsafe impl Send for SealedBytes {}
+// SAFETY: as above.
+unsafe impl Sync for SealedBytes {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hostile sender's memfd that is not sealed, and so could change
+    /// under the reader, is refused; a sealed one reads back as written.
+    #[test]
+    fn only_a_sealed_memfd_is_mapped() {
+        let sealed = sealed_memfd("test", b"hello").unwrap();
+        assert_eq!(&*SealedBytes::map(sealed).unwrap(), b"hello");
+
+        let open = SharedRegion::new("test", 64).unwrap();
+        let fd = open.fd().try_clone_to_owned().unwrap();
+        let err = SealedBytes::map(fd).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+
+        // Its seals cannot be lifted, nor the bytes changed.
+        let sealed = sealed_memfd("test", b"fixed").unwrap();
+        let mut file = std::fs::File::from(sealed);
+        assert!(std::io::Write::write_all(&mut file, b"changed").is_err());
+        assert!(file.set_len(1).is_err());
     }
 }
