@@ -49,7 +49,13 @@ pub(crate) fn launch(
     let mut err = std::io::stderr().lock();
     let _ = out.flush();
     let _ = err.flush();
-    match sys::fork().map_err(Error::io("fork"))? {
+    // SAFETY: `before_fork` ran, and the child only resets its own state,
+    // runs the task through `run_and_exit` and exits (see "Fork safety" in
+    // docs/ARCHITECTURE.md: the task's own code is the user's promise, as
+    // Python's fork start method asks of it).
+    #[allow(unsafe_code)]
+    let forked = unsafe { sys::fork() };
+    match forked.map_err(Error::io("fork"))? {
         sys::Forked::Child => {
             drop((out, err));
             drop(parent_end);

@@ -247,7 +247,11 @@ fn start_child(control: &OwnedFd, running: &[Running], body: &[u8], fds: Vec<Own
     };
     let arg_fds: Vec<OwnedFd> = fds.collect();
     super::fork::before_fork();
-    match sys::fork().map_err(Error::io("fork"))? {
+    // SAFETY: the fork server has no other thread; `before_fork` ran, and
+    // the child closes the server's descriptors, runs the task and exits.
+    #[allow(unsafe_code)]
+    let forked = unsafe { sys::fork() };
+    match forked.map_err(Error::io("fork"))? {
         sys::Forked::Child => {
             sys::close_raw(control.as_raw_fd());
             for r in running {

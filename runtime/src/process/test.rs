@@ -33,7 +33,10 @@ fn start_method_parses_and_prints() {
 /// then joins it as if it were a real child.
 fn join_raw_child(bytes: &'static [u8]) -> Result<u64> {
     let (parent_end, child_end) = sys::socketpair().unwrap();
-    match sys::fork().unwrap() {
+    // SAFETY: the child only writes on its socket and exits.
+    #[allow(unsafe_code)]
+    let forked = unsafe { sys::fork() };
+    match forked.unwrap() {
         sys::Forked::Child => {
             let _ = sys::write_all(child_end.as_fd(), bytes);
             sys::exit_now(0)

@@ -33,12 +33,20 @@ pub(crate) enum Forked {
 
 /// `fork(2)`.
 ///
-/// The child of a multi-threaded parent holds only the calling thread; the
-/// callers in `process/` keep the child to what is safe there.
-pub(crate) fn fork() -> io::Result<Forked> {
-    // SAFETY: fork has no memory-safety preconditions of its own; the
-    // callers document the multi-threading hazards of running code in the
-    // child and flush the stdio buffers before calling it.
+/// # Safety
+///
+/// The child of a multi-threaded parent holds only the calling thread, and
+/// any lock another thread held stays held there forever. Until it exits
+/// (with [`exit_now`], never by returning into the caller's caller), the
+/// child may touch only what docs/ARCHITECTURE.md, "Fork safety", allows:
+/// state initialised at load, made ready before the fork
+/// (`process::fork::before_fork`, which the caller runs first), or
+/// fork-local ([`ForkLocal`](super::ForkLocal)), and calls that take no
+/// lock another thread may hold. The caller flushes the stdio buffers it
+/// does not want written twice.
+pub(crate) unsafe fn fork() -> io::Result<Forked> {
+    // SAFETY: fork itself has no memory-safety precondition; what the child
+    // may do afterwards is this function's contract, passed to its caller.
     let pid = cvt(unsafe { libc::fork() })?;
     if pid == 0 {
         // Counted here too, in case the `pthread_atfork` handler was not
