@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
-use super::manager::Job;
+use super::dispatch::Job;
 use super::window::Window;
 use super::{ChunkResult, Pool, Sink};
 use crate::codec;

@@ -5,13 +5,13 @@
 //! - `mod.rs` — [`Pool`] and [`PoolBuilder`];
 //! - `imap.rs` — the lazy [`IMap`] iterator, also awaitable;
 //! - `result.rs` — [`AsyncResult`] and the sinks results land in;
-//! - `manager.rs` — the I/O thread: demand-driven dispatch, worker deaths;
+//! - `dispatch.rs` — the I/O thread: demand-driven dispatch, worker deaths;
 //! - `worker.rs` — the worker process's loop;
 //! - `wire.rs` — the messages between them.
 
 mod callbacks;
+mod dispatch;
 mod imap;
-mod manager;
 #[cfg(feature = "mpi")]
 pub(crate) mod mpi;
 mod result;
@@ -27,8 +27,8 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 
 pub use self::callbacks::Callbacks;
+use self::dispatch::{Config, Job, Manager, Shared, CLOSED, RUNNING, TERMINATING};
 pub use self::imap::IMap;
-use self::manager::{Config, Job, Manager, Shared, CLOSED, RUNNING, TERMINATING};
 pub use self::result::AsyncResult;
 use self::result::{decode_all, decode_one, Callback, Collector};
 pub(crate) use self::result::{ChunkResult, Sink};
@@ -71,7 +71,7 @@ use crate::process::StartMethod;
 pub struct PoolBuilder {
     processes: Option<usize>,
     start_method: StartMethod,
-    initializer: Option<manager::Initializer>,
+    initializer: Option<dispatch::Initializer>,
     initializer_error: Option<Error>,
     max_tasks_per_child: Option<u64>,
     pin_workers: bool,
@@ -123,7 +123,7 @@ impl PoolBuilder {
         // to every worker: their descriptors are kept for each start.
         match crate::handoff::encode_with_fds(&args) {
             Ok((bytes, fds)) => {
-                self.initializer = Some(manager::Initializer {
+                self.initializer = Some(dispatch::Initializer {
                     entry: f.name().to_string(),
                     args: bytes,
                     fds: Arc::new(fds),
@@ -523,7 +523,7 @@ impl Pool {
         let collector = Collector::probing(probe, callback);
         self.submit(f, items.by_ref().take(probe), 1, collector.clone())?;
         collector.wait_first();
-        manager::record_untimed(
+        dispatch::record_untimed(
             &mut self.shared.per_item.lock().unwrap_or_else(|p| p.into_inner()),
             f.name(),
         );

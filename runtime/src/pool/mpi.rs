@@ -1,7 +1,7 @@
 //! A [`Pool`] whose workers are the ranks of an MPI job (feature `mpi`).
 //!
 //! The pool's callers are unchanged: they queue the same `Job`s on the
-//! same channel. Behind it, instead of the I/O thread of `manager.rs`, a
+//! same channel. Behind it, instead of the I/O thread of `dispatch.rs`, a
 //! dispatcher thread — the only one that calls MPI on rank 0 while the pool
 //! lives — sends each worker rank a batch of chunks (entry names and
 //! encoded arguments, as for local workers) and receives its results. A
@@ -25,7 +25,7 @@ use crossbeam_channel::Receiver;
 use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
 use mpi::topology::{Communicator, SimpleCommunicator};
 
-use super::manager::{record_time, record_untimed, Job, Shared, CLOSED, RUNNING, TERMINATING};
+use super::dispatch::{record_time, record_untimed, Job, Shared, CLOSED, RUNNING, TERMINATING};
 use super::result::Outcome;
 use super::wire::{install_quiet_panic_hook, Replies, Reply, Task};
 use super::worker::TIMED_FROM;

@@ -52,7 +52,7 @@ pub(crate) enum Reply<'a> {
     /// Task `seq` took `nanos` to run (sent after its result, for tasks of
     /// a millisecond or more: the pool sizes later chunks by it).
     Took { seq: u64, nanos: u64 },
-    /// The pool took back this worker's queued tasks (see `manager.rs`):
+    /// The pool took back this worker's queued tasks (see `dispatch.rs`):
     /// the worker skipped those of the batch that ends with task `last`.
     Skipped { last: u64 },
 }
