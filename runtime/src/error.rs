@@ -601,9 +601,14 @@ impl From<Wire> for Error {
 ///
 /// ```
 /// use multiproc::Error;
+/// # fn main() -> multiproc::Result<()> {
 /// let e = Error::Exited { pid: 7, code: 3, stderr: "bye".into() };
-/// let back: Error = multiproc::codec::decode(&multiproc::codec::encode(&e).unwrap()).unwrap();
+/// let (a, b) = multiproc::pipe::Pipe::new()?;
+/// a.send(&e)?; // to another process, say
+/// let back: Error = b.recv()?;
 /// assert_eq!(back.to_string(), e.to_string());
+/// # Ok(())
+/// # }
 /// ```
 impl serde::Serialize for Error {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {

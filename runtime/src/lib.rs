@@ -38,7 +38,6 @@
 //!   (anonymous or by name), `ShareableList`;
 //! - [`sync`] — `Lock`, `RLock`, `Event`, `Semaphore`, `BoundedSemaphore`,
 //!   `Condition`, `Barrier`;
-//! - [`codec`] — the one wire format of every channel;
 //! - [`entry`] — the [`ProcessFn`] trait and the registry of entry points;
 //! - [`par_map!`] — map a function over data in worker processes or on threads;
 //! - [`Error`](enum@Error) — the one error type.
@@ -87,6 +86,10 @@ pub struct CrateReadme;
 
 mod bell;
 mod chunk;
+// The wire format: public for the code `#[managed]` generates (through
+// `__private`) and for this project's tests, benchmarks and fuzzers; not
+// part of the API, so that the format can change.
+#[doc(hidden)]
 pub mod codec;
 pub mod connection;
 mod context;
@@ -211,6 +214,7 @@ pub mod prelude {
 /// Paths that generated code names; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::codec;
     pub use crate::entry::{EntryDesc, ProcessFn, ProcessFnCore, ENTRIES};
     #[cfg(feature = "manager")]
     pub use crate::manager::registry::{ManagedDesc, MANAGED};

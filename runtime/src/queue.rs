@@ -410,6 +410,7 @@ impl Inner {
     }
 
     /// Appends a record with this header and bytes (a test hook).
+    #[cfg(feature = "fuzzing")]
     fn put_raw(&self, header: u64, bytes: &[u8]) -> Result<()> {
         let tx = self.tx.read().unwrap_or_else(|p| p.into_inner());
         let tx = tx.as_ref().ok_or(Error::QueueClosed)?;
@@ -425,7 +426,9 @@ impl Inner {
         mut stall: Option<&mut dyn FnMut()>,
     ) -> Result<()> {
         let need = record_bytes(match body {
-            Body::Inline(bytes) | Body::Raw(_, bytes) => bytes.len(),
+            Body::Inline(bytes) => bytes.len(),
+            #[cfg(feature = "fuzzing")]
+            Body::Raw(_, bytes) => bytes.len(),
             Body::Memfd(..) => MARKER_LEN,
         });
         let mut spin_until = None;
@@ -443,6 +446,7 @@ impl Inner {
                 let marker;
                 let (header, bytes) = match body {
                     Body::Inline(bytes) => (TAG | KIND_INLINE | bytes.len() as u64, bytes),
+                    #[cfg(feature = "fuzzing")]
                     Body::Raw(header, bytes) => (header, bytes),
                     Body::Memfd(fd, len) => {
                         let seq = self.word(NEXT_SEQ).load(Ordering::Relaxed);
@@ -778,6 +782,7 @@ enum Body<'a> {
     /// A large item in a memfd, and its length.
     Memfd(BorrowedFd<'a>, usize),
     /// A header and bytes as given (a test hook writes bad records).
+    #[cfg(feature = "fuzzing")]
     Raw(u64, &'a [u8]),
 }
 
@@ -1298,6 +1303,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// Test hook, not API: a [`put`](Queue::put) that calls `stall` while it
     /// holds the put lock, the record written but not yet committed (and
     /// commits it if `stall` returns) — to kill a producer mid-`put`.
+    #[cfg(feature = "fuzzing")]
     #[doc(hidden)]
     pub fn test_put_stalling(&self, item: &T, stall: impl FnOnce()) -> Result<()> {
         let mut stall = Some(stall);
@@ -1309,6 +1315,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// it holds the get lock, the item copied out but not yet taken (or,
     /// `after_commit`, taken but a large item's memfd not yet received) —
     /// to kill a consumer mid-`get`.
+    #[cfg(feature = "fuzzing")]
     #[doc(hidden)]
     pub fn test_get_stalling(&self, after_commit: bool, stall: impl FnOnce()) -> Result<T> {
         let mut stall = Some(stall);
@@ -1319,6 +1326,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// Test hook, not API: appends a ring record whose header claims
     /// `claimed_len` payload bytes, followed by `bytes` — bad bytes for a
     /// consumer to refuse.
+    #[cfg(feature = "fuzzing")]
     #[doc(hidden)]
     pub fn test_put_raw_record(&self, claimed_len: u32, bytes: &[u8]) -> Result<()> {
         self.inner.put_raw(TAG | KIND_INLINE | u64::from(claimed_len), bytes)

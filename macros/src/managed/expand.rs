@@ -87,8 +87,8 @@ pub(crate) fn expand(input: Input) -> TokenStream {
         // user's argument list or result type, not at the attribute.
         dispatch_arms.push(quote! {
             #name_str => {
-                let (#(#args,)*) = ::multiproc::codec::decode::<#tuple>(__multiproc_args)?;
-                ::multiproc::codec::encode::<#out>(&self.#name(#(#args),*))
+                let (#(#args,)*) = ::multiproc::__private::codec::decode::<#tuple>(__multiproc_args)?;
+                ::multiproc::__private::codec::encode::<#out>(&self.#name(#(#args),*))
             }
         });
         // The call itself is spanned at the method's name, so that no part
@@ -115,7 +115,7 @@ pub(crate) fn expand(input: Input) -> TokenStream {
         let doc = docs(f);
         construct_arms.push(quote! {
             #name_str => {
-                let (#(#args,)*) = ::multiproc::codec::decode::<#tuple>(__multiproc_args)?;
+                let (#(#args,)*) = ::multiproc::__private::codec::decode::<#tuple>(__multiproc_args)?;
                 ::core::result::Result::Ok(<#ty>::#name(#(#args),*))
             }
         });

@@ -55,8 +55,13 @@ use crate::sys::{self, WaitStatus};
 ///
 /// ```
 /// use multiproc::StartMethod;
-/// let bytes = multiproc::codec::encode(&StartMethod::Spawn).unwrap();
-/// assert_eq!(multiproc::codec::decode::<StartMethod>(&bytes).unwrap(), StartMethod::Spawn);
+/// # fn main() -> multiproc::Result<()> {
+/// let (a, b) = multiproc::pipe::Pipe::new()?;
+/// a.send(&StartMethod::Spawn)?;
+/// assert_eq!(b.recv::<StartMethod>()?, StartMethod::Spawn);
+/// assert_eq!(StartMethod::Spawn.to_string(), "spawn");
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
