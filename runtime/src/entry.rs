@@ -8,7 +8,7 @@
 //! crosses a process boundary.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
 
@@ -37,9 +37,9 @@ use crate::error::{Error, Result};
     message = "`{Self}` cannot be run by name in a child process",
     label = "not a #[process_fn] whose arguments and result are serde types",
     note = "mark the function `#[multiproc::process_fn]`; if it is marked, one of its argument or result types is not a serde type, and the errors above name it",
-    note = "a closure has no name a child can find it by: `par_map!(|x: T| ..., data)` lifts one into an entry for a process pool; `multiproc::thread::Pool` takes closures as they are; `Process::builder().fork(closure)` runs one in a forked child"
+    note = "a closure has no name a child can find it by: wrap it in `multiproc::lift!(move |x: T| ...)`, which registers it (and sends what it captures to the workers), or let `par_map!(|x: T| ..., data)` do so; `multiproc::thread::Pool` takes closures as they are"
 )]
-pub trait ProcessFn: Copy + Send + Sync + 'static {
+pub trait ProcessFn: Clone + Send + Sync + 'static {
     /// The arguments, as a tuple (`(u64,)` for one argument, `()` for none).
     type Args: crate::__private::Portable;
     /// What the function returns.
@@ -49,6 +49,23 @@ pub trait ProcessFn: Copy + Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Calls the function with its arguments as a tuple.
     fn call(&self, args: Self::Args) -> Self::Output;
+    /// What a lifted closure captured, encoded once: sent to each worker
+    /// with its first task of the call. `None` for everything else.
+    #[doc(hidden)]
+    fn __captures(&self) -> Result<Option<Arc<Captures>>> {
+        Ok(None)
+    }
+}
+
+/// What a closure that `lift!` or `par_map!` lifted captured, encoded
+/// once for every worker that runs it: a number that no other set of
+/// captures made by this process has (workers keep a few sets by this
+/// number), and the bytes that travel (see `captures.rs`).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Captures {
+    pub(crate) id: u64,
+    pub(crate) blob: Vec<u8>,
 }
 
 /// What the macros implement: [`ProcessFn`] without its bounds, which a
@@ -59,7 +76,7 @@ pub trait ProcessFn: Copy + Send + Sync + 'static {
 /// blanket impl is not recommended in diagnostics, so a closure's error
 /// speaks of `ProcessFn`, never of this trait.
 #[doc(hidden)]
-pub trait ProcessFnCore: Copy + Send + Sync + 'static {
+pub trait ProcessFnCore: Clone + Send + Sync + 'static {
     /// As [`ProcessFn::Args`].
     type Args;
     /// As [`ProcessFn::Output`].
@@ -68,6 +85,10 @@ pub trait ProcessFnCore: Copy + Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// As [`ProcessFn::call`].
     fn call(&self, args: Self::Args) -> Self::Output;
+    /// As [`ProcessFn::__captures`].
+    fn captures(&self) -> Result<Option<Arc<Captures>>> {
+        Ok(None)
+    }
 }
 
 #[diagnostic::do_not_recommend]
@@ -87,6 +108,11 @@ where
     fn call(&self, args: Self::Args) -> Self::Output {
         ProcessFnCore::call(self, args)
     }
+
+    #[inline]
+    fn __captures(&self) -> Result<Option<Arc<Captures>>> {
+        ProcessFnCore::captures(self)
+    }
 }
 
 /// One registered entry: its name, where it is defined, and a type-erased
@@ -99,6 +125,9 @@ pub struct EntryDesc {
     pub(crate) line: u32,
     pub(crate) run: fn(&[u8]) -> Result<Vec<u8>>,
     pub(crate) run_chunk: fn(&[u8], &mut Vec<u8>) -> Result<()>,
+    /// A closure that captured: its tasks come with their captures, and
+    /// its runner is found through them (`captures.rs`).
+    pub(crate) captures: bool,
 }
 
 impl EntryDesc {
@@ -111,6 +140,7 @@ impl EntryDesc {
             line,
             run: run_erased::<F>,
             run_chunk: run_chunk_erased::<F>,
+            captures: false,
         }
     }
 }
@@ -160,6 +190,10 @@ pub static ENTRIES: [EntryDesc];
 struct Registry {
     entries: HashMap<&'static str, &'static EntryDesc>,
     duplicates: HashMap<&'static str, (String, String)>,
+    /// What tells this executable from another build: every entry's name
+    /// and place, and where a function of this module lies from the anchor
+    /// of `sys::code_offset`.
+    fingerprint: u64,
 }
 
 /// Builds the registry now, before a fork, so that no child finds it
@@ -173,7 +207,13 @@ fn registry() -> &'static Registry {
     REGISTRY.get_or_init(|| {
         let mut entries = HashMap::with_capacity(ENTRIES.len());
         let mut duplicates = HashMap::new();
+        let mut fingerprint = Fnv::default();
+        fingerprint
+            .add(&crate::sys::code_offset(run_by_name as fn(&str, &[u8]) -> Result<Vec<u8>> as usize).to_le_bytes());
         for entry in ENTRIES.iter() {
+            fingerprint.add(entry.name.as_bytes());
+            fingerprint.add(entry.file.as_bytes());
+            fingerprint.add(&entry.line.to_le_bytes());
             if let Some(first) = entries.insert(entry.name, entry) {
                 duplicates.entry(entry.name).or_insert_with(|| {
                     (
@@ -183,13 +223,38 @@ fn registry() -> &'static Registry {
                 });
             }
         }
-        Registry { entries, duplicates }
+        Registry {
+            entries,
+            duplicates,
+            fingerprint: fingerprint.0,
+        }
     })
 }
 
-/// Runs `entry`'s chunk runner.
-pub(crate) fn run_chunk_by_name(entry: &str, chunk: &[u8], out: &mut Vec<u8>) -> Result<()> {
-    (lookup(entry)?.run_chunk)(chunk, out)
+/// The fingerprint of this executable (see `Registry`): a worker runs a
+/// capturing closure only for a parent whose fingerprint is its own.
+pub(crate) fn fingerprint() -> u64 {
+    registry().fingerprint
+}
+
+/// FNV-1a, 64 bits: a fingerprint, not a defence.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn add(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        // A separator, so that ("ab", "c") and ("a", "bc") differ.
+        self.0 = (self.0 ^ 0xff).wrapping_mul(0x0100_0000_01b3);
+    }
 }
 
 /// Finds the entry registered under `name`. A name that two entries

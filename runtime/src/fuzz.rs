@@ -9,6 +9,7 @@ use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+use crate::captures::{CapturesWire, WorkerCaptures};
 use crate::chunk::{decode_until_failure, run_chunk, ItemOutcome};
 use crate::codec::{self, FrameReader};
 use crate::error::{Error, Result};
@@ -155,6 +156,10 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             seq: 1,
             entry: "m::square",
             chunk: &enc(codec::encode(&vec![(3u64,)])),
+            captures: CapturesWire {
+                id: 1,
+                blob: b"captures",
+            },
         }]))],
         "pool_reply" => {
             let mut replies = Replies::default();
@@ -162,11 +167,15 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             replies.init_failed("no");
             // An entry no program has: a "could not run" reply.
             let chunk = enc(codec::encode(&vec![(3u64,)]));
-            replies.run(&Task {
-                seq: 1,
-                entry: "m::square",
-                chunk: &chunk,
-            });
+            replies.run(
+                &Task {
+                    seq: 1,
+                    entry: "m::square",
+                    chunk: &chunk,
+                    captures: CapturesWire::default(),
+                },
+                &mut WorkerCaptures::default(),
+            );
             vec![replies.bytes().to_vec()]
         }
         "chunk_u64" => {

@@ -85,6 +85,7 @@ compile_error!(
 pub struct CrateReadme;
 
 mod bell;
+mod captures;
 mod chunk;
 // The wire format: public for the code `#[managed]` generates (through
 // `__private`) and for this project's tests, benchmarks and fuzzers; not
@@ -214,8 +215,12 @@ pub mod prelude {
 /// Paths that generated code names; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::captures::{
+        captures_sent, check_capture, check_thread_capture, check_thread_move, Capturable, CaptureRefs, Captured,
+        ThreadCapturable, ThreadMovable,
+    };
     pub use crate::codec;
-    pub use crate::entry::{EntryDesc, ProcessFn, ProcessFnCore, ENTRIES};
+    pub use crate::entry::{Captures, EntryDesc, ProcessFn, ProcessFnCore, ENTRIES};
     #[cfg(feature = "manager")]
     pub use crate::manager::registry::{ManagedDesc, MANAGED};
     #[cfg(feature = "manager")]

@@ -63,7 +63,7 @@ pub fn context_main<F: ProcessFn<Args = (u64,), Output = u64>>(context: &str, lo
     for method in METHODS {
         let got = Process::builder()
             .start_method(method)
-            .start(local, (12,))
+            .start(local.clone(), (12,))
             .and_then(|mut p| p.join_timeout(PATIENCE));
         match got {
             Ok(v) => println!("{context}-local {method} ok {v}"),

@@ -25,17 +25,27 @@ pub(crate) struct Capture {
     /// The name, spanned at its first use (at the whole literal when the use
     /// is inside a format string).
     pub(crate) ident: Ident,
-    pub(crate) in_format_string: bool,
 }
 
 /// The captures of `closure`, each name once, in order of first use.
 pub(crate) fn captures(closure: &ExprClosure) -> Vec<Capture> {
+    analyse(closure).found
+}
+
+/// The captures of `closure`, and those it changes (assigns to, or borrows
+/// `&mut`), each spanned at the first change.
+pub(crate) fn captures_and_changes(closure: &ExprClosure) -> (Vec<Capture>, Vec<Ident>) {
+    let free = analyse(closure);
+    (free.found, free.changed)
+}
+
+fn analyse(closure: &ExprClosure) -> Free {
     let mut free = Free::default();
     for param in &closure.inputs {
         free.bind(param);
     }
     free.visit_expr(&closure.body);
-    free.found
+    free
 }
 
 #[derive(Default)]
@@ -43,6 +53,7 @@ struct Free {
     /// Names in scope, innermost last; a scope is a length to truncate to.
     bound: Vec<String>,
     found: Vec<Capture>,
+    changed: Vec<Ident>,
 }
 
 impl Free {
@@ -65,13 +76,30 @@ impl Free {
         self.bound.truncate(mark);
     }
 
-    fn used(&mut self, ident: &Ident, in_format_string: bool) {
+    fn used(&mut self, ident: &Ident) {
         let name = ident.to_string();
         if looks_local(&name) && !self.bound.contains(&name) && !self.found.iter().any(|c| c.ident == name) {
-            self.found.push(Capture {
-                ident: ident.clone(),
-                in_format_string,
-            });
+            self.found.push(Capture { ident: ident.clone() });
+        }
+    }
+
+    /// `place` is changed: when it is a capture (or a field or element of
+    /// one), note it.
+    fn changes(&mut self, place: &Expr) {
+        let mut place = place;
+        loop {
+            match place {
+                Expr::Field(f) => place = &f.base,
+                Expr::Index(i) => place = &i.expr,
+                Expr::Paren(p) => place = &p.expr,
+                _ => break,
+            }
+        }
+        if let Some(ident) = single_ident(place) {
+            let name = ident.to_string();
+            if looks_local(&name) && !self.bound.contains(&name) && !self.changed.iter().any(|c| *c == name) {
+                self.changed.push(ident.clone());
+            }
         }
     }
 
@@ -99,7 +127,7 @@ impl Free {
                 }
                 if let Ok(mut ident) = Ident::parse_any.parse_str(&name) {
                     ident.set_span(format.span());
-                    self.used(&ident, true);
+                    self.used(&ident);
                 }
             }
         }
@@ -107,9 +135,43 @@ impl Free {
 }
 
 impl<'ast> Visit<'ast> for Free {
+    fn visit_expr_assign(&mut self, e: &'ast syn::ExprAssign) {
+        self.changes(&e.left);
+        self.visit_expr(&e.left);
+        self.visit_expr(&e.right);
+    }
+
+    fn visit_expr_binary(&mut self, e: &'ast syn::ExprBinary) {
+        use syn::BinOp::*;
+        if matches!(
+            e.op,
+            AddAssign(_)
+                | SubAssign(_)
+                | MulAssign(_)
+                | DivAssign(_)
+                | RemAssign(_)
+                | BitXorAssign(_)
+                | BitAndAssign(_)
+                | BitOrAssign(_)
+                | ShlAssign(_)
+                | ShrAssign(_)
+        ) {
+            self.changes(&e.left);
+        }
+        self.visit_expr(&e.left);
+        self.visit_expr(&e.right);
+    }
+
+    fn visit_expr_reference(&mut self, e: &'ast syn::ExprReference) {
+        if e.mutability.is_some() {
+            self.changes(&e.expr);
+        }
+        self.visit_expr(&e.expr);
+    }
+
     fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
         if let Some(ident) = single_ident_path(p) {
-            self.used(ident, false);
+            self.used(ident);
         }
     }
 
@@ -363,6 +425,23 @@ mod tests {
         assert_eq!(names("|p: (u64, u64)| { let (a, b) = p; a + b + c }"), ["c"]);
         assert_eq!(names("|x: u64| vec![x; n]"), ["n"]);
         assert_eq!(names("|x: u64| x.max(lo).min(self.hi)"), ["lo", "self"]);
+    }
+
+    #[test]
+    fn changed_captures() {
+        let changed = |closure: &str| {
+            let closure: ExprClosure = syn::parse_str(closure).unwrap();
+            captures_and_changes(&closure)
+                .1
+                .into_iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(changed("|x: u64| { count += 1; x }"), ["count"]);
+        assert_eq!(changed("|x: u64| { seen.total = x; v[0] *= 2; x }"), ["seen", "v"]);
+        assert_eq!(changed("|x: u64| { helper(&mut buf); x }"), ["buf"]);
+        assert_eq!(changed("|x: u64| { let mut s = 0; s += x; s }"), Vec::<String>::new());
+        assert_eq!(changed("|mut x: u64| { x += k; x }"), Vec::<String>::new());
     }
 
     #[test]

@@ -14,6 +14,8 @@ use quote::{format_ident, quote, quote_spanned};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use syn::spanned::Spanned;
 
+use syn::ExprClosure;
+
 use super::parse::{Func, Input};
 use super::validate::Options;
 
@@ -23,6 +25,7 @@ static SERIAL: AtomicUsize = AtomicUsize::new(0);
 pub(crate) fn expand(input: Input, options: Options) -> TokenStream {
     let Input { func, data, .. } = input;
     if let Some(threads) = &options.threads {
+        let checks = thread_checks(&func, &options.captures);
         let f = match func {
             // Passed straight in, so that the expected `Fn(Item)` shapes its
             // parameter's type.
@@ -44,6 +47,7 @@ pub(crate) fn expand(input: Input, options: Options) -> TokenStream {
             None => quote!(false),
         };
         return quote! {{
+            #checks
             #[allow(unused_imports)]
             use ::multiproc::__private::{ViaIter as _, ViaRayon as _};
             (&&::multiproc::__private::ThreadData::new(#data)).par_map_threads(#threads, #progress, #f)
@@ -60,48 +64,108 @@ pub(crate) fn expand(input: Input, options: Options) -> TokenStream {
             quote!(#f, #data, #opts),
         ),
         Func::Closure(closure) => {
-            // The calls are spanned at the closure, so that errors about its
-            // argument or result type point there.
-            let name = quote!(__MULTIPROC_NAME);
-            // Source position alone is not unique: a `macro_rules!` that
-            // repeats `par_map!` gives every copy its own call site. A serial
-            // number per expansion (in this compilation) is.
-            let serial = SERIAL.fetch_add(1, Ordering::Relaxed).to_string();
-            let entry = spanned_call(
-                &closure,
-                quote!(::multiproc::__private::EntryDesc::lifted),
-                quote!(#name, ::core::file!(), ::core::line!(), #closure),
-            );
-            let handle = spanned_call(
-                &closure,
-                quote!(::multiproc::__private::Lifted::new),
-                quote!(#name, #closure),
-            );
+            let (items, handle) = lift(&closure, &options.captures);
             let call = spanned_call(
                 &closure,
                 quote!(::multiproc::__private::par_map_procs),
                 quote!(#handle, #data, #opts),
             );
             quote! {{
-                const #name: &str = ::core::concat!(
-                    ::core::module_path!(),
-                    "::{closure#",
-                    #serial,
-                    "@",
-                    ::core::file!(),
-                    ":",
-                    ::core::line!(),
-                    ":",
-                    ::core::column!(),
-                    "}"
-                );
-                #[::multiproc::__private::linkme::distributed_slice(::multiproc::__private::ENTRIES)]
-                #[linkme(crate = ::multiproc::__private::linkme)]
-                static __MULTIPROC_ENTRY: ::multiproc::__private::EntryDesc = #entry;
+                #items
                 #call
             }}
         }
     }
+}
+
+/// Compile-time checks that a thread-mode closure's captures can be shared
+/// between threads (moved between them, for a `move` closure), each
+/// spanned at its variable.
+fn thread_checks(func: &Func, captures: &[syn::Ident]) -> TokenStream {
+    let Func::Closure(closure) = func else {
+        return TokenStream::new();
+    };
+    let check = if closure.capture.is_some() {
+        quote!(check_thread_move)
+    } else {
+        quote!(check_thread_capture)
+    };
+    let checks = captures.iter().map(|ident| {
+        let span = ident.span();
+        quote_spanned!(span=> ::multiproc::__private::#check(&#ident);)
+    });
+    quote!(#(#checks)*)
+}
+
+/// A closure lifted into a registered entry: the items and checks to put
+/// first in a block, and an expression (in that block) whose value
+/// implements `ProcessFn` — a `Lifted` when the closure captures nothing,
+/// a `Captured` (the captures encoded once, and a constructor that
+/// rebuilds the closure from them in a worker) when it does. The handle
+/// stays out of any inner block: rustc then reports a bad argument or
+/// result type once, at the handle, not again where it is used.
+pub(crate) fn lift(closure: &ExprClosure, captures: &[syn::Ident]) -> (TokenStream, TokenStream) {
+    let name = quote!(__MULTIPROC_NAME);
+    // Source position alone is not unique: a `macro_rules!` that repeats
+    // the macro gives every copy its own call site. A serial number per
+    // expansion (in this compilation) is.
+    let serial = SERIAL.fetch_add(1, Ordering::Relaxed).to_string();
+    let const_name = quote! {
+        const #name: &str = ::core::concat!(
+            ::core::module_path!(),
+            "::{closure#",
+            #serial,
+            "@",
+            ::core::file!(),
+            ":",
+            ::core::line!(),
+            ":",
+            ::core::column!(),
+            "}"
+        );
+    };
+    let register = |entry: TokenStream| {
+        quote! {
+            #[::multiproc::__private::linkme::distributed_slice(::multiproc::__private::ENTRIES)]
+            #[linkme(crate = ::multiproc::__private::linkme)]
+            static __MULTIPROC_ENTRY: ::multiproc::__private::EntryDesc = #entry;
+        }
+    };
+    if captures.is_empty() {
+        // The calls are spanned at the closure, so that errors about its
+        // argument or result type point there.
+        let entry = register(spanned_call(
+            closure,
+            quote!(::multiproc::__private::EntryDesc::lifted),
+            quote!(#name, ::core::file!(), ::core::line!(), #closure),
+        ));
+        let handle = spanned_call(
+            closure,
+            quote!(::multiproc::__private::Lifted::new),
+            quote!(#name, #closure),
+        );
+        return (quote!(#const_name #entry), handle);
+    }
+    let entry = register(quote!(::multiproc::__private::EntryDesc::capturing(
+        #name,
+        ::core::file!(),
+        ::core::line!()
+    )));
+    let checks = captures.iter().map(|ident| {
+        let span = ident.span();
+        quote_spanned!(span=> ::multiproc::__private::check_capture(&#ident);)
+    });
+    // The closure as the constructor returns it: it owns the values the
+    // constructor was given, so it is `move` whether or not it was written so.
+    let mut moved = closure.clone();
+    moved.capture = Some(syn::Token![move](closure.span()));
+    let refs = captures.iter().map(|ident| quote!(&#ident));
+    let handle = spanned_call(
+        closure,
+        quote!(::multiproc::__private::Captured::new),
+        quote!(#name, (#(#refs,)*), |(#(#captures,)*)| #moved),
+    );
+    (quote!(#const_name #entry #(#checks)*), handle)
 }
 
 /// `function(args)`, spanned at the first token of `user`: rustc's errors

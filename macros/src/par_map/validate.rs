@@ -44,6 +44,8 @@ pub(crate) struct Options {
     pub(crate) pool: Option<Expr>,
     pub(crate) timeout: Option<Expr>,
     pub(crate) progress: Option<Expr>,
+    /// The locals the closure captures (none when `f` is not a closure).
+    pub(crate) captures: Vec<Ident>,
 }
 
 pub(crate) fn validate(input: &Input) -> syn::Result<Options> {
@@ -121,12 +123,13 @@ pub(crate) fn validate(input: &Input) -> syn::Result<Options> {
         }
     });
 
-    // A closure run in worker processes is lifted out of its surroundings.
-    if let Func::Closure(closure) = &input.func {
-        if find("threads").is_none() {
-            check_lifted_closure(&mut errors, closure);
-        }
-    }
+    // A closure run in worker processes is lifted out of its surroundings;
+    // on threads, its captures are checked for sharing.
+    let captures = match &input.func {
+        Func::Closure(closure) if find("threads").is_none() => check_lifted_closure(&mut errors, closure, "par_map!"),
+        Func::Closure(closure) => captures::captures(closure).into_iter().map(|c| c.ident).collect(),
+        Func::Other(_) => Vec::new(),
+    };
 
     errors.finish()?;
     let value = |name: &str| find(name).map(|o| o.value.clone());
@@ -139,6 +142,7 @@ pub(crate) fn validate(input: &Input) -> syn::Result<Options> {
         pool: value("pool"),
         timeout: value("timeout"),
         progress: value("progress"),
+        captures,
     })
 }
 
@@ -169,9 +173,10 @@ fn check_names<'a>(errors: &mut Errors, options: &'a [RawOption]) -> Vec<&'a Raw
     given
 }
 
-/// The rules of a closure that worker processes run: it becomes a
-/// registered entry, so it must stand alone.
-fn check_lifted_closure(errors: &mut Errors, closure: &ExprClosure) {
+/// The rules of a closure that worker processes run (for `what`, the
+/// macro's name): it becomes a registered entry, and what it captures
+/// travels to the workers as bytes. Returns the captures.
+pub(crate) fn check_lifted_closure(errors: &mut Errors, closure: &ExprClosure, what: &str) -> Vec<Ident> {
     if let Some(t) = &closure.asyncness {
         errors.push(
             0,
@@ -180,22 +185,13 @@ fn check_lifted_closure(errors: &mut Errors, closure: &ExprClosure) {
              make it a plain closure that blocks on the future inside",
         );
     }
-    if let Some(t) = &closure.capture {
-        errors.push(
-            0,
-            t,
-            "a `move` closure captures its surroundings by definition, and a closure that par_map! runs in worker \
-             processes cannot capture anything: each worker runs it from a fresh copy of the program; \
-             remove `move` and pass the values inside the data, or use `threads = n`",
-        );
-    }
     if closure.inputs.len() != 1 {
         let params = ParamList(closure);
         errors.push(
             0,
             &params,
             &format!(
-                "a par_map! closure takes exactly one parameter, the item (`|x: u64| …`), not {}; \
+                "a {what} closure takes exactly one parameter, the item (`|x: u64| …`), not {}; \
                  for several values, map over tuples and take one: `|(a, b): (u64, u64)| …`",
                 closure.inputs.len()
             ),
@@ -222,33 +218,32 @@ fn check_lifted_closure(errors: &mut Errors, closure: &ExprClosure) {
             ),
         }
     }
-    for Capture {
-        ident,
-        in_format_string,
-    } in captures::captures(closure)
-    {
-        errors.push_at(0, ident.span(), &capture_message(&ident.to_string(), in_format_string));
+    let (found, changed) = captures::captures_and_changes(closure);
+    for ident in &changed {
+        errors.push_at(0, ident.span(), &change_message(&ident.to_string(), what));
     }
+    let mut captures = Vec::new();
+    for Capture { ident, .. } in found {
+        if ident == "self" {
+            errors.push_at(0, ident.span(), SELF_MESSAGE);
+        } else if !changed.contains(&ident) {
+            captures.push(ident);
+        }
+    }
+    captures
 }
 
-/// Why a lifted closure cannot capture `name`, and what to do instead.
-fn capture_message(name: &str, in_format_string: bool) -> String {
-    let place = if in_format_string { " (in a format string)" } else { "" };
-    let note = if name == "self" {
-        String::new()
-    } else {
-        format!(
-            "\nnote: if `{name}` is a function or a static rather than a local, write it as a path \
-             (`self::{name}`) to silence this check"
-        )
-    };
+const SELF_MESSAGE: &str = "a closure that runs in worker processes cannot capture `self`: what it captures is \
+     sent to each worker as bytes, and `self` is borrowed\n\
+     help: copy the fields it needs into locals before the closure (`let hi = self.hi;`) and use those";
+
+/// Why a lifted closure cannot change `name`, and what to do instead.
+fn change_message(name: &str, what: &str) -> String {
     format!(
-        "this closure uses `{name}`{place} from the code around it, but a closure that par_map! runs in worker \
-         processes cannot capture anything: it is lifted into a registered entry that each worker finds by name in \
-         a fresh copy of the program, where the local `{name}` does not exist\n\
-         help: pass the value inside the data, e.g. `data.into_iter().map(|d| (d, {name}))` with a #[process_fn] \
-         (or closure) that takes a tuple, or use `threads = n` to run the closure on threads, where it may capture\
-         {note}"
+        "this closure changes `{name}`, which it captures, but a closure that {what} runs in worker processes gets \
+         a copy of each captured value in each worker: the change would happen there, and be lost\n\
+         help: return what you want to keep from the closure, and combine the results (`par_reduce!` folds them \
+         in the workers), or use `threads = n` with an atomic or a `Mutex` to share `{name}`"
     )
 }
 
@@ -353,18 +348,18 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Collects errors, each with its place in the source, and combines them
 /// into one `syn::Error` in that order.
 #[derive(Default)]
-struct Errors(Vec<(usize, syn::Error)>);
+pub(crate) struct Errors(Vec<(usize, syn::Error)>);
 
 impl Errors {
-    fn push(&mut self, order: usize, tokens: &impl ToTokens, message: &str) {
+    pub(crate) fn push(&mut self, order: usize, tokens: &impl ToTokens, message: &str) {
         self.0.push((order, syn::Error::new_spanned(tokens, message)));
     }
 
-    fn push_at(&mut self, order: usize, span: proc_macro2::Span, message: &str) {
+    pub(crate) fn push_at(&mut self, order: usize, span: proc_macro2::Span, message: &str) {
         self.0.push((order, syn::Error::new(span, message)));
     }
 
-    fn finish(mut self) -> syn::Result<()> {
+    pub(crate) fn finish(mut self) -> syn::Result<()> {
         self.0.sort_by_key(|(order, _)| *order);
         let mut errors = self.0.into_iter().map(|(_, e)| e);
         match errors.next() {

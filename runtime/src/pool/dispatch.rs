@@ -66,6 +66,8 @@ pub(crate) const TERMINATING: u8 = 2;
 pub(crate) struct Job {
     pub(crate) entry: &'static str,
     pub(crate) chunk: Vec<u8>,
+    /// What the entry captured, when it is a closure that captures.
+    pub(crate) captures: Option<Arc<crate::entry::Captures>>,
     pub(crate) sink: Arc<dyn Sink>,
     pub(crate) index: usize,
     /// Items in the chunk (for the time per item).
@@ -184,6 +186,8 @@ struct Worker {
     /// Its queued tasks were taken back: the last sequence number it had
     /// been sent then. It gets no work until it has skipped up to there.
     revoked: Option<u64>,
+    /// The captures it holds (see `captures.rs`).
+    captures: crate::captures::SentCaptures,
 }
 
 impl Worker {
@@ -301,6 +305,7 @@ impl Manager {
             timed_out: false,
             retiring: false,
             revoked: None,
+            captures: Default::default(),
             panicked: None,
             last_ran: None,
             stopped: None,
@@ -406,6 +411,7 @@ impl Manager {
                         seq: *seq,
                         entry: job.entry,
                         chunk: &job.chunk,
+                        captures: w.captures.wire(job.captures.as_ref()),
                     })
                     .collect();
                 w.tasks_sent += batch.len() as u64;

@@ -134,12 +134,13 @@ impl<'p, F: ProcessFn, I: Iterator<Item = F::Args>> IMap<'p, F, I> {
             }
             let chunk_len = chunk.len();
             let job = crate::entry::lookup(self.f.name())
-                .and_then(|_| codec::encode(&chunk))
-                .and_then(|bytes| {
+                .and_then(|_| Ok((self.f.__captures()?, codec::encode(&chunk)?)))
+                .and_then(|(captures, bytes)| {
                     let tx = self.pool.sender()?;
                     tx.send(Job {
                         entry: self.f.name(),
                         chunk: bytes,
+                        captures,
                         sink: self.tx.clone(),
                         index: self.window.next_index(),
                         items: chunk_len,

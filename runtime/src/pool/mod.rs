@@ -121,7 +121,9 @@ impl PoolBuilder {
     pub fn initializer<F: ProcessFn>(mut self, f: F, args: F::Args) -> Self {
         // Shared objects (a queue, a pipe end, …) in the arguments travel
         // to every worker: their descriptors are kept for each start.
-        match crate::handoff::encode_with_fds(&args) {
+        match crate::handoff::encode_with_fds(&args)
+            .and_then(|(bytes, fds)| Ok((crate::captures::request_args(&f, bytes)?, fds)))
+        {
             Ok((bytes, fds)) => {
                 self.initializer = Some(dispatch::Initializer {
                     entry: f.name().to_string(),
@@ -435,6 +437,7 @@ impl Pool {
         }
         let tx = self.sender()?;
         crate::entry::lookup(f.name())?;
+        let captures = f.__captures()?;
         let mut items = items.fuse();
         let mut chunk: Vec<F::Args> = Vec::new();
         let mut index = first;
@@ -451,6 +454,7 @@ impl Pool {
             let job = Job {
                 entry: f.name(),
                 chunk: bytes,
+                captures: captures.clone(),
                 sink: Arc::clone(&sink),
                 index,
                 items: if chunksize == 1 { 1 } else { chunk.len() },

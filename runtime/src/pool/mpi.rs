@@ -53,6 +53,7 @@ pub(crate) fn serve(world: &SimpleCommunicator) {
     install_quiet_panic_hook();
     let root = world.process_at_rank(0);
     let mut replies = Replies::default();
+    let mut captures = crate::captures::WorkerCaptures::remote();
     loop {
         let (bytes, _) = next_batch(&root);
         let batch = match codec::decode_borrowed::<Vec<Task<'_>>>(&bytes) {
@@ -62,8 +63,9 @@ pub(crate) fn serve(world: &SimpleCommunicator) {
         };
         replies.clear();
         for task in &batch {
+            captures.receive(&task.captures);
             let start = sys::monotonic_ns();
-            replies.run(task);
+            replies.run(task, &mut captures);
             let took = sys::monotonic_ns().saturating_sub(start);
             if took >= TIMED_FROM {
                 replies.took(task.seq, took);
@@ -103,6 +105,8 @@ pub(crate) fn stop_workers(world: &SimpleCommunicator) {
 #[derive(Default)]
 struct Rank {
     held: VecDeque<(u64, Job)>,
+    /// The captures it holds (see `captures.rs`).
+    captures: crate::captures::SentCaptures,
 }
 
 struct Dispatcher {
@@ -182,6 +186,7 @@ impl Dispatcher {
                     seq: *seq,
                     entry: job.entry,
                     chunk: &job.chunk,
+                    captures: rank.captures.wire(job.captures.as_ref()),
                 })
                 .collect();
             match codec::encode(&batch) {

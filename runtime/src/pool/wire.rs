@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::captures::{CapturesWire, WorkerCaptures};
 use crate::codec;
 use crate::error::Error;
 
@@ -23,6 +24,8 @@ pub(crate) struct Task<'a> {
     /// The chunk: an encoded `Vec<Args>`.
     #[serde(with = "serde_bytes")]
     pub(crate) chunk: &'a [u8],
+    /// What the entry captured, when it is a closure that captures.
+    pub(crate) captures: CapturesWire<'a>,
 }
 
 /// One message from a worker, read in place from its frame.
@@ -165,10 +168,11 @@ impl Replies {
         let _ = self.push(PANICKED, seq, |out| codec::append(&(message, location), out));
     }
 
-    /// Runs `task` and appends its result.
-    pub(crate) fn run(&mut self, task: &Task<'_>) {
+    /// Runs `task` (with the captures its worker holds) and appends its
+    /// result.
+    pub(crate) fn run(&mut self, task: &Task<'_>, captures: &mut WorkerCaptures) {
         let ran = self.push(RAN, task.seq, |out| {
-            crate::entry::run_chunk_by_name(task.entry, task.chunk, out)
+            captures.run_chunk(task.entry, &task.captures, task.chunk, out)
         });
         if let Err(e) = ran {
             let e = match e {
@@ -212,11 +216,15 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        replies.run(&Task {
-            seq: 6,
-            entry: "no::such::entry",
-            chunk: &[],
-        });
+        replies.run(
+            &Task {
+                seq: 6,
+                entry: "no::such::entry",
+                chunk: &[],
+                captures: CapturesWire::default(),
+            },
+            &mut WorkerCaptures::default(),
+        );
         let parsed: Vec<Reply<'_>> = codec::frames(replies.bytes())
             .map(|b| Reply::parse(b.unwrap()).unwrap())
             .collect();

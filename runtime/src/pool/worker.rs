@@ -150,6 +150,7 @@ fn serve(config: WorkerConfig) {
     // Both buffers keep their allocation from one batch to the next: a
     // fresh worker pays its page faults once, not per chunk.
     let mut frame = Vec::new();
+    let mut captures = crate::captures::WorkerCaptures::default();
     loop {
         if codec::read_frame_into(channel.as_fd(), codec::MAX_FRAME_LEN, &mut frame).is_err() {
             return;
@@ -164,6 +165,8 @@ fn serve(config: WorkerConfig) {
         let mut last_send = Instant::now();
         let mut skipped = false;
         for task in &batch {
+            // Read even from a task taken back: the pool counts it sent.
+            captures.receive(&task.captures);
             if !claim(claim_word, task.seq) {
                 skipped = true;
                 continue;
@@ -172,7 +175,7 @@ fn serve(config: WorkerConfig) {
             started.store(start, Ordering::Relaxed);
             CURRENT.store(task.seq, Ordering::Relaxed);
             slot.store(task.seq, Ordering::Release);
-            replies.run(task);
+            replies.run(task, &mut captures);
             slot.store(task.seq | DONE, Ordering::Release);
             let took = sys::monotonic_ns().saturating_sub(start);
             if took >= TIMED_FROM {

@@ -430,6 +430,7 @@ impl ProcessBuilder {
             }
             method => {
                 let (args, fds) = crate::handoff::encode_with_fds(&args)?;
+                let args = crate::captures::request_args(&f, args)?;
                 let mut request = Request {
                     entry: f.name().to_string(),
                     args,

@@ -20,12 +20,14 @@
 //! - `peercred.rs` — `SO_PEERCRED`, the effective uid;
 //! - `time.rs` — the monotonic clock;
 //! - `cell.rs` — a lock-free string slot, a zero-sized closure's value;
+//! - `code.rs` — code addresses as offsets within the executable;
 //! - `fork_safe.rs` — what a forked child can use whatever its parent's
 //!   other threads were doing: the fork generation and [`ForkLocal`].
 
 use std::io;
 
 mod cell;
+mod code;
 mod eventfd;
 mod fd;
 mod fork_safe;
@@ -41,6 +43,7 @@ mod socket;
 mod time;
 
 pub(crate) use cell::*;
+pub(crate) use code::{code_at, code_offset};
 pub(crate) use eventfd::*;
 pub(crate) use fd::*;
 pub(crate) use fork_safe::{fork_generation, ForkLocal};
