@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod errors;
+mod lift;
 mod managed;
 mod par_map;
 mod process_fn;
@@ -61,6 +62,29 @@ pub fn process_fn(attr: proc_macro::TokenStream, item: proc_macro::TokenStream) 
 #[proc_macro]
 pub fn par_map(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     par_map::run(input.into()).into()
+}
+
+/// Lifts a closure into a value that implements `ProcessFn`, so that
+/// every API that takes a `#[process_fn]` takes it too: `Pool::map`,
+/// `apply_async`, `imap_unordered`, `ProcessPoolExecutor::submit`,
+/// `Process::builder().start`, the MPI pool.
+///
+/// `lift!(move |x: T| …)`: one parameter, its type written out. What the
+/// closure captures must be owned serde types; they are encoded once,
+/// when `lift!` runs, and sent to each worker with its first task (not
+/// with every task). The rules and errors are those of a `par_map!`
+/// closure in process mode.
+///
+/// ```ignore
+/// let factor = 3u64;
+/// let triple = multiproc::lift!(move |x: u64| x * factor);
+/// assert_eq!(pool.map(triple.clone(), 0..4u64)?, [0, 3, 6, 9]);
+/// ```
+///
+/// See the `multiproc` crate for runnable examples.
+#[proc_macro]
+pub fn lift(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    lift::run(input.into()).into()
 }
 
 /// Makes a type's values ownable by a manager's server: on an inherent

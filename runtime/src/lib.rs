@@ -149,10 +149,13 @@ pub use context::{get_context, Context};
 /// | `timeout = duration` | fail with [`Error::Timeout`] after this long |
 /// | `progress = true` | a progress bar on stderr |
 ///
-/// In process mode, a closure takes one parameter with its type written out
-/// and captures nothing: it is lifted into a registered entry that every
-/// worker finds by name, like a `#[process_fn]`. A failed item makes the
-/// whole call fail with [`Error::ItemFailed`], which says which item.
+/// In process mode, a closure takes one parameter with its type written out:
+/// it is lifted into a registered entry that every worker finds by name,
+/// like a `#[process_fn]`. It may capture locals whose types are owned
+/// serde types (`Serialize + DeserializeOwned`): their values are encoded
+/// once per call and sent to each worker with its first chunk, not with
+/// every item (see [`lift!`] for the rules). A failed item makes the whole
+/// call fail with [`Error::ItemFailed`], which says which item.
 ///
 /// # Examples
 ///
@@ -173,7 +176,12 @@ pub use context::{get_context, Context};
 /// let cubes = par_map!(|x: u64| x * x * x, 0..4u64, procs = 2, start = spawn)?;
 /// assert_eq!(cubes, [0, 1, 8, 27]);
 ///
-/// // On threads a closure may capture, and borrow the data.
+/// // It may capture: `factor` travels to each worker once.
+/// let factor = 3;
+/// let tripled = par_map!(move |x: u64| x * factor, 0..4u64, procs = 2)?;
+/// assert_eq!(tripled, [0, 3, 6, 9]);
+///
+/// // On threads a closure may also borrow, the data included.
 /// let offset = 100;
 /// let shifted = par_map!(|x: &u64| x + offset, &squares, threads = 4)?;
 /// assert_eq!(shifted[3], 109);
@@ -181,19 +189,72 @@ pub use context::{get_context, Context};
 /// # }
 /// ```
 ///
-/// A closure that worker processes run cannot use a local of the code
-/// around it; pass the value inside the data instead:
+/// A closure that worker processes run cannot change what it captures:
+/// each worker changes its own copy, and the change would be lost.
 ///
 /// ```compile_fail
 /// # use multiproc::prelude::*;
 /// # fn main() -> multiproc::Result<()> {
-/// let factor = 3;
-/// let tripled = par_map!(|x: u64| x * factor, 0..10u64, procs = 2)?;
+/// let mut seen = 0;
+/// let _ = par_map!(|x: u64| { seen += 1; x }, 0..10u64, procs = 2)?;
 /// # Ok(())
 /// # }
 /// ```
 #[doc(inline)]
 pub use multiproc_macros::par_map;
+
+/// Lifts a closure into a value that implements [`ProcessFn`], so that
+/// everything that takes a [`#[process_fn]`](process_fn) takes it too:
+/// [`Pool::map`], [`Pool::apply_async`], [`Pool::imap_unordered`],
+/// [`ProcessPoolExecutor::submit`](executor::ProcessPoolExecutor::submit),
+/// [`ProcessBuilder::start`], and the MPI pool.
+///
+/// `lift!(move |x: T| …)` takes one closure of one parameter, whose type is
+/// written out. What it may capture, by mode:
+///
+/// | captured value | worker processes (`lift!`, `par_map!` with `procs`) | threads (`par_map!` with `threads`) |
+/// |---|---|---|
+/// | owned serde type (`u64`, `String`, `Vec<T>`, a `#[derive(Serialize, Deserialize)]` struct) | yes: encoded once, a copy in each worker | yes |
+/// | a reference (`&T`), `self` | no: capture an owned value | yes, when `T: Sync` |
+/// | not serde (a file, a lock, a `Rc`, a shared object) | no: open it in a pool initializer | yes, when `Sync` (`Send + Sync` for `move`) |
+/// | changed by the closure (`n += 1`, `&mut v`) | no: each worker would change its own copy | through an atomic or a `Mutex` |
+///
+/// The captures are encoded when `lift!` runs; a clone of the value shares
+/// them, and a worker that received them for one call keeps them for the
+/// next (it keeps the last two sets). Each is a compile-time check, spanned
+/// at the variable.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+/// use multiproc::lift;
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let pool = Pool::new(2)?;
+/// let factor = 3u64;
+/// let table = vec![10u64, 20, 30, 40];
+/// let scale = lift!(move |i: usize| table[i] * factor);
+/// assert_eq!(pool.map(scale.clone(), 0..4usize)?, [30, 60, 90, 120]);
+/// assert_eq!(pool.apply(scale.clone(), (2,))?, 90);
+///
+/// // In a process of its own, with any start method.
+/// let mut p = Process::builder()
+///     .start_method(StartMethod::Spawn)
+///     .start(scale, (3,))?;
+/// assert_eq!(p.join()?, 120);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A closure that changes a capture does not compile:
+///
+/// ```compile_fail
+/// let mut calls = 0;
+/// let counting = multiproc::lift!(move |x: u64| { calls += 1; x });
+/// ```
+#[doc(inline)]
+pub use multiproc_macros::lift;
 pub use pool::{AsyncResult, Callbacks, IMap, Pool, PoolBuilder};
 pub use process::{
     active_children, cpu_count, current_process, get_start_method, parent_process, set_start_method, Process,
@@ -209,7 +270,7 @@ pub use process::{
 /// let _method = StartMethod::Spawn;
 /// ```
 pub mod prelude {
-    pub use crate::{par_map, process_fn, AsyncResult, Error, Pool, Process, ProcessFn, StartMethod};
+    pub use crate::{lift, par_map, process_fn, AsyncResult, Error, Pool, Process, ProcessFn, StartMethod};
 }
 
 /// Paths that generated code names; not part of the public API.

@@ -8,10 +8,10 @@
 //! - `expand.rs` — the thread-mode call, or the process-mode call with the
 //!   closure lifted into a registered entry.
 
-mod captures;
-mod expand;
-mod parse;
-mod validate;
+pub(crate) mod captures;
+pub(crate) mod expand;
+pub(crate) mod parse;
+pub(crate) mod validate;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -30,7 +30,7 @@ pub(crate) fn run(input: TokenStream) -> TokenStream {
 /// On error, only the errors: an expression made of `compile_error!` has
 /// rustc's error type, so `par_map!(…)?` and what uses the result raise no
 /// second wave of errors.
-fn fallback(error: syn::Error) -> TokenStream {
+pub(crate) fn fallback(error: syn::Error) -> TokenStream {
     let errors = error.to_compile_error();
     quote!({ #errors })
 }
