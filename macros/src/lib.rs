@@ -7,6 +7,7 @@ mod errors;
 mod lift;
 mod managed;
 mod par_map;
+mod par_reduce;
 mod process_fn;
 
 /// Marks a free function as an entry point that a child process can run.
@@ -85,6 +86,27 @@ pub fn par_map(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
 #[proc_macro]
 pub fn lift(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     lift::run(input.into()).into()
+}
+
+/// Reduces data in parallel — `op(…op(op(identity, f(x0)), f(x1))…)` — in
+/// worker processes or on threads, and returns `multiproc::Result<M>`.
+///
+/// `par_reduce!(f, data, identity, op, option = value, …)`: `f` maps an
+/// item to a partial result (a closure or a `#[process_fn]` path), `op`
+/// combines two partial results and must be associative, `identity`
+/// leaves a partial result unchanged under `op`. In worker processes each
+/// worker folds whole chunks and sends back one value per chunk. Options
+/// as `par_map!`'s, without `ordered`; `chunksize` is the items folded at
+/// a time.
+///
+/// ```ignore
+/// let sum = par_reduce!(|x: u64| x, 0..1_000u64, 0u64, |a, b| a + b, procs = 2)?;
+/// ```
+///
+/// See the `multiproc` crate for runnable examples.
+#[proc_macro]
+pub fn par_reduce(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    par_reduce::run(input.into()).into()
 }
 
 /// Makes a type's values ownable by a manager's server: on an inherent

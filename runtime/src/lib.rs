@@ -255,6 +255,64 @@ pub use multiproc_macros::par_map;
 /// ```
 #[doc(inline)]
 pub use multiproc_macros::lift;
+
+/// Reduces data in parallel, in worker processes or on threads: `f` maps
+/// each item to a partial result, `op` combines two of them, `identity`
+/// starts every fold. Returns a [`Result`]`<M>`.
+///
+/// `par_reduce!(f, data, identity, op, option = value, …)` takes the
+/// options of [`par_map!`] but `ordered`. In worker processes the data is
+/// cut into chunks (`chunksize = n` items, by default about four chunks
+/// per worker); each worker folds a chunk with `f` and `op` where it is
+/// and sends back one partial result, so a sum over 10 M items sends a
+/// handful of values back, not 10 M. The parent combines the partial
+/// results with `op` in the order of the data, so `op` need only be
+/// associative (not commutative). `f`, `identity` and `op` may capture as
+/// a [`lift!`] closure may. A failing item fails the call with
+/// [`Error::ItemFailed`] whose index is that of its *chunk*.
+///
+/// # Examples
+///
+/// ```
+/// use multiproc::prelude::*;
+///
+/// # fn main() -> multiproc::Result<()> {
+/// let sum = par_reduce!(|x: u64| x, 0..10_000u64, 0u64, |a, b| a + b, procs = 2)?;
+/// assert_eq!(sum, 49_995_000);
+///
+/// // The largest square under a captured bound, on threads.
+/// let bound = 50u64;
+/// let best = par_reduce!(move |x: u64| if x * x < bound { x * x } else { 0 }, 0..100u64, 0, u64::max, threads = 2)?;
+/// assert_eq!(best, 49);
+///
+/// // Word counts merged from chunks, in spawned workers.
+/// let words = vec!["a", "b", "a", "c", "a"].into_iter().map(String::from).collect::<Vec<_>>();
+/// let counts = par_reduce!(
+///     |w: String| std::collections::BTreeMap::from([(w, 1u32)]),
+///     words,
+///     std::collections::BTreeMap::new(),
+///     |mut a, b| {
+///         for (w, n) in b {
+///             *a.entry(w).or_insert(0) += n;
+///         }
+///         a
+///     },
+///     procs = 2,
+///     start = spawn
+/// )?;
+/// assert_eq!(counts["a"], 3);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// The operation takes two partial results:
+///
+/// ```compile_fail
+/// # use multiproc::prelude::*;
+/// let _ = par_reduce!(|x: u64| x, 0..10u64, 0u64, |a| a, procs = 2);
+/// ```
+#[doc(inline)]
+pub use multiproc_macros::par_reduce;
 pub use pool::{AsyncResult, Callbacks, IMap, Pool, PoolBuilder};
 pub use process::{
     active_children, cpu_count, current_process, get_start_method, parent_process, set_start_method, Process,
@@ -270,7 +328,7 @@ pub use process::{
 /// let _method = StartMethod::Spawn;
 /// ```
 pub mod prelude {
-    pub use crate::{lift, par_map, process_fn, AsyncResult, Error, Pool, Process, ProcessFn, StartMethod};
+    pub use crate::{lift, par_map, par_reduce, process_fn, AsyncResult, Error, Pool, Process, ProcessFn, StartMethod};
 }
 
 /// Paths that generated code names; not part of the public API.
@@ -286,7 +344,10 @@ pub mod __private {
     pub use crate::manager::registry::{ManagedDesc, MANAGED};
     #[cfg(feature = "manager")]
     pub use crate::manager::{Handle, Managed, ManagerClient, Proxy};
-    pub use crate::par_map::{procs as par_map_procs, Lifted, ProcOptions, ThreadData, ViaIter, ViaRayon};
+    pub use crate::par_map::{
+        fold_chunk, procs as par_map_procs, reduce_procs as par_reduce_procs, Lifted, ProcOptions, ThreadData, ViaIter,
+        ViaRayon,
+    };
     pub use crate::process::StartMethod;
     pub use linkme;
     pub use serde;

@@ -63,7 +63,14 @@ where
     F: ProcessFn<Args = (A,)>,
     I: IntoIterator<Item = A>,
 {
-    let items = Items::new(data.into_iter().map(|a| (a,)));
+    procs_of_tuples(f, Items::new(data.into_iter().map(|a| (a,))), opts)
+}
+
+fn procs_of_tuples<F, I>(f: F, items: Items<I>, opts: ProcOptions<'_>) -> Result<Vec<F::Output>>
+where
+    F: ProcessFn,
+    I: Iterator<Item = F::Args>,
+{
     let len = items.len;
     let owned;
     let pool = match opts.pool {
@@ -131,6 +138,88 @@ where
     match first_error {
         Some(e) => Err(e),
         None => Ok(out),
+    }
+}
+
+/// Folds one chunk in a worker: `identity`, then `op(partial, f(item))`
+/// for every item. What a `par_reduce!` worker runs for each chunk.
+///
+/// # Examples
+///
+/// ```
+/// let sum = multiproc::__private::fold_chunk(vec![1u64, 2, 3], &0, |x| x * 10, |a, b| a + b);
+/// assert_eq!(sum, 60);
+/// ```
+pub fn fold_chunk<A, M, F, O>(chunk: Vec<A>, identity: &M, f: F, op: O) -> M
+where
+    M: Clone,
+    F: Fn(A) -> M,
+    O: Fn(M, M) -> M,
+{
+    chunk
+        .into_iter()
+        .fold(identity.clone(), |partial, item| op(partial, f(item)))
+}
+
+/// Runs a `par_reduce!` in worker processes: the data is cut into chunks
+/// (`opts.chunksize` items, or about four per worker), `f` — an entry that
+/// folds a whole chunk — runs on each in a worker, and only the partial
+/// results come back, to be combined here with `op` in chunk order.
+pub fn reduce_procs<F, A, M, O, I>(f: F, data: I, identity: M, op: O, opts: ProcOptions<'_>) -> Result<M>
+where
+    F: ProcessFn<Args = (Vec<A>,), Output = M>,
+    I: IntoIterator<Item = A>,
+    O: Fn(M, M) -> M,
+{
+    let items = Items::new(data.into_iter());
+    let len = items.len;
+    if len == 0 {
+        return Ok(identity);
+    }
+    let workers = opts
+        .pool
+        .map(Pool::processes)
+        .or(opts.procs)
+        .unwrap_or_else(crate::cpu_count)
+        .max(1);
+    let size = opts.chunksize.unwrap_or_else(|| len.div_ceil(4 * workers)).max(1);
+    let chunks = Chunked { items, size, left: len };
+    let partials = procs_of_tuples(
+        f,
+        Items::new(chunks),
+        ProcOptions {
+            chunksize: Some(1),
+            ordered: true,
+            ..opts
+        },
+    )?;
+    Ok(partials.into_iter().reduce(op).unwrap_or(identity))
+}
+
+/// The items cut into `Vec`s of `size` (the last one shorter), of known
+/// count.
+struct Chunked<I: Iterator> {
+    items: Items<I>,
+    size: usize,
+    left: usize,
+}
+
+impl<I: Iterator> Iterator for Chunked<I> {
+    type Item = (Vec<I::Item>,);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        let take = self.size.min(self.left);
+        self.left -= take;
+        let chunk: Vec<I::Item> = self.items.by_ref().take(take).collect();
+        Some((chunk,))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.left.div_ceil(self.size);
+        (n, Some(n))
     }
 }
 
@@ -336,6 +425,30 @@ where
     out
 }
 
+/// Reduces `data` on `n` threads: `f` on each item, `op` to combine, each
+/// thread folding from a clone of `identity`.
+fn reduce_on_threads<P, M, F, O>(n: usize, progress: bool, data: P, f: F, identity: M, op: O) -> Result<M>
+where
+    P: ParallelIterator,
+    M: Clone + Send + Sync,
+    F: Fn(P::Item) -> M + Sync + Send,
+    O: Fn(M, M) -> M + Sync + Send,
+{
+    let Some(bar) = progress.then(|| Progress::stderr(data.opt_len())) else {
+        return on_threads(n, move || data.map(f).reduce(|| identity.clone(), op));
+    };
+    let out = on_threads(n, || {
+        data.map(|item| {
+            let r = f(item);
+            bar.inc(1);
+            r
+        })
+        .reduce(|| identity.clone(), op)
+    });
+    bar.finish(out.as_ref().err().map(|_| "a task panicked"));
+    out
+}
+
 /// Thread mode for data that rayon can split directly (ranges, `Vec`s,
 /// slices, `&Vec`, …): no copy of the input.
 pub trait ViaRayon<D: IntoParallelIterator> {
@@ -344,6 +457,14 @@ pub trait ViaRayon<D: IntoParallelIterator> {
     where
         R: Send,
         F: Fn(D::Item) -> R + Sync + Send;
+
+    /// Reduces on `n` threads (`par_reduce!`), with a progress bar when
+    /// `progress`.
+    fn par_reduce_threads<M, F, O>(&self, n: usize, progress: bool, f: F, identity: M, op: O) -> Result<M>
+    where
+        M: Clone + Send + Sync,
+        F: Fn(D::Item) -> M + Sync + Send,
+        O: Fn(M, M) -> M + Sync + Send;
 }
 
 impl<D: IntoParallelIterator + Send> ViaRayon<D> for &ThreadData<D> {
@@ -354,6 +475,15 @@ impl<D: IntoParallelIterator + Send> ViaRayon<D> for &ThreadData<D> {
     {
         map_on_threads(n, progress, self.take()?.into_par_iter(), f)
     }
+
+    fn par_reduce_threads<M, F, O>(&self, n: usize, progress: bool, f: F, identity: M, op: O) -> Result<M>
+    where
+        M: Clone + Send + Sync,
+        F: Fn(D::Item) -> M + Sync + Send,
+        O: Fn(M, M) -> M + Sync + Send,
+    {
+        reduce_on_threads(n, progress, self.take()?.into_par_iter(), f, identity, op)
+    }
 }
 
 /// Thread mode for any other `IntoIterator`: collected first, then split.
@@ -363,6 +493,14 @@ pub trait ViaIter<D: IntoIterator> {
     where
         R: Send,
         F: Fn(D::Item) -> R + Sync + Send;
+
+    /// Reduces on `n` threads (`par_reduce!`), with a progress bar when
+    /// `progress`.
+    fn par_reduce_threads<M, F, O>(&self, n: usize, progress: bool, f: F, identity: M, op: O) -> Result<M>
+    where
+        M: Clone + Send + Sync,
+        F: Fn(D::Item) -> M + Sync + Send,
+        O: Fn(M, M) -> M + Sync + Send;
 }
 
 impl<D: IntoIterator> ViaIter<D> for ThreadData<D>
@@ -376,5 +514,15 @@ where
     {
         let items: Vec<D::Item> = self.take()?.into_iter().collect();
         map_on_threads(n, progress, items.into_par_iter(), f)
+    }
+
+    fn par_reduce_threads<M, F, O>(&self, n: usize, progress: bool, f: F, identity: M, op: O) -> Result<M>
+    where
+        M: Clone + Send + Sync,
+        F: Fn(D::Item) -> M + Sync + Send,
+        O: Fn(M, M) -> M + Sync + Send,
+    {
+        let items: Vec<D::Item> = self.take()?.into_iter().collect();
+        reduce_on_threads(n, progress, items.into_par_iter(), f, identity, op)
     }
 }

@@ -81,7 +81,7 @@ pub(crate) fn expand(input: Input, options: Options) -> TokenStream {
 /// Compile-time checks that a thread-mode closure's captures can be shared
 /// between threads (moved between them, for a `move` closure), each
 /// spanned at its variable.
-fn thread_checks(func: &Func, captures: &[syn::Ident]) -> TokenStream {
+pub(crate) fn thread_checks(func: &Func, captures: &[syn::Ident]) -> TokenStream {
     let Func::Closure(closure) = func else {
         return TokenStream::new();
     };
@@ -183,7 +183,7 @@ fn spanned_call(user: &impl Spanned, function: TokenStream, args: TokenStream) -
 }
 
 /// `ProcOptions { … }` with the options given, the rest by default.
-fn proc_options(options: &Options) -> TokenStream {
+pub(crate) fn proc_options(options: &Options) -> TokenStream {
     let some = |value: &syn::Expr| quote!(::core::option::Option::Some(#value));
     let mut fields = Vec::new();
     if let Some(v) = &options.procs {

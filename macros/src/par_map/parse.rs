@@ -99,7 +99,7 @@ impl Parse for RawOption {
 
 /// Sees through the invisible group that a `macro_rules!` fragment (`$f:expr`)
 /// arrives in, and through parentheses.
-fn unwrap_invisible(expr: Expr) -> Expr {
+pub(crate) fn unwrap_invisible(expr: Expr) -> Expr {
     match expr {
         Expr::Group(g) => unwrap_invisible(*g.expr),
         Expr::Paren(p) if matches!(*p.expr, Expr::Closure(_)) => unwrap_invisible(*p.expr),

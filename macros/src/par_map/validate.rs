@@ -49,8 +49,13 @@ pub(crate) struct Options {
 }
 
 pub(crate) fn validate(input: &Input) -> syn::Result<Options> {
+    validate_for(input, "par_map!")
+}
+
+/// As [`validate`], for macro `what` (`par_reduce!` shares the options).
+pub(crate) fn validate_for(input: &Input, what: &str) -> syn::Result<Options> {
     let mut errors = Errors::default();
-    let given = check_names(&mut errors, &input.options);
+    let given = check_names(&mut errors, &input.options, what);
     let find = |name: &str| given.iter().copied().find(|o| o.name == name);
     // Errors are reported in source order: the closure's first, then each
     // option's.
@@ -126,7 +131,7 @@ pub(crate) fn validate(input: &Input) -> syn::Result<Options> {
     // A closure run in worker processes is lifted out of its surroundings;
     // on threads, its captures are checked for sharing.
     let captures = match &input.func {
-        Func::Closure(closure) if find("threads").is_none() => check_lifted_closure(&mut errors, closure, "par_map!"),
+        Func::Closure(closure) if find("threads").is_none() => check_lifted_closure(&mut errors, closure, what),
         Func::Closure(closure) => captures::captures(closure).into_iter().map(|c| c.ident).collect(),
         Func::Other(_) => Vec::new(),
     };
@@ -148,7 +153,7 @@ pub(crate) fn validate(input: &Input) -> syn::Result<Options> {
 
 /// Reports unknown and repeated options; returns the first occurrence of
 /// each known one.
-fn check_names<'a>(errors: &mut Errors, options: &'a [RawOption]) -> Vec<&'a RawOption> {
+fn check_names<'a>(errors: &mut Errors, options: &'a [RawOption], what: &str) -> Vec<&'a RawOption> {
     let mut given: Vec<&RawOption> = Vec::new();
     for (i, option) in options.iter().enumerate() {
         let name = option.name.to_string();
@@ -162,7 +167,7 @@ fn check_names<'a>(errors: &mut Errors, options: &'a [RawOption]) -> Vec<&'a Raw
             errors.push(
                 1 + i,
                 &option.name,
-                &format!("unknown option `{name}` for par_map!{suggestion}; the options are {OPTION_LIST}"),
+                &format!("unknown option `{name}` for {what}{suggestion}; the options are {OPTION_LIST}"),
             );
         } else if given.iter().any(|g| g.name == option.name) {
             errors.push(1 + i, &option.name, &format!("`{name}` is given twice"));
