@@ -49,6 +49,11 @@
 //!   (makespan over `max(sum / 2, longest)`, target ≤ 1.05×). Peer group:
 //!   `uneven` (the same durations, from the same generator and seed).
 //!
+//! - `closures` — a closure capturing a 1 MiB table against the table in a
+//!   pool initializer (bytes of captures sent per call, time ratio), and
+//!   `par_reduce!` summing 10 M `u64` against rayon and against `par_map!`
+//!   followed by a local sum. No Python peer.
+//!
 //! Adding a case: a file in `src/cases/` that exports a `cases::Case`, and
 //! one line in the registry, `cases::CASES`.
 

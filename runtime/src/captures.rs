@@ -322,6 +322,17 @@ impl WorkerCaptures {
         }
     }
 
+    /// Rebuilds a task's closure from its captures now, if it has some
+    /// and this is their first task here: called before the task's clock
+    /// starts, so that decoding (a large table takes milliseconds) is not
+    /// counted as the time of its items, by which the pool sizes chunks.
+    /// A failure is kept, and reported when the task runs.
+    pub(crate) fn prepare(&mut self, entry: &str, wire: &CapturesWire<'_>) {
+        if wire.id != 0 {
+            let _ = self.runner(entry, wire.id);
+        }
+    }
+
     /// Runs a task's chunk: with its closure's captures when its entry
     /// captures, as a plain entry otherwise.
     pub(crate) fn run_chunk(

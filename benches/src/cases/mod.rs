@@ -5,6 +5,7 @@
 //! ours only; the harness runs its Python peer group afterwards and fills in
 //! the peer values that each [`Figure`]'s [`PeerQuery`] names.
 
+mod closures;
 mod codec;
 mod executor;
 mod ipc;
@@ -27,6 +28,7 @@ pub(crate) const CASES: &[Case] = &[
     manager::CASE,
     codec::CASE,
     uneven::CASE,
+    closures::CASE,
 ];
 
 /// Turns a library error into a case's error text, saying what failed.

@@ -64,6 +64,7 @@ pub(crate) fn serve(world: &SimpleCommunicator) {
         replies.clear();
         for task in &batch {
             captures.receive(&task.captures);
+            captures.prepare(task.entry, &task.captures);
             let start = sys::monotonic_ns();
             replies.run(task, &mut captures);
             let took = sys::monotonic_ns().saturating_sub(start);

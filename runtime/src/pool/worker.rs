@@ -171,6 +171,7 @@ fn serve(config: WorkerConfig) {
                 skipped = true;
                 continue;
             }
+            captures.prepare(task.entry, &task.captures);
             let start = sys::monotonic_ns();
             started.store(start, Ordering::Relaxed);
             CURRENT.store(task.seq, Ordering::Relaxed);
