@@ -301,6 +301,7 @@ impl WorkerCaptures {
     /// For an MPI rank: tasks come over a network that anyone on it may
     /// write to, so a closure that captures — whose code a task names by
     /// its address — is refused there, never run.
+    #[cfg(feature = "mpi")]
     pub(crate) fn remote() -> Self {
         WorkerCaptures {
             held: VecDeque::new(),
