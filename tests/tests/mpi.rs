@@ -106,6 +106,16 @@ fn checks() -> multiproc::Result<()> {
     assert_eq!(ranks, [1, 2]);
     let cubes = par_map!(|x: u64| x * x * x, 0..5u64, pool = &pool)?;
     assert_eq!(cubes, [0, 1, 8, 27, 64]);
+    // A closure that captures is refused by the ranks, never run: its code
+    // would be named by an address sent over the network.
+    let factor = 3u64;
+    match par_map!(move |x: u64| x * factor, 0..2u64, pool = &pool) {
+        Err(Error::ItemFailed { source, .. }) => {
+            assert!(matches!(*source, Error::Usage(_)), "{source}");
+            assert!(source.to_string().contains("MPI ranks do not run"), "{source}");
+        }
+        other => panic!("a capturing closure ran on the ranks: {other:?}"),
+    }
     // Quick tasks queued with a slow one never wait behind it on its rank
     // while the other rank is free (a batch holds no more work than its
     // measured time allows; a task never timed goes alone).
