@@ -55,11 +55,13 @@
 //! | feature | default | adds |
 //! |---|---|---|
 //! | `manager` | on | [`manager`], [`#[managed]`](managed), [`connection::Listener`] and [`connection::Client`] (hmac, sha2, aes-gcm) |
+//! | `rayon` | on | thread mode of [`par_map!`] and `par_reduce!` (`threads = n`) on rayon's work-stealing pool, splitting ranges, `Vec`s and slices in place; without it, the same calls run on scoped threads of the standard library |
 //! | `stream` | off | [`pool::IMap`] as a `futures_core::Stream` (it is awaitable item by item without it: [`IMap::next_async`](pool::IMap::next_async)) |
 //! | `mpi` | off | `mpi`: pools and executors over the ranks of an MPI job (needs an MPI library) |
 //!
 //! Everything else — processes, pools, executors, queues, pipes, shared
-//! memory, locks, [`connection::wait`] and [`par_map!`] — needs no feature.
+//! memory, locks, [`connection::wait`] and [`par_map!`] in both modes —
+//! needs no feature.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
