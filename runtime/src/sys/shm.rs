@@ -1,7 +1,7 @@
 //! POSIX shared memory by name (`shm_open`, files under `/dev/shm`): what
 //! `SharedMemory::create` and `SharedMemory::open` are made of.
 //!
-//! Names are checked by the caller (`shared.rs`); here they arrive without
+//! Names are checked by the caller (`shared/memory.rs`); here they arrive without
 //! their leading `/`. glibc's `shm_open` opens `/dev/shm/NAME` with
 //! `O_NOFOLLOW | O_CLOEXEC` added, so a symbolic link planted under the
 //! name is refused by the kernel (`ELOOP`).
