@@ -1,8 +1,15 @@
 //! Every raw system call of the crate, and the only module with `unsafe`
 //! besides the generated registry statics.
 //!
-//! A file per syscall family, nix-style; every libc return value goes
-//! through [`cvt`], and nothing else in the crate checks for `-1`:
+//! A file per syscall family, as nix splits its own. Calls go through
+//! nix where it wraps them well: `fork`, signals, `memfd_create`,
+//! `ftruncate`, `mmap`/`munmap`, file seals, `pipe2`, `fcntl`, CPU
+//! affinity, the clock. Raw libc remains where nix has no wrapper
+//! (`pidfd_open`, `pidfd_send_signal`, `waitid(P_PIDFD)`, futexes, `_exit`)
+//! and, not yet moved, for sockets with `SCM_RIGHTS`, `poll`, `eventfd`,
+//! reads and writes, `SO_PEERCRED` and `/dev/shm`; every raw libc return
+//! value goes through [`cvt`], and nothing else in the crate checks for
+//! `-1`:
 //!
 //! - `process.rs` — `fork`, pidfds, `waitid`, exit, pid, CPU affinity;
 //! - `signal.rs` — signal names, `SIGPIPE`;

@@ -45,19 +45,21 @@ pub(crate) enum Forked {
 /// lock another thread may hold. The caller flushes the stdio buffers it
 /// does not want written twice.
 pub(crate) unsafe fn fork() -> io::Result<Forked> {
-    // SAFETY: fork itself has no memory-safety precondition; what the child
-    // may do afterwards is this function's contract, passed to its caller.
-    let pid = cvt(unsafe { libc::fork() })?;
-    if pid == 0 {
-        // Counted here too, in case the `pthread_atfork` handler was not
-        // registered yet (see `fork_safe`).
-        fork_safe::bump_in_child();
-        return Ok(Forked::Child);
+    // SAFETY: nix's contract for the child is this function's own, passed
+    // on to its caller (see above).
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Child => {
+            // Counted here too, in case the `pthread_atfork` handler was not
+            // registered yet (see `fork_safe`).
+            fork_safe::bump_in_child();
+            Ok(Forked::Child)
+        }
+        nix::unistd::ForkResult::Parent { child } => Ok(Forked::Parent(child.as_raw())),
     }
-    Ok(Forked::Parent(pid))
 }
 
 /// `pidfd_open(2)`: a descriptor that tracks one process, immune to pid reuse.
+/// (Raw `libc::syscall`: nix has no wrapper for it.)
 pub(crate) fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
     // SAFETY: a plain syscall with integer arguments.
     let fd = cvt(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
@@ -122,34 +124,28 @@ pub(crate) fn keep_across_exec(cmd: &mut std::process::Command, fd: RawFd) {
 
 /// `_exit(2)`: ends the process now, without destructors or atexit handlers.
 pub(crate) fn exit_now(code: i32) -> ! {
-    // SAFETY: _exit never returns and has no preconditions.
+    // SAFETY: _exit never returns and has no preconditions. (Raw libc: nix
+    // has no wrapper for it.)
     unsafe { libc::_exit(code) }
 }
 
 /// Sends `signal` to this very process.
 pub(crate) fn raise_self(signal: i32) {
-    // SAFETY: kill on our own pid with a valid signal number.
-    unsafe {
-        libc::kill(libc::getpid(), signal);
+    // To the process, as `kill` sends it, not to this thread alone (`raise`).
+    if let Ok(signal) = nix::sys::signal::Signal::try_from(signal) {
+        let _ = nix::sys::signal::kill(nix::unistd::getpid(), signal);
     }
 }
 
 /// `getpid(2)`.
 pub(crate) fn getpid() -> i32 {
-    // SAFETY: getpid cannot fail.
-    unsafe { libc::getpid() }
+    nix::unistd::getpid().as_raw()
 }
 
 /// Pins the calling process to one CPU (`sched_setaffinity`).
 pub(crate) fn pin_to_cpu(cpu: usize) -> io::Result<()> {
-    // SAFETY: cpu_set_t is plain data; CPU_SET writes within it (the
-    // index is checked against its size first).
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if cpu >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
-            return Err(io::ErrorKind::InvalidInput.into());
-        }
-        libc::CPU_SET(cpu, &mut set);
-        cvt(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)).map(drop)
-    }
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu)?; // EINVAL beyond the set's size
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?;
+    Ok(())
 }

@@ -1,12 +1,19 @@
 //! [`SharedRegion`]: a `memfd` mapped shared, the memory of every shared
-//! object, and [`LockedSlice`], plain data read and written under its lock.
+//! object, and [`LockedSlice`], plain data read and written under its lock;
+//! [`SealedBytes`], a sealed memfd from another process, read-only. On nix
+//! (memfd, ftruncate, mmap, seals).
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::num::NonZeroUsize;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Instant;
 
-use super::{cvt, Locked, MutexHeld};
+use nix::fcntl::{fcntl, FcntlArg, SealFlag};
+use nix::sys::memfd::{memfd_create, MFdFlags};
+use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
+
+use super::{Locked, MutexHeld};
 
 /// A block of memory shared with other processes: an anonymous `memfd`
 /// mapped `MAP_SHARED`. The kernel frees it with its last descriptor and
@@ -28,46 +35,53 @@ unsafe impl Send for SharedRegion {}
 // SAFETY: as above: every shared access is atomic, volatile, or locked.
 unsafe impl Sync for SharedRegion {}
 
+/// A new close-on-exec `memfd` named `name` (the name shows in
+/// `/proc/PID/fd`, nowhere else).
+fn memfd(name: &str, flags: MFdFlags) -> io::Result<OwnedFd> {
+    Ok(memfd_create(name, flags)?)
+}
+
+/// The size of the file behind `fd`; an empty one cannot be mapped.
+fn size_of(fd: &OwnedFd) -> io::Result<NonZeroUsize> {
+    let len = std::fs::File::from(fd.try_clone()?).metadata()?.len();
+    let len = usize::try_from(len).map_err(|_| io::ErrorKind::InvalidData)?;
+    NonZeroUsize::new(len).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "empty shared region"))
+}
+
+/// Maps the whole file behind `fd`, shared, with `prot`.
+fn map_whole(fd: &OwnedFd, len: NonZeroUsize, prot: ProtFlags) -> io::Result<std::ptr::NonNull<u8>> {
+    // SAFETY: a fresh mapping at an address the kernel picks, of a whole
+    // regular file (its size just read); it aliases no Rust object, and
+    // its users reach it only through this module's checked accessors.
+    let ptr = unsafe { mmap(None, len, prot, MapFlags::MAP_SHARED, fd, 0) }?;
+    Ok(ptr.cast::<u8>())
+}
+
+/// Unmaps what [`map_whole`] mapped.
+fn unmap(ptr: std::ptr::NonNull<u8>, len: usize) {
+    // SAFETY: exactly a mapping made by `map_whole`, whose owner is being
+    // dropped: no reference into it outlives this call.
+    let _ = unsafe { munmap(ptr.cast(), len) };
+}
+
 impl SharedRegion {
     /// A new zeroed region of `len` bytes.
     pub(crate) fn new(name: &str, len: usize) -> io::Result<Self> {
-        let cname = std::ffi::CString::new(name).map_err(|_| io::ErrorKind::InvalidInput)?;
-        // SAFETY: `cname` is a valid NUL-terminated string.
-        let fd = cvt(unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC) })?;
-        // SAFETY: memfd_create returned a fresh descriptor we alone own.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: ftruncate on a valid descriptor.
-        cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), len as libc::off_t) })?;
+        let fd = memfd(name, MFdFlags::MFD_CLOEXEC)?;
+        let len = libc::off_t::try_from(len).map_err(|_| io::ErrorKind::InvalidInput)?;
+        nix::unistd::ftruncate(&fd, len)?;
         Self::map(fd)
     }
 
     /// Maps a region received from another process.
     pub(crate) fn map(fd: OwnedFd) -> io::Result<Self> {
-        // SAFETY: fstat fills a plain-data struct.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: `st` is valid for writing.
-        cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
-        let len = st.st_size as usize;
-        if len == 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "empty shared region"));
-        }
-        // SAFETY: mapping a whole regular file read-write and shared; the
-        // kernel validates the descriptor and length.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let ptr = std::ptr::NonNull::new(ptr as *mut u8).ok_or(io::ErrorKind::InvalidData)?;
-        Ok(SharedRegion { fd, ptr, len })
+        let len = size_of(&fd)?;
+        let ptr = map_whole(&fd, len, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE)?;
+        Ok(SharedRegion {
+            fd,
+            ptr,
+            len: len.get(),
+        })
     }
 
     /// The descriptor, to hand to another process.
@@ -115,10 +129,7 @@ impl SharedRegion {
 
 impl Drop for SharedRegion {
     fn drop(&mut self) {
-        // SAFETY: unmapping exactly the mapping made in `map`.
-        unsafe {
-            libc::munmap(self.ptr.as_ptr() as *mut libc::c_void, self.len);
-        }
+        unmap(self.ptr, self.len);
     }
 }
 
@@ -263,25 +274,21 @@ impl SharedRegion {
 
 /// Seals that make a memfd's bytes fixed: no write, no resize, no more
 /// seals (so no one can lift them).
-const FIXED: libc::c_int = libc::F_SEAL_WRITE | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+fn fixed() -> SealFlag {
+    SealFlag::F_SEAL_WRITE | SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_SEAL
+}
 
 /// A sealed `memfd` holding a copy of `bytes`, for a message too large to
 /// go through a socket in one piece: the receiver maps it
 /// ([`SealedBytes::map`]), with no second copy. Sealed, so that nothing,
 /// the sender included, can change the bytes once they are handed over.
 pub(crate) fn sealed_memfd(name: &str, bytes: &[u8]) -> io::Result<OwnedFd> {
-    let cname = std::ffi::CString::new(name).map_err(|_| io::ErrorKind::InvalidInput)?;
-    // SAFETY: `cname` is a valid NUL-terminated string.
-    let fd = cvt(unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) })?;
-    // SAFETY: memfd_create returned a fresh descriptor we alone own.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let fd = memfd(name, MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)?;
     let mut file = std::fs::File::from(fd);
     std::io::Write::write_all(&mut file, bytes)?;
-    let fd = OwnedFd::from(file);
-    // SAFETY: fcntl on a valid descriptor with an integer argument; no
-    // mapping of it exists, so the write seal can be added.
-    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, FIXED) })?;
-    Ok(fd)
+    // No mapping of it exists, so the write seal can be added.
+    fcntl(&file, FcntlArg::F_ADD_SEALS(fixed()))?;
+    Ok(OwnedFd::from(file))
 }
 
 /// The bytes of a sealed `memfd` from another process, mapped read-only:
@@ -298,37 +305,16 @@ impl SealedBytes {
     /// are read, or cut them short under the mapping (a `SIGBUS`), and the
     /// descriptor is refused with `InvalidData`.
     pub(crate) fn map(fd: OwnedFd) -> io::Result<Self> {
-        // SAFETY: fcntl on a valid descriptor; F_GET_SEALS takes no argument.
-        let seals = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) })?;
-        let needed = libc::F_SEAL_WRITE | libc::F_SEAL_SHRINK;
-        if seals & needed != needed {
+        let seals = SealFlag::from_bits_truncate(fcntl(&fd, FcntlArg::F_GET_SEALS)?);
+        if !seals.contains(SealFlag::F_SEAL_WRITE | SealFlag::F_SEAL_SHRINK) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "a memfd that its sender did not seal against writes and shrinking",
             ));
         }
-        let len = std::fs::File::from(fd.try_clone()?).metadata()?.len();
-        let len = usize::try_from(len).map_err(|_| io::ErrorKind::InvalidData)?;
-        if len == 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "an empty memfd"));
-        }
-        // SAFETY: mapping a whole regular file read-only; the kernel
-        // validates the descriptor and length.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                fd.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let ptr = std::ptr::NonNull::new(ptr.cast::<u8>()).ok_or(io::ErrorKind::InvalidData)?;
-        Ok(SealedBytes { ptr, len })
+        let len = size_of(&fd).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "an empty memfd"))?;
+        let ptr = map_whole(&fd, len, ProtFlags::PROT_READ)?;
+        Ok(SealedBytes { ptr, len: len.get() })
     }
 }
 
@@ -345,10 +331,7 @@ impl std::ops::Deref for SealedBytes {
 
 impl Drop for SealedBytes {
     fn drop(&mut self) {
-        // SAFETY: unmapping exactly the mapping made in `map`.
-        unsafe {
-            libc::munmap(self.ptr.as_ptr().cast::<libc::c_void>(), self.len);
-        }
+        unmap(self.ptr, self.len);
     }
 }
 
