@@ -1,30 +1,25 @@
-//! `eventfd`s: a wake-up for a thread in `poll`, and a counting semaphore.
+//! `eventfd`s: a wake-up for a thread in `poll`, and a counting semaphore
+//! (nix).
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use super::{cvt, read};
+use nix::sys::eventfd::EfdFlags;
 
-/// An `eventfd` used to wake a thread sleeping in [`poll`].
+use super::read;
+
+/// An `eventfd` used to wake a thread sleeping in [`poll`](super::poll).
 #[derive(Debug)]
 pub(crate) struct EventFd(OwnedFd);
 
 impl EventFd {
     pub(crate) fn new() -> io::Result<Self> {
-        // SAFETY: plain syscall.
-        let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
-        // SAFETY: a fresh descriptor we alone own.
-        Ok(EventFd(unsafe { OwnedFd::from_raw_fd(fd) }))
+        Ok(EventFd(new_eventfd(EfdFlags::EFD_NONBLOCK)?))
     }
 
     /// Makes the descriptor readable.
     pub(crate) fn notify(&self) {
-        let one = 1u64.to_ne_bytes();
-        // SAFETY: writing 8 bytes from a valid buffer. A full counter
-        // (EAGAIN) means it is readable already, which is all we need.
-        unsafe {
-            libc::write(self.0.as_raw_fd(), one.as_ptr() as *const libc::c_void, 8);
-        }
+        eventfd_post(self.0.as_fd());
     }
 
     /// Resets the counter.
@@ -42,18 +37,17 @@ impl EventFd {
 /// [`eventfd_post`] adds one, each 8-byte [`read`] takes one (`WouldBlock`
 /// at zero); `poll` says readable while it is above zero.
 pub(crate) fn eventfd_semaphore() -> io::Result<OwnedFd> {
-    // SAFETY: plain syscall with integer arguments.
-    let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK | libc::EFD_SEMAPHORE) })?;
-    // SAFETY: a fresh descriptor we alone own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    new_eventfd(EfdFlags::EFD_NONBLOCK | EfdFlags::EFD_SEMAPHORE)
 }
 
 /// Adds one to an eventfd's counter (a full counter — `WouldBlock` — means
 /// it is readable already, which is all a waker needs).
 pub(crate) fn eventfd_post(fd: BorrowedFd<'_>) {
-    let one = 1u64.to_ne_bytes();
-    // SAFETY: writing 8 bytes from a valid buffer.
-    unsafe {
-        libc::write(fd.as_raw_fd(), one.as_ptr() as *const libc::c_void, 8);
-    }
+    let _ = nix::unistd::write(fd, &1u64.to_ne_bytes());
+}
+
+/// A close-on-exec eventfd at zero, with `flags`.
+fn new_eventfd(flags: EfdFlags) -> io::Result<OwnedFd> {
+    let fd = nix::sys::eventfd::EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | flags)?;
+    Ok(fd.into())
 }

@@ -3,11 +3,11 @@
 //!
 //! A file per syscall family, as nix splits its own. Calls go through
 //! nix where it wraps them well: `fork`, signals, `memfd_create`,
-//! `ftruncate`, `mmap`/`munmap`, file seals, `pipe2`, `fcntl`, CPU
-//! affinity, the clock. Raw libc remains where nix has no wrapper
-//! (`pidfd_open`, `pidfd_send_signal`, `waitid(P_PIDFD)`, futexes, `_exit`)
-//! and, not yet moved, for sockets with `SCM_RIGHTS`, `poll`, `eventfd`,
-//! reads and writes, `SO_PEERCRED` and `/dev/shm`; every raw libc return
+//! `ftruncate`, `mmap`/`munmap`, file seals, `pipe2`, `fcntl`, `poll`,
+//! `eventfd`, CPU affinity, the clock. Raw libc remains where nix has no
+//! wrapper (`pidfd_open`, `pidfd_send_signal`, `waitid(P_PIDFD)`, futexes,
+//! `_exit`) and, not yet moved, for sockets with `SCM_RIGHTS`, reads and
+//! writes that retry, `SO_PEERCRED` and `/dev/shm`; every raw libc return
 //! value goes through [`cvt`], and nothing else in the crate checks for
 //! `-1`:
 //!

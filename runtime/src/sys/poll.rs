@@ -1,41 +1,37 @@
-//! `poll` with a deadline, and waiting for one descriptor to turn readable.
+//! `poll` with a deadline, and waiting for one descriptor to turn readable
+//! (nix).
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::time::Instant;
 
-use super::cvt;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 /// Which events a [`poll`] entry waits for and got.
-pub(crate) const POLLIN: i16 = libc::POLLIN;
+pub(crate) const POLLIN: i16 = PollFlags::POLLIN.bits();
 
 /// `poll(2)` on `(fd, events)` pairs; returns the `revents` of each.
 ///
 /// `deadline == None` waits forever. Returns all zeros on timeout.
 pub(crate) fn poll(fds: &[(BorrowedFd<'_>, i16)], deadline: Option<Instant>) -> io::Result<Vec<i16>> {
-    let mut pfds: Vec<libc::pollfd> = fds
+    let mut pfds: Vec<PollFd<'_>> = fds
         .iter()
-        .map(|(fd, events)| libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: *events,
-            revents: 0,
-        })
+        .map(|(fd, events)| PollFd::new(*fd, PollFlags::from_bits_truncate(*events)))
         .collect();
     loop {
-        let timeout_ms = match deadline {
-            None => -1,
+        let timeout = match deadline {
+            None => PollTimeout::NONE,
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
                 // Round up so a sub-millisecond remainder does not spin.
-                left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+                let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128);
+                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
             }
         };
-        // SAFETY: `pfds` is a valid array of `pfds.len()` pollfd structs.
-        let ret = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
-        match cvt(ret) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-            Ok(_) => return Ok(pfds.iter().map(|p| p.revents).collect()),
+        match nix::poll::poll(&mut pfds, timeout) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(_) => return Ok(pfds.iter().map(|p| p.revents().map_or(0, |r| r.bits())).collect()),
         }
     }
 }
