@@ -1,6 +1,9 @@
 //! Unit tests: entries defined inside the library crate itself run in
 //! children of every start method.
 
+use std::time::Duration;
+
+use super::child::Outcome;
 use super::*;
 use crate::process_fn;
 
