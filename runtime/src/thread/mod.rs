@@ -40,7 +40,7 @@
 //! aborts, the task fails with [`Error::Panicked`](crate::Error::Panicked), and the pool replaces
 //! the worker.
 //!
-//! - `call.rs` — [`Callable`]; `pool.rs` — [`Pool`]; `queue.rs` — the queues.
+//! - `call.rs` — [`Callable`]; `pool/` — [`Pool`]; `queue.rs` — the queues.
 
 mod call;
 mod pool;
