@@ -11,7 +11,9 @@
 //! - `gate.rs` — its gate: accepting and every handshake in one thread,
 //!   with a cap, a total deadline, and a plan for running out of
 //!   descriptors;
-//! - `conn.rs` — addresses, the HMAC handshake, requests and replies;
+//! - `conn/` — addresses and streams (`mod.rs`), the HMAC handshake and
+//!   frame protection (`auth.rs`), the shared page (`slot.rs`), the client
+//!   and its requests and replies (`client.rs`);
 //! - `local.rs` — a `BaseManager`'s local twin, and the `SO_PEERCRED`
 //!   checks on every local socket.
 //!
