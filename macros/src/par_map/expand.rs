@@ -42,10 +42,7 @@ pub(crate) fn expand(input: Input, options: Options) -> TokenStream {
                 })
             }
         };
-        let progress = match &options.progress {
-            Some(v) => quote!(#v),
-            None => quote!(false),
-        };
+        let progress = thread_progress(&options);
         return quote! {{
             #checks
             #[allow(unused_imports)]
@@ -183,6 +180,14 @@ fn spanned_call(user: &impl Spanned, function: TokenStream, args: TokenStream) -
 }
 
 /// `ProcOptions { … }` with the options given, the rest by default.
+/// Thread mode's `progress` argument: the option's value, or `false`.
+pub(crate) fn thread_progress(options: &Options) -> TokenStream {
+    match &options.progress {
+        Some(v) => quote!(#v),
+        None => quote!(false),
+    }
+}
+
 pub(crate) fn proc_options(options: &Options) -> TokenStream {
     let some = |value: &syn::Expr| quote!(::core::option::Option::Some(#value));
     let mut fields = Vec::new();

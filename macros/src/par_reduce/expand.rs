@@ -17,7 +17,7 @@ use syn::{Expr, ExprClosure, Ident};
 use super::parse::Input;
 use super::validate::Checked;
 use crate::par_map::captures;
-use crate::par_map::expand::{lift, proc_options, thread_checks};
+use crate::par_map::expand::{lift, proc_options, thread_checks, thread_progress};
 use crate::par_map::parse::Func;
 
 pub(crate) fn expand(input: Input, checked: Checked) -> TokenStream {
@@ -59,10 +59,7 @@ pub(crate) fn expand(input: Input, checked: Checked) -> TokenStream {
         if let Expr::Closure(op) = &op {
             checks.extend(thread_checks(&Func::Closure(op.clone()), &op_captures));
         }
-        let progress = match &options.progress {
-            Some(v) => quote!(#v),
-            None => quote!(false),
-        };
+        let progress = thread_progress(&options);
         return quote! {{
             #checks
             #[allow(unused_imports)]

@@ -394,3 +394,9 @@ pub trait ViaIter<D: IntoIterator> {
         F: Fn(D::Item) -> M + Sync + Send,
         O: Fn(M, M) -> M + Sync + Send;
 }
+
+/// Ends a thread-mode progress bar: a run that failed was stopped by a
+/// panic (thread mode's only failure once the data is taken).
+fn finish_threads<R>(bar: &Progress, out: &Result<R>) {
+    bar.finish(out.as_ref().err().map(|_| "a task panicked"));
+}

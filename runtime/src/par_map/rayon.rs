@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
-use super::{ThreadData, ViaIter};
+use super::{finish_threads, ThreadData, ViaIter};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::sys::ForkLocal;
@@ -62,7 +62,7 @@ where
         })
         .collect()
     });
-    bar.finish(out.as_ref().err().map(|_| "a task panicked"));
+    finish_threads(&bar, &out);
     out
 }
 
@@ -86,7 +86,7 @@ where
         })
         .reduce(|| identity.clone(), op)
     });
-    bar.finish(out.as_ref().err().map(|_| "a task panicked"));
+    finish_threads(&bar, &out);
     out
 }
 

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 #[cfg(not(feature = "rayon"))]
-use super::{ThreadData, ViaIter};
+use super::{finish_threads, ThreadData, ViaIter};
 use crate::error::{Error, Result};
 #[cfg(not(feature = "rayon"))]
 use crate::progress::Progress;
@@ -76,6 +76,27 @@ fn run<T: Send, C: Send>(n: usize, items: Vec<T>, work: impl Fn(Vec<T>) -> C + S
     Ok(done.into_iter().map(|(_, out)| out).collect())
 }
 
+/// [`run`], counting each chunk's items on a progress bar when asked.
+#[cfg(not(feature = "rayon"))]
+fn run_counted<T: Send, C: Send>(
+    n: usize,
+    progress: bool,
+    items: Vec<T>,
+    work: impl Fn(Vec<T>) -> C + Sync,
+) -> Result<Vec<C>> {
+    let Some(bar) = progress.then(|| Progress::stderr(Some(items.len()))) else {
+        return run(n, items, work);
+    };
+    let out = run(n, items, |chunk| {
+        let len = chunk.len();
+        let done = work(chunk);
+        bar.inc(len);
+        done
+    });
+    finish_threads(&bar, &out);
+    out
+}
+
 #[cfg(not(feature = "rayon"))]
 impl<D: IntoIterator> ViaIter<D> for ThreadData<D>
 where
@@ -87,19 +108,10 @@ where
         F: Fn(D::Item) -> R + Sync + Send,
     {
         let items: Vec<D::Item> = self.take()?.into_iter().collect();
-        let bar = progress.then(|| Progress::stderr(Some(items.len())));
-        let out = run(n, items, |chunk| {
-            let out: Vec<R> = chunk.into_iter().map(&f).collect();
-            if let Some(bar) = &bar {
-                bar.inc(out.len());
-            }
-            out
-        })
-        .map(|chunks| chunks.into_iter().flatten().collect());
-        if let Some(bar) = bar {
-            bar.finish(out.as_ref().err().map(|_| "a task panicked"));
-        }
-        out
+        let chunks = run_counted(n, progress, items, |chunk| {
+            chunk.into_iter().map(&f).collect::<Vec<R>>()
+        })?;
+        Ok(chunks.into_iter().flatten().collect())
     }
 
     fn par_reduce_threads<M, F, O>(&self, n: usize, progress: bool, f: F, identity: M, op: O) -> Result<M>
@@ -109,20 +121,10 @@ where
         O: Fn(M, M) -> M + Sync + Send,
     {
         let items: Vec<D::Item> = self.take()?.into_iter().collect();
-        let bar = progress.then(|| Progress::stderr(Some(items.len())));
-        let out = run(n, items, |chunk| {
-            let len = chunk.len();
-            let folded = chunk.into_iter().fold(identity.clone(), |acc, item| op(acc, f(item)));
-            if let Some(bar) = &bar {
-                bar.inc(len);
-            }
-            folded
-        })
-        .map(|partials| partials.into_iter().fold(identity.clone(), &op));
-        if let Some(bar) = bar {
-            bar.finish(out.as_ref().err().map(|_| "a task panicked"));
-        }
-        out
+        let partials = run_counted(n, progress, items, |chunk| {
+            chunk.into_iter().fold(identity.clone(), |acc, item| op(acc, f(item)))
+        })?;
+        Ok(partials.into_iter().fold(identity.clone(), &op))
     }
 }
 
