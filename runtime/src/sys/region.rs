@@ -41,11 +41,12 @@ fn memfd(name: &str, flags: MFdFlags) -> io::Result<OwnedFd> {
     Ok(memfd_create(name, flags)?)
 }
 
-/// The size of the file behind `fd`; an empty one cannot be mapped.
-fn size_of(fd: &OwnedFd) -> io::Result<NonZeroUsize> {
-    let len = std::fs::File::from(fd.try_clone()?).metadata()?.len();
+/// The size of the file behind `fd`; an empty one cannot be mapped, and
+/// is `InvalidData` saying `empty`.
+fn size_of(fd: &OwnedFd, empty: &'static str) -> io::Result<NonZeroUsize> {
+    let len = nix::sys::stat::fstat(fd)?.st_size;
     let len = usize::try_from(len).map_err(|_| io::ErrorKind::InvalidData)?;
-    NonZeroUsize::new(len).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "empty shared region"))
+    NonZeroUsize::new(len).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, empty))
 }
 
 /// Maps the whole file behind `fd`, shared, with `prot`.
@@ -75,7 +76,7 @@ impl SharedRegion {
 
     /// Maps a region received from another process.
     pub(crate) fn map(fd: OwnedFd) -> io::Result<Self> {
-        let len = size_of(&fd)?;
+        let len = size_of(&fd, "empty shared region")?;
         let ptr = map_whole(&fd, len, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE)?;
         Ok(SharedRegion {
             fd,
@@ -312,7 +313,7 @@ impl SealedBytes {
                 "a memfd that its sender did not seal against writes and shrinking",
             ));
         }
-        let len = size_of(&fd).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "an empty memfd"))?;
+        let len = size_of(&fd, "an empty memfd")?;
         let ptr = map_whole(&fd, len, ProtFlags::PROT_READ)?;
         Ok(SealedBytes { ptr, len: len.get() })
     }
